@@ -1,0 +1,32 @@
+# Two commands for a fresh clone: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+
+.PHONY: run test widget bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME)
+
+run: $(RUNTIME)  ## the whole service on its embedded default
+	$(PY) -m service run
+
+test: $(DEV)  ## the whole suite: unit, integration (real Redis, real RQ), browser
+	$(PY) -m pytest
+
+widget: $(RUNTIME)  ## widget.zip for upload in amoCRM (API URL from PUBLIC_URL)
+	$(PY) -m service widget
+
+clean:
+	rm -rf $(VENV) var tests/artifacts widget.zip

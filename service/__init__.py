@@ -1,0 +1,19 @@
+"""Deal Pulse: amoCRM deal hints and supervisor insights. `create_app` builds the web app."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(settings=None, deps=None) -> Flask:
+    """The Flask app; tests pass their own `deps`, production builds them from the environment."""
+    from service import bootstrap
+    from service.web import api, errors, health, hooks
+
+    deps = deps or bootstrap.build(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = deps.settings.max_webhook_bytes
+    app.extensions["deps"] = deps
+    errors.register(app)
+    for blueprint in (health.bp, hooks.bp, api.bp):
+        app.register_blueprint(blueprint)
+    return app

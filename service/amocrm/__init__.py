@@ -1,0 +1,1 @@
+"""The amoCRM adapter: webhook parsing, wire schemas, and (later) the API client."""

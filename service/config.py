@@ -1,0 +1,102 @@
+"""Settings.from_env(): the only reader of os.environ."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"
+DEV_CLIENT_ID = "00000000-0000-4000-8000-000000000000"
+DEV_CLIENT_SECRET = "dev-client-secret-change-me-in-production"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with development defaults."""
+
+    env: str = "development"
+    port: int = 5000
+    redis_url: str = ""  # empty: start the embedded redis-server
+    secret_key: str = DEV_SECRET_KEY
+    client_id: str = DEV_CLIENT_ID
+    client_secret: str = DEV_CLIENT_SECRET
+    public_url: str = ""  # empty: http://127.0.0.1:<port>
+    max_webhook_bytes: int = 1_000_000
+    stuck_default_days: float = 14.0
+    worker_seen_seconds: int = 60
+    token_leeway_seconds: int = 120
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Settings":
+        """Read every setting from the environment; validate production mode."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_NAMES[f.name])
+            if raw not in (None, ""):
+                values[f.name] = _convert(f.name, raw, type(f.default))
+        settings = cls(**values)
+        if settings.env == "production":
+            settings.check_production()
+        return settings
+
+    @property
+    def base_url(self) -> str:
+        """Our public scheme+host, as amoCRM and widget tokens (`aud`) see it."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
+    def token_audience(self) -> str:
+        """The `aud` claim amoCRM puts in widget tokens: our scheme and host."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def check_production(self) -> None:
+        """Refuse development defaults, weak secrets and plain-http public URLs."""
+        problems = []
+        for name, default in (("secret_key", DEV_SECRET_KEY), ("client_id", DEV_CLIENT_ID),
+                              ("client_secret", DEV_CLIENT_SECRET)):
+            if getattr(self, name) == default:
+                problems.append(f"{ENV_NAMES[name]} is unset or the development default")
+        if len(self.secret_key) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("PUBLIC_URL must be set to an https:// URL")
+        if not self.redis_url:
+            problems.append("REDIS_URL must be set (the embedded Redis is for development)")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+
+ENV_NAMES = {
+    "env": "DEAL_PULSE_ENV",
+    "port": "PORT",
+    "redis_url": "REDIS_URL",
+    "secret_key": "SECRET_KEY",
+    "client_id": "AMOCRM_CLIENT_ID",
+    "client_secret": "AMOCRM_CLIENT_SECRET",
+    "public_url": "PUBLIC_URL",
+    "max_webhook_bytes": "MAX_WEBHOOK_BYTES",
+    "stuck_default_days": "STUCK_DEFAULT_DAYS",
+    "worker_seen_seconds": "WORKER_SEEN_SECONDS",
+    "token_leeway_seconds": "TOKEN_LEEWAY_SECONDS",
+    "log_level": "LOG_LEVEL",
+}
+
+
+def _convert(name: str, raw: str, kind: type):
+    """Turn one environment string into the setting's type, naming it on failure."""
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_NAMES[name]}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def child_environment(**overrides: str) -> dict:
+    """The environment for processes we start (`make run`), with our overrides."""
+    return {**os.environ, **overrides}

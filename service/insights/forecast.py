@@ -1,0 +1,220 @@
+"""Won-amount forecast for the next 1–3 months (Monte Carlo over open deals plus a run-rate) and its backtest."""
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, NamedTuple, Optional
+
+from service.model import WON, Lead
+from service.insights.markov import ChainModel, chain_model, close_by, new_deal_win, p_win, quantile
+from service.insights.plans import month_bounds, won_between
+from service.insights.settings import DAY, InsightSettings
+from service.insights.spells import Spell, build_spells
+
+RUN_RATE_DAYS = 90
+
+
+class OpenDeal(NamedTuple):
+    """An open deal as the forecast sees it."""
+
+    lead_id: int
+    user_id: int
+    price: float
+    status_id: int
+    entered_at: int
+
+
+@dataclass(frozen=True)
+class DealOutlook:
+    """One deal's chance to be won at all and within each forecast month."""
+
+    p_win: float
+    by_month: tuple  # P(won inside month 1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """P10/P50/P90 of won amount per calendar month and cumulatively, with what drives them."""
+
+    as_of: int
+    months: list  # [{"start", "end", "won_so_far", "from_open", "from_new", "p10", "p50", "p90"}]
+    cumulative: list  # [{"months": k, "end", "p10", "p50", "p90"}]
+    deals: dict = field(default_factory=dict)  # lead_id -> DealOutlook
+    sims: int = 0
+
+
+def deal_outlooks(model: ChainModel, deals: Iterable[OpenDeal], now: int, edges: list[int]) -> dict:
+    """P(win) from the chain times the chance the win lands in each month (given the deal's age)."""
+    horizons = [(e - now) / DAY for e in edges]
+    out = {}
+    for d in deals:
+        p = p_win(model, d.status_id)
+        cdf = close_by(model, d.status_id, max(0.0, (now - d.entered_at) / DAY), horizons)
+        out[d.lead_id] = DealOutlook(p, tuple(p * (b - a) for a, b in zip([0.0] + cdf, cdf)))
+    return out
+
+
+def new_deal_rates(model: ChainModel, spells: list[Spell], created: list[int], now: int, edges: list[int]) -> list:
+    """Expected wins per month from deals not created yet: creations per day x P(win) x timing."""
+    per_day = sum(now - RUN_RATE_DAYS * DAY < c <= now for c in created) / RUN_RATE_DAYS
+    firsts = Counter()
+    seen = set()
+    for s in spells:
+        if s.lead_id not in seen and now - RUN_RATE_DAYS * DAY < s.entered_at <= now:
+            seen.add(s.lead_id)
+            firsts[s.status_id] += 1
+    p_new = new_deal_win(model, firsts)
+    main = firsts.most_common(1)[0][0] if firsts else None
+    days = model.to_win_days.get(main) or list(model.all_to_win_days)
+    return [per_day * p_new * _timing(days, now, a, b) for a, b in zip([now] + edges, edges)]
+
+
+def _timing(days: list[float], now: int, start: int, end: int) -> float:
+    """Expected number of creation-days whose win lands in [start, end), one deal created per day from now."""
+    if not days:
+        return 0.0
+    total, n, d = 0.0, len(days), 0.5
+    while now + d * DAY < end:
+        lo, hi = max(0.0, (start - now) / DAY - d), (end - now) / DAY - d
+        total += (bisect_right(days, hi) - bisect_right(days, lo)) / n
+        d += 1
+    return total
+
+
+def _poisson(lam: float, rng: random.Random) -> int:
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    k, p, limit = 0, 1.0, math.exp(-lam)
+    while True:
+        p *= rng.random()
+        if p < limit:
+            return k
+        k += 1
+
+
+def simulate(outlooks: Mapping[int, DealOutlook], prices: Mapping[int, float], new_rates: list,
+             new_prices: list, sims: int, rng: random.Random) -> list[list[float]]:
+    """Per month, `sims` simulated won amounts (open deals drawn once per sim; new deals Poisson)."""
+    months = len(new_rates)
+    table = [(_cumulate(o.by_month), prices[i]) for i, o in outlooks.items() if sum(o.by_month) > 0]
+    out = [[0.0] * sims for _ in range(months)]
+    rnd = rng.random
+    for k in range(sims):
+        for cum, price in table:
+            u = rnd()
+            if u < cum[-1]:
+                out[bisect_right(cum, u)][k] += price
+        for m, lam in enumerate(new_rates):
+            for _ in range(_poisson(lam, rng)):
+                out[m][k] += rng.choice(new_prices) if new_prices else 0.0
+    return out
+
+
+def _cumulate(values) -> list[float]:
+    total, out = 0.0, []
+    for v in values:
+        total += v
+        out.append(total)
+    return out
+
+
+def _band(values: list[float], offset: float = 0.0) -> dict:
+    ordered = sorted(values)
+    return {q: quantile(ordered, p) + offset for q, p in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))}
+
+
+def forecast_from(spells: list[Spell], deals: list[OpenDeal], created: list[int], won_prices: list,
+                  won_so_far: float, now: int, tz: str, settings: InsightSettings, months: int = 3) -> Forecast:
+    """The forecast core: chain from spells, Monte Carlo over `deals`, run-rate from `created` times."""
+    bounds = [month_bounds(now, tz, k) for k in range(months)]
+    edges = [end for _, end in bounds]
+    model = chain_model(spells, now, settings.window_days)
+    outlooks = deal_outlooks(model, deals, now, edges)
+    rates = new_deal_rates(model, spells, created, now, edges)
+    sims = simulate(outlooks, {d.lead_id: d.price for d in deals}, rates, won_prices, settings.forecast_sims,
+                    random.Random(settings.seed))
+    rows = [{"start": s, "end": e, "won_so_far": won_so_far if m == 0 else 0.0,
+             "from_open": sum(o.by_month[m] * d.price for d, o in zip(deals, outlooks.values())),
+             "from_new": rates[m] * (sum(won_prices) / len(won_prices) if won_prices else 0.0),
+             **_band(sims[m], won_so_far if m == 0 else 0.0)} for m, (s, e) in enumerate(bounds)]
+    running = [0.0] * settings.forecast_sims
+    cumulative = []
+    for m in range(months):
+        running = [a + b for a, b in zip(running, sims[m])]
+        cumulative.append({"months": m + 1, "end": edges[m], **_band(running, won_so_far)})
+    return Forecast(now, rows, cumulative, outlooks, settings.forecast_sims)
+
+
+def open_deals(leads: Iterable[Lead]) -> list[OpenDeal]:
+    """Open, non-deleted leads as forecast inputs."""
+    return [OpenDeal(l.id, l.responsible_user_id, l.price, l.status_id, l.stage_entered_at or l.created_at)
+            for l in leads if l.is_open]
+
+
+def forecast(leads: Mapping[int, Lead], spells: list[Spell], now: int, tz: str,
+             settings: InsightSettings = InsightSettings(), months: int = 3) -> Forecast:
+    """The live forecast from the mirror's leads and their spells."""
+    start, _ = month_bounds(now, tz)
+    since = now - settings.window_days * DAY
+    won_prices = [l.price for l in leads.values() if l.status_id == WON and (l.closed_at or 0) > since]
+    so_far, _ = won_between(leads.values(), start, now + 1)
+    return forecast_from(spells, open_deals(leads.values()), [l.created_at for l in leads.values()], won_prices,
+                         so_far, now, tz, settings, months)
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """The forecast rebuilt at past month starts from history alone, scored against what happened."""
+
+    months: list  # [{"start", "end", "p10", "p50", "p90", "actual", "inside"}]
+    wape: Optional[float]  # sum |actual - P50| / sum actual
+    bias: Optional[float]  # sum (P50 - actual) / sum actual; positive means over-forecast
+    coverage: Optional[float]  # share of months whose actual fell inside P10–P90
+
+
+def inputs_as_of(leads: Mapping[int, Lead], history_by_lead: Mapping, as_of: int, window_days: int):
+    """(spells, open deals, creation times, won prices) using only what was known at `as_of`."""
+    spells = build_spells(leads.values(), history_by_lead, as_of=as_of)
+    deals = [OpenDeal(s.lead_id, leads[s.lead_id].responsible_user_id, leads[s.lead_id].price, s.status_id,
+                      s.entered_at) for s in spells if s.left_at is None]
+    since = as_of - window_days * DAY
+    won = [leads[s.lead_id].price for s in spells
+           if s.next_status_id == WON and s.left_at is not None and since < s.left_at <= as_of]
+    created = [l.created_at for l in leads.values() if l.created_at <= as_of and not l.is_deleted]
+    return spells, deals, created, won
+
+
+def won_in(spells: Iterable[Spell], leads: Mapping[int, Lead], start: int, end: int) -> float:
+    """Amount of deals whose move to won happened in [start, end)."""
+    return float(sum(leads[s.lead_id].price for s in spells
+                     if s.next_status_id == WON and s.left_at is not None and start <= s.left_at < end))
+
+
+def backtest(leads: Mapping[int, Lead], history_by_lead: Mapping, now: int, tz: str,
+             settings: InsightSettings = InsightSettings(), months: int = 6) -> Backtest:
+    """Forecast each of the last `months` full months as of its first moment; compare with the actual."""
+    full = build_spells(leads.values(), history_by_lead)
+    rows = []
+    for k in range(months, 0, -1):
+        start, end = month_bounds(now, tz, -k)
+        spells, deals, created, won = inputs_as_of(leads, history_by_lead, start, settings.window_days)
+        band = forecast_from(spells, deals, created, won, 0.0, start, tz, settings, months=1).months[0]
+        actual = won_in(full, leads, start, end)
+        rows.append({"start": start, "end": end, "p10": band["p10"], "p50": band["p50"], "p90": band["p90"],
+                     "actual": actual, "inside": band["p10"] <= actual <= band["p90"]})
+    return score(rows)
+
+
+def score(rows: list[dict]) -> Backtest:
+    """WAPE, signed bias and P10–P90 coverage of backtest rows."""
+    total = sum(r["actual"] for r in rows)
+    if not rows:
+        return Backtest(rows, None, None, None)
+    wape = sum(abs(r["actual"] - r["p50"]) for r in rows) / total if total else None
+    bias = sum(r["p50"] - r["actual"] for r in rows) / total if total else None
+    return Backtest(rows, wape, bias, sum(r["inside"] for r in rows) / len(rows))

@@ -1,0 +1,81 @@
+"""Funnel measurements from spells: who entered which stage, where they were lost, honest stage-to-stage steps."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional
+
+from service.model import LOST, WON, Lead, Pipeline
+from service.insights.rates import Rate, pooled, rate
+from service.insights.spells import Spell
+
+
+@dataclass(frozen=True)
+class Step:
+    """Of the deals that entered `from_status` in the period, how many later entered `to_status` itself."""
+
+    from_status: int
+    to_status: int
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class StageLosses:
+    """Deals lost straight from one stage in the period."""
+
+    status_id: int
+    count: int
+    amount: float
+    top_reasons: tuple  # ((loss_reason name, count), ...) most frequent first
+
+
+def first_entries(spells: Iterable[Spell], user_of: Optional[Mapping[int, int]] = None,
+                  user_id: Optional[int] = None) -> dict[int, dict[int, int]]:
+    """lead_id -> {status_id: first time it entered}, closed statuses included; optionally one manager's."""
+    out: dict[int, dict[int, int]] = defaultdict(dict)
+    for s in spells:
+        if user_id is not None and user_of.get(s.lead_id) != user_id:
+            continue
+        entries = out[s.lead_id]
+        if entries.get(s.status_id, s.entered_at + 1) > s.entered_at:
+            entries[s.status_id] = s.entered_at
+        if s.next_status_id in (WON, LOST) and s.left_at is not None:
+            entries[s.next_status_id] = s.left_at
+    return out
+
+
+def steps(entries: Mapping[int, Mapping[int, int]], pipeline: Pipeline, start: int, end: int,
+          prior: Optional[Mapping[tuple, float]] = None, strength: float = 20.0) -> list[Step]:
+    """Consecutive-stage conversion; a deal that skips the next stage does not count as passing it."""
+    order = [s.id for s in sorted(pipeline.stages, key=lambda s: s.sort)] + [WON]
+    counts = {pair: [0, 0] for pair in zip(order, order[1:])}
+    for times in entries.values():
+        for (a, b), pair in counts.items():
+            entered = times.get(a)
+            if entered is not None and start <= entered < end:
+                pair[1] += 1
+                pair[0] += times.get(b, -1) >= entered
+    base = pooled(counts.values())
+    return [Step(a, b, rate(w, n, (prior or {}).get((a, b), base), strength)) for (a, b), (w, n) in counts.items()]
+
+
+def losses_by_stage(spells: Iterable[Spell], leads: Mapping[int, Lead], start: int, end: int,
+                    loss_reasons: Mapping[int, str], user_id: Optional[int] = None) -> dict[int, StageLosses]:
+    """Per stage: deals whose move to "lost" happened in [start, end), their sum and top loss reasons."""
+    count, amount, reasons = Counter(), Counter(), defaultdict(Counter)
+    for s in spells:
+        if s.next_status_id != LOST or s.left_at is None or not start <= s.left_at < end:
+            continue
+        lead = leads.get(s.lead_id)
+        if lead is None or (user_id is not None and lead.responsible_user_id != user_id):
+            continue
+        count[s.status_id] += 1
+        amount[s.status_id] += lead.price
+        if lead.loss_reason_id is not None:
+            reasons[s.status_id][loss_reasons.get(lead.loss_reason_id, str(lead.loss_reason_id))] += 1
+    return {st: StageLosses(st, count[st], amount[st], tuple(reasons[st].most_common(3))) for st in count}
+
+
+def worst_loss_stage(losses: Mapping[int, StageLosses]) -> Optional[StageLosses]:
+    """The stage that lost the most deals (then the most money)."""
+    return max(losses.values(), key=lambda x: (x.count, x.amount), default=None)

@@ -1,0 +1,168 @@
+"""Frozen dataclasses shared by every layer: the vocabulary of Deal Pulse."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+WON = 142
+LOST = 143
+CLOSED_STATUSES = frozenset({WON, LOST})
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class Account:
+    """An installed amoCRM account."""
+
+    id: int
+    subdomain: str
+    base_url: str = ""  # scheme and host, e.g. "https://example.amocrm.ru"; the API base
+    timezone: str = "Europe/Moscow"
+
+    @property
+    def origin(self) -> str:
+        """The browser origin the widget runs on (CORS) and the `iss` of its tokens."""
+        return (self.base_url or f"https://{self.subdomain}.amocrm.ru").rstrip("/")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One status of a pipeline, in funnel order (`sort`)."""
+
+    id: int
+    pipeline_id: int
+    name: str
+    sort: int = 0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A sales pipeline with its stages in funnel order."""
+
+    id: int
+    name: str
+    stages: tuple[Stage, ...] = ()
+
+
+@dataclass(frozen=True)
+class User:
+    """An amoCRM user with the rights that decide what they may see."""
+
+    id: int
+    name: str
+    is_admin: bool = False
+    leads_view: str = "A"  # A all, G group, M mine, D denied
+    group_id: int = 0
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A deal as mirrored from amoCRM; times are unix seconds."""
+
+    id: int
+    pipeline_id: int
+    status_id: int
+    responsible_user_id: int
+    price: int = 0
+    name: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+    closed_at: Optional[int] = None
+    stage_entered_at: int = 0  # when the lead entered its current status
+    loss_reason_id: Optional[int] = None
+    group_id: int = 0
+    source: str = ""
+    close_date: Optional[int] = None  # the account's "planned close date" field, if mapped
+    is_deleted: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        """True while the deal is neither won nor lost."""
+        return self.status_id not in CLOSED_STATUSES and not self.is_deleted
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """A lead moved from one status to another at `at` (unix seconds)."""
+
+    lead_id: int
+    at: int
+    pipeline_id: int
+    status_id: int
+    old_pipeline_id: Optional[int] = None
+    old_status_id: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task attached to a lead."""
+
+    id: int
+    lead_id: int
+    responsible_user_id: int
+    complete_till: int
+    is_completed: bool = False
+    created_at: int = 0
+    updated_at: int = 0
+    completed_at: Optional[int] = None
+    task_type_id: int = 1
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """A phone call logged on a lead."""
+
+    lead_id: int
+    at: int
+    duration: int
+    direction: str  # "in" | "out"
+    user_id: int = 0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The limit a value is compared with, and where that limit comes from."""
+
+    value: float
+    source: str  # human-readable, e.g. "P80 of 143 exits in the last 180 days"
+    source_code: str = "default"  # machine-readable: stage | pipeline | default | manual
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One insight about one deal, with its reason, in both languages."""
+
+    code: str
+    severity: str
+    value: float
+    unit: str
+    threshold: Optional[Threshold]
+    evidence: dict
+    action: dict  # {"ru": ..., "en": ...}
+    text: dict  # {"ru": ..., "en": ...}
+    as_of: int
+    lead_id: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CloseDateChange:
+    """The lead's planned close date changed from `old` to `new` at `at` (unix seconds)."""
+
+    lead_id: int
+    at: int
+    old: Optional[int]
+    new: Optional[int]
+
+
+@dataclass(frozen=True)
+class IncomingLead:
+    """An incoming request (amoCRM "Неразобранное"); `lead_id` set once it was accepted as a deal."""
+
+    id: str
+    created_at: int
+    category: str = ""  # sip | mail | forms | chats
+    source_name: str = ""
+    lead_id: Optional[int] = None
+    accepted: Optional[bool] = None  # None = still waiting, True = became a deal, False = declined

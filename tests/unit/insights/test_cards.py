@@ -1,0 +1,191 @@
+"""Per-deal hints: one specification per rule of the catalogue."""
+from service.model import LOST, WON
+from service.insights.cards import CODES, DealContext, deal_hints
+from service.insights.settings import InsightSettings
+from service.insights.spells import build_spells, group_history
+from service.insights.stages import StageStats, TimeStats
+from service.insights.winrate import win_model
+
+from .factories import DAY, HOUR, NOW, PIPE, S1, S2, close_date_change, make_lead, make_task, path
+
+STATS = StageStats(180, stages={(PIPE, S1): TimeStats(40, 3, 5.0, 10.0, 20.0)})
+
+
+def ctx(**kw) -> DealContext:
+    fields = dict(stage_stats=STATS, stage_name="Первичный контакт", last_activity_at=NOW - HOUR)
+    fields.update(kw)
+    return DealContext(**fields)
+
+
+def codes(lead, context, now=NOW):
+    return {h.code: h for h in deal_hints(lead, context, now)}
+
+
+def busy_ctx(lead, **kw):
+    """A context where the lead has an open task due tomorrow and recent activity."""
+    return ctx(tasks=(make_task(lead.id, due_in_hours=24),), **kw)
+
+
+def test_deal_past_stage_p80_is_stuck():
+    lead = make_lead(status_id=S1, in_stage_days=12)
+    hint = codes(lead, busy_ctx(lead))["stuck_in_stage"]
+    assert (hint.severity, hint.value, hint.threshold.value) == ("warning", 12, 10.0)
+    assert hint.threshold.source == "P80 of 40 exits in the last 180 days"
+    assert hint.evidence["stage_exits"] == 40
+
+
+def test_deal_past_stage_p95_is_critical():
+    lead = make_lead(status_id=S1, in_stage_days=21)
+    hint = codes(lead, busy_ctx(lead))["stuck_in_stage"]
+    assert hint.severity == "critical" and hint.threshold.value == 20.0
+    assert hint.evidence["percentile"] == "P95"
+
+
+def test_deal_under_p80_is_not_stuck():
+    lead = make_lead(status_id=S1, in_stage_days=9)
+    assert "stuck_in_stage" not in codes(lead, busy_ctx(lead))
+
+
+def test_stage_override_changes_the_stuck_limit():
+    lead = make_lead(status_id=S1, in_stage_days=4)
+    hint = codes(lead, busy_ctx(lead, settings=InsightSettings(stage_overrides={S1: 3})))["stuck_in_stage"]
+    assert hint.threshold.source == "manual setting" and hint.severity == "warning"
+
+
+def test_open_deal_without_open_task_gets_no_open_task():
+    lead = make_lead()
+    done = make_task(lead.id, due_in_hours=-5, done=True)
+    hint = codes(lead, ctx(tasks=(done,)))["no_open_task"]
+    assert hint.severity == "warning" and hint.evidence == {"open_tasks": 0, "completed_tasks": 1}
+
+
+def test_deal_with_an_open_task_has_no_no_open_task():
+    lead = make_lead()
+    assert "no_open_task" not in codes(lead, busy_ctx(lead))
+
+
+def test_overdue_task_24h_is_critical():
+    lead = make_lead()
+    hint = codes(lead, ctx(tasks=(make_task(lead.id, due_in_hours=-24),)))["overdue_task"]
+    assert (hint.severity, hint.value, hint.unit) == ("critical", 24, "hours")
+
+
+def test_overdue_task_of_a_few_hours_is_a_warning_and_minutes_are_info():
+    lead = make_lead()
+    assert codes(lead, ctx(tasks=(make_task(lead.id, due_in_hours=-3),)))["overdue_task"].severity == "warning"
+    assert codes(lead, ctx(tasks=(make_task(lead.id, due_in_hours=-0.5),)))["overdue_task"].severity == "info"
+
+
+def test_overdue_hint_reports_the_most_overdue_task_and_the_count():
+    lead = make_lead()
+    tasks = (make_task(lead.id, due_in_hours=-2, text="КП"), make_task(lead.id, due_in_hours=-30, text="Звонок"))
+    hint = codes(lead, ctx(tasks=tasks))["overdue_task"]
+    assert hint.evidence["task_text"] == "Звонок" and hint.evidence["overdue_tasks"] == 2
+    assert "no_open_task" not in codes(lead, ctx(tasks=tasks))
+
+
+def test_completed_task_past_its_date_is_not_overdue():
+    lead = make_lead()
+    assert "overdue_task" not in codes(lead, ctx(tasks=(make_task(lead.id, due_in_hours=-30, done=True),)))
+
+
+def test_deal_quiet_for_7_days_has_no_activity():
+    lead = make_lead()
+    hint = codes(lead, busy_ctx(lead, last_activity_at=NOW - 8 * DAY))["no_activity"]
+    assert (hint.severity, hint.value, hint.threshold.value) == ("warning", 8, 7)
+
+
+def test_deal_quiet_for_twice_the_limit_is_critical():
+    lead = make_lead()
+    assert codes(lead, busy_ctx(lead, last_activity_at=NOW - 15 * DAY))["no_activity"].severity == "critical"
+
+
+def test_recent_activity_means_no_no_activity_hint():
+    lead = make_lead()
+    assert "no_activity" not in codes(lead, busy_ctx(lead, last_activity_at=NOW - 3 * DAY))
+
+
+def test_no_activity_limit_is_configurable():
+    lead = make_lead()
+    context = busy_ctx(lead, last_activity_at=NOW - 4 * DAY, settings=InsightSettings(no_activity_days=3))
+    assert codes(lead, context)["no_activity"].threshold.value == 3
+
+
+def test_close_date_in_the_past_is_flagged():
+    lead = make_lead(close_date=NOW - 2 * DAY)
+    assert codes(lead, busy_ctx(lead))["close_date_passed"].severity == "warning"
+    lead = make_lead(close_date=NOW - 10 * DAY)
+    assert codes(lead, busy_ctx(lead))["close_date_passed"].severity == "critical"
+    lead = make_lead(close_date=NOW + DAY)
+    assert "close_date_passed" not in codes(lead, busy_ctx(lead))
+
+
+def test_close_date_pushed_twice_is_a_warning():
+    lead = make_lead(close_date=NOW + 20 * DAY)
+    changes = (close_date_change(lead.id, NOW - 9 * DAY, NOW - 5 * DAY, NOW + 5 * DAY),
+               close_date_change(lead.id, NOW - 2 * DAY, NOW + 5 * DAY, NOW + 20 * DAY))
+    hint = codes(lead, busy_ctx(lead, close_date_changes=changes))["close_date_pushed"]
+    assert (hint.severity, hint.value, hint.evidence["days_pushed"]) == ("warning", 2, 25)
+
+
+def test_close_date_set_or_pulled_earlier_is_not_a_push():
+    lead = make_lead(close_date=NOW + 5 * DAY)
+    changes = (close_date_change(lead.id, NOW - 9 * DAY, None, NOW + 9 * DAY),
+               close_date_change(lead.id, NOW - 2 * DAY, NOW + 9 * DAY, NOW + 5 * DAY))
+    assert "close_date_pushed" not in codes(lead, busy_ctx(lead, close_date_changes=changes))
+
+
+def history_of_outcomes(wins_fast, losses_fast, wins_slow, losses_slow):
+    """Resolved deals that spent 2 days (fast) or 20 days (slow) in S1 before closing."""
+    leads, history = [], []
+    for n, days, status in ((wins_fast, 2, WON), (losses_fast, 2, LOST), (wins_slow, 20, WON),
+                            (losses_slow, 20, LOST)):
+        for _ in range(n):
+            lead = make_lead(status_id=status, closed_at=NOW - 10 * DAY)
+            leads.append(lead)
+            history += path(lead.id, NOW - 40 * DAY, [(S1, days), (status, 0)])
+    return win_model(build_spells(leads, group_history(history)), {l.id: l for l in leads}, NOW)
+
+
+def test_win_chance_uses_deals_that_stayed_as_long_with_sample_size():
+    model = history_of_outcomes(wins_fast=30, losses_fast=10, wins_slow=2, losses_slow=38)
+    young = make_lead(status_id=S1, in_stage_days=1)
+    old = make_lead(status_id=S1, in_stage_days=15)
+    young_hint = codes(young, busy_ctx(young, win_model=model))["win_chance"]
+    old_hint = codes(old, busy_ctx(old, win_model=model))["win_chance"]
+    # stage: 32 won of 80, prior 0.4 (the pipeline's 32/80) -> 0.4
+    assert (young_hint.evidence["wins"], young_hint.evidence["trials"]) == (32, 80)
+    assert young_hint.value == 40 and young_hint.severity == "info"
+    # stayed >= 14 days: 2 won of 40, shrunk toward 0.4 with strength 20: (2 + 8) / 60 = 16.67%
+    assert (old_hint.evidence["wins"], old_hint.evidence["trials"]) == (2, 40)
+    assert old_hint.value == 16.67 and old_hint.severity == "warning"  # under half the stage's 40%
+
+
+def test_plan_impact_is_the_share_of_the_remaining_plan():
+    lead = make_lead(price=30_000)
+    hint = codes(lead, busy_ctx(lead, remaining_plan=100_000))["plan_impact"]
+    assert (hint.value, hint.severity) == (30, "warning")
+    lead = make_lead(price=5_000)
+    assert codes(lead, busy_ctx(lead, remaining_plan=100_000))["plan_impact"].severity == "info"
+    assert "plan_impact" not in codes(lead, busy_ctx(lead, remaining_plan=0))
+
+
+def test_closed_deals_get_no_hints():
+    for status in (WON, LOST):
+        lead = make_lead(status_id=status, in_stage_days=100, close_date=NOW - 30 * DAY)
+        assert deal_hints(lead, ctx(last_activity_at=NOW - 60 * DAY), NOW) == []
+    assert deal_hints(make_lead(is_deleted=True), ctx(), NOW) == []
+
+
+def test_every_hint_carries_its_reason():
+    lead = make_lead(status_id=S1, in_stage_days=30, price=50_000, close_date=NOW - DAY)
+    changes = (close_date_change(lead.id, NOW - 9 * DAY, NOW - 5 * DAY, NOW - DAY),)
+    model = history_of_outcomes(5, 5, 5, 5)
+    context = ctx(tasks=(make_task(lead.id, due_in_hours=-30),), last_activity_at=NOW - 30 * DAY,
+                  close_date_changes=changes, win_model=model, remaining_plan=80_000, as_of=NOW - 60)
+    hints = deal_hints(lead, context, NOW)
+    assert {h.code for h in hints} == set(CODES) - {"no_open_task"}
+    for h in hints:
+        assert h.severity in ("info", "warning", "critical") and h.lead_id == lead.id and h.as_of == NOW - 60
+        assert h.threshold is not None and h.threshold.source
+        assert h.evidence and h.text["ru"] and h.text["en"] and h.action["ru"] and h.action["en"]
