@@ -30,6 +30,15 @@ class Settings:
     worker_seen_seconds: int = 60
     token_leeway_seconds: int = 120
     log_level: str = "INFO"
+    # issue 4: install, tokens and sync
+    amocrm_redirect_uri: str = ""  # empty: <base_url>/oauth/callback; must equal the integration's setting
+    token_encryption_keys: str = ""  # comma-separated Fernet keys: the first encrypts, all decrypt
+    amocrm_api_base: str = ""  # sandbox/tests: replaces every account host; unset in production
+    amocrm_rps: float = 6.0  # requests per second per account (amoCRM allows 7)
+    amocrm_global_rps: float = 50.0  # requests per second over all accounts of this deployment
+    sync_page_limit: int = 250  # items per list page (events are capped at 100)
+    sync_history_days: int = 365  # closed deals, events and calls younger than this are synced
+    reconcile_minutes: int = 30  # incremental sync period
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -69,8 +78,27 @@ class Settings:
             problems.append("PUBLIC_URL must be set to an https:// URL")
         if not self.redis_url:
             problems.append("REDIS_URL must be set (the embedded Redis is for development)")
+        problems += self._install_problems()
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    def _install_problems(self) -> list[str]:
+        """Token keys must be real, and amoCRM hosts must come from `referer` (issue 4)."""
+        problems = []
+        if not self.token_encryption_keys:
+            problems.append("TOKEN_ENCRYPTION_KEYS must be set (comma-separated Fernet keys)")
+        if self.amocrm_api_base:
+            problems.append("AMOCRM_API_BASE is for the sandbox and tests; unset it in production")
+        if self.amocrm_redirect_uri and not self.amocrm_redirect_uri.startswith("https://"):
+            problems.append("AMOCRM_REDIRECT_URI must be an https:// URL")
+        if self.amocrm_rps <= 0 or self.amocrm_rps > 7:
+            problems.append("AMOCRM_RPS must be in (0, 7]: amoCRM allows 7 requests per second")
+        return problems
+
+    @property
+    def redirect_uri(self) -> str:
+        """The OAuth redirect URI registered with amoCRM (the token endpoint wants it verbatim)."""
+        return self.amocrm_redirect_uri or f"{self.base_url}/oauth/callback"
 
 
 ENV_NAMES = {
@@ -86,6 +114,14 @@ ENV_NAMES = {
     "worker_seen_seconds": "WORKER_SEEN_SECONDS",
     "token_leeway_seconds": "TOKEN_LEEWAY_SECONDS",
     "log_level": "LOG_LEVEL",
+    "amocrm_redirect_uri": "AMOCRM_REDIRECT_URI",
+    "token_encryption_keys": "TOKEN_ENCRYPTION_KEYS",
+    "amocrm_api_base": "AMOCRM_API_BASE",
+    "amocrm_rps": "AMOCRM_RPS",
+    "amocrm_global_rps": "AMOCRM_GLOBAL_RPS",
+    "sync_page_limit": "SYNC_PAGE_LIMIT",
+    "sync_history_days": "SYNC_HISTORY_DAYS",
+    "reconcile_minutes": "RECONCILE_MINUTES",
 }
 
 

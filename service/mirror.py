@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from service.amocrm.webhooks import LeadEvent
-from service.model import Lead
+from service.amocrm.events import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
+from service.model import Call, IncomingLead, Lead, StageChange, Task
 
 
 def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead]:
@@ -49,3 +49,54 @@ def _new_lead(event: LeadEvent) -> Lead:
 def _keep(new, old):
     """The event's value when it carries one, else what we had."""
     return old if new is None else new
+
+
+def stage_change(before: Optional[Lead], after: Lead, event: LeadEvent) -> Optional[StageChange]:
+    """The stage move an event made, if any, stamped with amoCRM's own time of the change."""
+    if before is None:
+        if event.action != "status" or event.old_status_id is None:
+            return None
+        old_pipeline, old_status = event.old_pipeline_id or event.pipeline_id, event.old_status_id
+    else:
+        old_pipeline, old_status = before.pipeline_id, before.status_id
+    if (old_pipeline, old_status) == (after.pipeline_id, after.status_id) or after.is_deleted:
+        return None
+    return StageChange(lead_id=after.id, at=after.stage_entered_at, pipeline_id=after.pipeline_id,
+                       status_id=after.status_id, old_pipeline_id=old_pipeline, old_status_id=old_status)
+
+
+def apply_task_event(current: Optional[Task], event: TaskEvent) -> Optional[Task]:
+    """The task after `event` (None once deleted); older events change nothing."""
+    if current and event.updated_at and event.updated_at < current.updated_at:
+        return current
+    if event.action == "delete":
+        return None
+    lead_id = event.lead_id if event.lead_id is not None else (current.lead_id if current else None)
+    if lead_id is None:
+        return None  # a task on a contact or company: not a deal's task
+    completed_at = (current.completed_at if current and current.is_completed else event.updated_at) \
+        if event.is_completed else None
+    return Task(id=event.id, lead_id=lead_id,
+                responsible_user_id=_keep(event.responsible_user_id, current.responsible_user_id if current else 0),
+                complete_till=_keep(event.complete_till, current.complete_till if current else 0),
+                is_completed=event.is_completed, created_at=event.created_at or (current.created_at if current else 0),
+                updated_at=event.updated_at, completed_at=completed_at, task_type_id=event.task_type_id,
+                text=event.text or (current.text if current else ""))
+
+
+def call_of(note: NoteEvent) -> Optional[Call]:
+    """A call on a lead, from its note."""
+    if not note.is_call or note.entity != "leads":
+        return None
+    return Call(lead_id=note.element_id, at=note.created_at, duration=note.duration,
+                direction="in" if note.note_type == "call_in" else "out", user_id=note.user_id)
+
+
+def incoming_of(event: UnsortedEvent, current: Optional[IncomingLead]) -> IncomingLead:
+    """An incoming request as it stands after `event`."""
+    accepted = {"accept": True, "decline": False}.get(event.outcome, current.accepted if current else None)
+    lead_id = event.lead_ids[0] if event.lead_ids else (current.lead_id if current else None)
+    return IncomingLead(id=event.uid, created_at=event.created_at or (current.created_at if current else 0),
+                        category=event.category or (current.category if current else ""),
+                        source_name=event.source or (current.source_name if current else ""),
+                        lead_id=lead_id, accepted=accepted)

@@ -18,6 +18,7 @@ class Account:
     subdomain: str
     base_url: str = ""  # scheme and host, e.g. "https://example.amocrm.ru"; the API base
     timezone: str = "Europe/Moscow"
+    is_api_filter_enabled: bool = False  # amoCRM's paid filter add-on: incremental sync by filter, else a walk
 
     @property
     def origin(self) -> str:
@@ -91,6 +92,16 @@ class StageChange:
     status_id: int
     old_pipeline_id: Optional[int] = None
     old_status_id: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ResponsibleChange:
+    """A lead was handed from `old_user_id` to `user_id` at `at` (unix seconds)."""
+
+    lead_id: int
+    at: int
+    user_id: int
+    old_user_id: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from typing import Iterable, Optional
+from dataclasses import asdict, is_dataclass
+from typing import Iterable, Iterator, Mapping, Optional
 
 import redis
 
-from service.model import Account, Lead
+from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
+from service.model import Pipeline, ResponsibleChange, Stage, User  # issue 4
 
 INBOX_BATCH = 500
 
@@ -111,12 +112,300 @@ class Store:
         account, fresh, card = pipe.execute()
         return _account(account), bool(fresh), card
 
+    # --- the mirror's per-lead collections (webhooks and sync both write here; all writes idempotent)
+    def save_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
+        """Write tasks and index them by lead."""
+        tasks = list(tasks)
+        if not tasks:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(account_key(account_id, "tasks"), mapping={t.id: _encode(t) for t in tasks})
+        for task in tasks:
+            pipe.sadd(account_key(account_id, "tasks_of", task.lead_id), task.id)
+        pipe.execute()
+
+    def delete_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
+        """Forget deleted tasks."""
+        pipe = self.redis.pipeline(transaction=False)
+        for task in tasks:
+            pipe.hdel(account_key(account_id, "tasks"), task.id)
+            pipe.srem(account_key(account_id, "tasks_of", task.lead_id), task.id)
+        pipe.execute()
+
+    def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
+        """The mirrored tasks among `task_ids`."""
+        return _decode_hash(self.redis, account_key(account_id, "tasks"), list(task_ids), Task)
+
+    def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
+        """Each lead's tasks."""
+        lead_ids = list(lead_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for lead_id in lead_ids:
+            pipe.smembers(account_key(account_id, "tasks_of", lead_id))
+        id_sets = pipe.execute()
+        tasks = self.get_tasks(account_id, {int(i) for ids in id_sets for i in ids})
+        return {lead: [tasks[int(i)] for i in sorted(ids, key=int) if int(i) in tasks]
+                for lead, ids in zip(lead_ids, id_sets)}
+
+    def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
+        """Append time-stamped facts (StageChange, Call, CloseDateChange) to their lead's timeline."""
+        pipe = self.redis.pipeline(transaction=False)
+        for item in items:
+            pipe.zadd(account_key(account_id, kind, item.lead_id), {_encode(item): item.at})
+        pipe.execute()
+
+    def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
+        """Each lead's facts of one kind, oldest first."""
+        lead_ids, cls = list(lead_ids), TIMELINES[kind]
+        pipe = self.redis.pipeline(transaction=False)
+        for lead_id in lead_ids:
+            pipe.zrange(account_key(account_id, kind, lead_id), 0, -1)
+        return {lead: [cls(**json.loads(raw)) for raw in rows] for lead, rows in zip(lead_ids, pipe.execute())}
+
+    def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
+        """Remember the latest note time per lead (older times never overwrite newer)."""
+        for lead_id, at in times.items():
+            self.redis.eval(_MAX_HSET, 1, account_key(account_id, "last_note_at"), lead_id, at)
+
+    def last_note_at(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, int]:
+        """The latest note time of each lead that has one."""
+        ids = list(lead_ids)
+        raw = self.redis.hmget(account_key(account_id, "last_note_at"), ids) if ids else []
+        return {i: int(r) for i, r in zip(ids, raw) if r}
+
+    def save_records(self, account_id: int, kind: str, records: Mapping) -> None:
+        """Write flat records by id (contacts, incoming leads, users, loss reasons)."""
+        if records:
+            self.redis.hset(account_key(account_id, kind), mapping={k: _encode(v) for k, v in records.items()})
+
+    def all_records(self, account_id: int, kind: str) -> dict:
+        """Every record of a kind, decoded."""
+        cls = RECORDS[kind]
+        raw = self.redis.hgetall(account_key(account_id, kind))
+        return {_key(k): cls(**json.loads(v)) if cls else json.loads(v) for k, v in raw.items()}
+
+    # --- webhook processing bookkeeping
+    def first_delivery(self, account_id: int, request_id: str, ttl: int = 3 * 86400) -> bool:
+        """True the first time amoCRM's X-Amocrm-Requestid is seen (retries reuse it)."""
+        return bool(self.redis.set(account_key(account_id, "request", request_id), 1, nx=True, ex=ttl))
+
+    def forget_request(self, account_id: int, request_id: str) -> None:
+        """Let a delivery be applied again (its first try failed)."""
+        self.redis.delete(account_key(account_id, "request", request_id))
+
+    def count(self, account_id: int, **increments: int) -> None:
+        """Add to the account's intake counters (received, applied, duplicates, dead_lettered)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name, n in increments.items():
+            if n:
+                pipe.hincrby(account_key(account_id, "intake"), name, n)
+        pipe.execute()
+
+    def counters(self, account_id: int) -> dict[str, int]:
+        """The account's intake counters."""
+        return {k.decode(): int(v) for k, v in self.redis.hgetall(account_key(account_id, "intake")).items()}
+
+    def dead_letter(self, account_id: int, entry: dict, error: str) -> None:
+        """Keep a webhook that could not be applied, with its error, for inspection and replay."""
+        letter = {"error": error, **{k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                                     for k, v in entry.items()}}
+        self.redis.rpush(account_key(account_id, "dead_letters"), json.dumps(letter))
+
+    def dead_letters(self, account_id: int) -> list[dict]:
+        """The account's dead letters, oldest first."""
+        return [json.loads(x) for x in self.redis.lrange(account_key(account_id, "dead_letters"), 0, -1)]
+
+    def take_dead_letters(self, account_id: int) -> list[dict]:
+        """Remove and return every dead letter (to replay them)."""
+        pipe = self.redis.pipeline()
+        pipe.lrange(account_key(account_id, "dead_letters"), 0, -1)
+        pipe.delete(account_key(account_id, "dead_letters"))
+        rows, _ = pipe.execute()
+        return [json.loads(x) for x in rows]
+
     # workers
     def ping(self) -> bool:
         """True when Redis answers."""
         return bool(self.redis.ping())
 
+    # --- tokens, sync and mirror (issue 4)
+    def save_tokens(self, account_id: int, sealed: bytes) -> None:
+        """Store the account's encrypted token pair (only ever ciphertext)."""
+        self.redis.set(account_key(account_id, "tokens"), sealed)
+
+    def get_tokens(self, account_id: int) -> Optional[bytes]:
+        """The account's encrypted token pair, or None."""
+        return self.redis.get(account_key(account_id, "tokens"))
+
+    def set_account_state(self, account_id: int, state: str, reason: str = "", at: int = 0) -> None:
+        """Record whether we may call the account: active | blocked | needs_reinstall."""
+        self.redis.hset(account_key(account_id, "state"), mapping={"state": state, "reason": reason, "at": at})
+
+    def get_account_state(self, account_id: int) -> dict:
+        """{'state', 'reason', 'at'}; an account never marked is active."""
+        raw = {k.decode(): v.decode() for k, v in self.redis.hgetall(account_key(account_id, "state")).items()}
+        return {"state": raw.get("state", "active"), "reason": raw.get("reason", ""), "at": int(raw.get("at", 0))}
+
+    def save_install_state(self, nonce: str, ttl: int) -> None:
+        """Remember an install started from our page (OAuth `state`, CSRF)."""
+        self.redis.set(f"{INSTALL_STATE}:{nonce}", 1, ex=ttl)
+
+    def take_install_state(self, nonce: str) -> bool:
+        """True once for a state we issued and that has not expired."""
+        return bool(self.redis.getdel(f"{INSTALL_STATE}:{nonce}"))
+
+    def lock(self, account_id: int, name: str, timeout: float, blocking_timeout: Optional[float] = None):
+        """A Redis lock scoped to the account (refresh, sync)."""
+        return self.redis.lock(account_key(account_id, "lock", name), timeout=timeout,
+                               blocking_timeout=blocking_timeout)
+
+    def acquire_request_slot(self, account_id: int, interval_ms: int, global_interval_ms: int) -> int:
+        """0 when a request may go now (the slot is taken), else milliseconds to wait first."""
+        keys = [account_key(account_id, "rl", "next"), GLOBAL_RATE, account_key(account_id, "rl", "paused")]
+        return int(self.redis.eval(_SLOT, 3, *keys, interval_ms, global_interval_ms))
+
+    def pause_requests(self, account_id: int, ms: int) -> None:
+        """Stop every worker calling the account for `ms` (after a 429)."""
+        self.redis.set(account_key(account_id, "rl", "paused"), 1, px=max(int(ms), 1))
+
+    def save_pipelines(self, account_id: int, pipelines: Iterable[Pipeline]) -> None:
+        """Replace the account's pipelines (with their stages)."""
+        rows = [asdict(p) for p in pipelines]
+        self.redis.set(account_key(account_id, "pipelines"), json.dumps(rows, ensure_ascii=False))
+
+    def get_pipelines(self, account_id: int) -> list[Pipeline]:
+        """The account's pipelines, stages in funnel order."""
+        raw = self.redis.get(account_key(account_id, "pipelines"))
+        return [Pipeline(p["id"], p["name"], tuple(Stage(**s) for s in p["stages"]))
+                for p in json.loads(raw or "[]")]
+
+    def save_users(self, account_id: int, users: Iterable[User]) -> None:
+        """Replace the account's users."""
+        mapping = {u.id: _encode(u) for u in users}
+        pipe = self.redis.pipeline()
+        pipe.delete(account_key(account_id, "users"))
+        if mapping:
+            pipe.hset(account_key(account_id, "users"), mapping=mapping)
+        pipe.execute()
+
+    def get_users(self, account_id: int) -> dict[int, User]:
+        """The account's users by id."""
+        raw = self.redis.hgetall(account_key(account_id, "users"))
+        return {int(k): User(**json.loads(v)) for k, v in raw.items()}
+
+    def save_lead_changes(self, account_id: int, leads: Iterable[Lead]) -> int:
+        """Write synced leads unless the mirror already holds a newer version; return how many were written."""
+        leads = list(leads)
+        held = self.get_leads(account_id, [lead.id for lead in leads])
+        fresh = [lead for lead in leads if lead.id not in held or held[lead.id].updated_at <= lead.updated_at]
+        self.save_leads(account_id, fresh)
+        return len(fresh)
+
+    def all_leads(self, account_id: int) -> Iterator[Lead]:
+        """Every mirrored lead, streamed."""
+        for _, raw in self.redis.hscan_iter(account_key(account_id, "leads"), count=1000):
+            yield Lead(**json.loads(raw))
+
+    def all_tasks(self, account_id: int) -> Iterator[Task]:
+        """Every mirrored task, streamed."""
+        for _, raw in self.redis.hscan_iter(account_key(account_id, "tasks"), count=1000):
+            yield Task(**json.loads(raw))
+
+    def responsible_changes(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list]:
+        """Each lead's hand-overs, oldest first."""
+        lead_ids = list(lead_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for lead_id in lead_ids:
+            pipe.zrange(account_key(account_id, "responsible", lead_id), 0, -1)
+        return {lead: [ResponsibleChange(**json.loads(r)) for r in rows]
+                for lead, rows in zip(lead_ids, pipe.execute())}
+
+    def save_sync(self, account_id: int, name: str, document: dict) -> None:
+        """Write one sync document: progress, checkpoint or watermarks."""
+        self.redis.set(account_key(account_id, "sync", name), json.dumps(document))
+
+    def get_sync(self, account_id: int, name: str) -> dict:
+        """One sync document ({} when absent)."""
+        return json.loads(self.redis.get(account_key(account_id, "sync", name)) or "{}")
+
+    def delete_sync(self, account_id: int, name: str) -> None:
+        """Forget one sync document (a finished run's checkpoint)."""
+        self.redis.delete(account_key(account_id, "sync", name))
+
+    def delete_account(self, account_id: int) -> int:
+        """Remove every key of the account and its global index entries; return the keys deleted."""
+        account = self.get_account(account_id)
+        deleted = 0
+        for batch in _batches(self.redis.scan_iter(match=account_key(account_id, "*"), count=1000), 500):
+            deleted += self.redis.unlink(*batch)
+        pipe = self.redis.pipeline()
+        pipe.srem(ACCOUNTS, account_id)
+        if account is not None:
+            pipe.hdel(SUBDOMAINS, account.subdomain)
+            pipe.hdel(ORIGINS, account.origin)
+        pipe.execute()
+        return deleted
+
 
 def _account(raw: Optional[bytes]) -> Optional[Account]:
     """Decode a stored account record."""
     return Account(**json.loads(raw)) if raw else None
+
+
+def _encode(record) -> str:
+    """Dataclasses as sorted JSON, so the same fact always has the same bytes (idempotent ZADD)."""
+    return json.dumps(asdict(record) if is_dataclass(record) else record, sort_keys=True, ensure_ascii=False)
+
+
+def _decode_hash(client: redis.Redis, key: str, ids: list, cls) -> dict:
+    """Decode the fields `ids` of a hash of JSON records."""
+    if not ids:
+        return {}
+    return {i: cls(**json.loads(r)) for i, r in zip(ids, client.hmget(key, ids)) if r}
+
+
+def _key(raw: bytes):
+    """Hash fields are ids: numbers where they look like numbers."""
+    text = raw.decode()
+    return int(text) if text.isdigit() else text
+
+
+TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChange}
+RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None}
+_MAX_HSET = """
+local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+"""
+
+
+# --- issue 4: install state, request rate, helpers
+INSTALL_STATE = "dp:install_state"  # global: OAuth `state` nonces (no account is known yet)
+GLOBAL_RATE = "dp:rl:next"  # global: the earliest time (ms) the next request of any account may go
+# Spacing, not bursts: with one request per interval no 1-second window ever holds more than rate + 1.
+# Redis' own clock is used so that every worker on every machine agrees.
+_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local paused = redis.call('PTTL', KEYS[3])
+if paused > 0 then return paused end
+local mine = tonumber(redis.call('GET', KEYS[1]) or '0')
+local all = tonumber(redis.call('GET', KEYS[2]) or '0')
+local wait = math.max(mine - now, all - now, 0)
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], now + tonumber(ARGV[1]), 'PX', 60000)
+redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', 60000)
+return 0
+"""
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of up to `size` items."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

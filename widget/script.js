@@ -51,7 +51,7 @@ define(['jquery'], function ($) {
     '.' + CSS + '__hint--critical{border-color:#e0443a;background:#fdf0ef}' +
     '.' + CSS + '__hint--warning{border-color:#f0a020;background:#fdf7ea}' +
     '.' + CSS + '__action{font-weight:600;margin-top:4px}' +
-    '.' + CSS + '__fresh,.' + CSS + '__empty{color:#6b7685;font-size:12px}' +
+    '.' + CSS + '__fresh,.' + CSS + '__empty,.' + CSS + '__loading{color:#6b7685;font-size:12px}' +
     '.' + CSS + '__error{color:#e0443a}';
 
   return function () {
@@ -69,7 +69,7 @@ define(['jquery'], function ($) {
       var card = window.APP && APP.data && APP.data.current_card;
       if (!card || !card.id) { return; }
       var strings = t();
-      panel().html('<div class="' + CSS + '__empty">' + escapeHtml(strings.loading) + '</div>');
+      panel().html('<div class="' + CSS + '__loading">' + escapeHtml(strings.loading) + '</div>');
       self.$authorizedAjax({url: API_BASE + '/api/v1/leads/' + encodeURIComponent(card.id) + '/hints',
                             dataType: 'json'})
         .done(function (data) { panel().html(cardHtml(data, strings, language())); })

@@ -4,34 +4,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
+from marshmallow import ValidationError
 
+from service.amocrm import events as ev
 from service.amocrm.form import FormError, items_of, parse_php_form
 
-LEAD_ACTIONS = ("add", "update", "status", "responsible", "delete", "restore")
+# (form group, actions, schema). Contacts and companies both arrive under contacts[...] with [type].
+KINDS = (
+    ("leads", ("add", "update", "status", "responsible", "delete", "restore"), ev.LeadEventSchema),
+    ("leads", ("note",), ev.NoteEventSchema),
+    ("contacts", ("add", "update", "delete", "restore", "responsible"), ev.ContactEventSchema),
+    ("contacts", ("note",), ev.NoteEventSchema),
+    ("companies", ("add", "update", "delete", "restore", "responsible"), ev.ContactEventSchema),
+    ("companies", ("note",), ev.NoteEventSchema),
+    ("customers", ("add", "update", "delete", "restore", "responsible"), ev.ContactEventSchema),
+    ("customers", ("note",), ev.NoteEventSchema),
+    ("task", ("add", "update", "delete", "responsible"), ev.TaskEventSchema),
+    ("talk", ("add", "update"), ev.TalkEventSchema),
+    ("unsorted", ("add", "update", "delete"), ev.UnsortedEventSchema),
+)
+KNOWN_GROUPS = {group for group, _, _ in KINDS} | {"account"}
 
 
 class WebhookError(ValueError):
     """The body cannot be used at all; the message says what was wrong."""
-
-
-@dataclass(frozen=True)
-class LeadEvent:
-    """One lead item of a webhook; times are unix seconds."""
-
-    action: str
-    id: int
-    status_id: int
-    pipeline_id: int
-    updated_at: int = 0
-    created_at: int = 0
-    price: Optional[int] = None
-    responsible_user_id: Optional[int] = None
-    old_status_id: Optional[int] = None
-    old_pipeline_id: Optional[int] = None
-    old_responsible_user_id: Optional[int] = None
-    modified_user_id: Optional[int] = None
-    name: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -51,48 +47,17 @@ class Webhook:
 
     account_id: Optional[int]
     subdomain: str
-    leads: list[LeadEvent] = field(default_factory=list)
+    events: list = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
 
-
-class LeadEventSchema(Schema):
-    """A `leads[<action>][i]` item; old senders use last_modified/date_create."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    action = fields.String(required=True)
-    id = fields.Integer(required=True, strict=False)
-    status_id = fields.Integer(required=True)
-    pipeline_id = fields.Integer(required=True)
-    updated_at = fields.Integer(load_default=0)
-    created_at = fields.Integer(load_default=0)
-    price = fields.Integer(load_default=None, allow_none=True)
-    responsible_user_id = fields.Integer(load_default=None)
-    old_status_id = fields.Integer(load_default=None)
-    old_pipeline_id = fields.Integer(load_default=None)
-    old_responsible_user_id = fields.Integer(load_default=None)
-    modified_user_id = fields.Integer(load_default=None)
-    name = fields.String(load_default=None)
-
-    @pre_load
-    def _modern_names(self, data: dict, **kwargs) -> dict:
-        """Map the old field names onto the modern ones; empty strings mean absent."""
-        data = {k: v for k, v in data.items() if v != ""}
-        data.setdefault("updated_at", data.get("last_modified", 0))
-        data.setdefault("created_at", data.get("date_create", 0))
-        return data
-
-    @post_load
-    def _make(self, data: dict, **kwargs) -> LeadEvent:
-        return LeadEvent(**data)
+    @property
+    def leads(self) -> list[ev.LeadEvent]:
+        """The lead events only."""
+        return [e for e in self.events if isinstance(e, ev.LeadEvent)]
 
 
-_lead_schema = LeadEventSchema()
-
-
-def parse_webhook(body: bytes) -> Webhook:
-    """Decode a body; raise WebhookError when it is unusable as a whole."""
+def parse_webhook(body: bytes, timezone: str = "Europe/Moscow") -> Webhook:
+    """Decode a body (local dates in `timezone`); raise WebhookError when it is unusable as a whole."""
     try:
         form = parse_php_form(body)
     except FormError as exc:
@@ -101,8 +66,10 @@ def parse_webhook(body: bytes) -> Webhook:
     if not isinstance(account, dict) or not (account.get("id") or account.get("subdomain")):
         raise WebhookError("account[id] or account[subdomain] is required")
     account_id = _optional_int(account.get("id"), "account[id]")
-    leads, errors = _lead_events(form.get("leads"))
-    return Webhook(account_id, str(account.get("subdomain", "")), leads, errors)
+    events, errors = _events(form, timezone)
+    if not events and not errors and not KNOWN_GROUPS.intersection(form.keys() - {"account"}):
+        raise WebhookError(f"no event in the body (groups: {', '.join(sorted(form)) or 'none'})")
+    return Webhook(account_id, str(account.get("subdomain", "")), events, errors)
 
 
 def _optional_int(raw, key: str) -> Optional[int]:
@@ -114,31 +81,34 @@ def _optional_int(raw, key: str) -> Optional[int]:
     return int(raw)
 
 
-def _lead_events(group) -> tuple[list[LeadEvent], list[ItemError]]:
-    """Validate every `leads[action][i]` item, keeping the good and naming the bad."""
+def _events(form: dict, timezone: str) -> tuple[list, list[ItemError]]:
+    """Validate every item of every known kind, keeping the good and naming the bad."""
     events, errors = [], []
-    if not isinstance(group, dict):
-        return events, errors
-    for action in LEAD_ACTIONS:
-        for index, item in items_of(group.get(action)):
-            key = f"leads[{action}][{index}]"
-            try:
-                events.append(_lead_schema.load({**_flat(item), "action": action}))
-            except ValidationError as exc:
-                errors.append(ItemError(key, _describe(exc.messages, item)))
+    for group, actions, schema_class in KINDS:
+        schema = schema_class(context_timezone=timezone, entity=group)
+        for action in actions:
+            for index, item in items_of(_group(form, group, action)):
+                key = f"{group}[{action}][{index}]"
+                try:
+                    events.append(schema.load({**ev.flatten(item), "action": action}))
+                except ValidationError as exc:
+                    errors.append(ItemError(key, _describe(exc.messages, ev.flatten(item))))
     return events, errors
 
 
-def _flat(item) -> dict:
-    """Only the scalar fields of an item (custom fields and tags are read elsewhere)."""
-    return {k: v for k, v in item.items() if isinstance(v, str)} if isinstance(item, dict) else {}
+def _group(form: dict, group: str, action: str):
+    """form[group][action], or nothing when the body has no such group."""
+    entity = form.get(group)
+    return entity.get(action) if isinstance(entity, dict) else None
 
 
-def _describe(messages: dict, item) -> str:
+def _describe(messages, item: dict) -> str:
     """`[status_id]='abc': Not a valid integer.` for each failed field."""
-    item = item if isinstance(item, dict) else {}
+    if not isinstance(messages, dict):
+        return " ".join(map(str, messages))
     parts = []
     for name, problems in sorted(messages.items()):
         shown = f"={item[name]!r}" if name in item else " is missing"
-        parts.append(f"[{name}]{shown}: {' '.join(problems)}")
+        text = " ".join(problems) if isinstance(problems, list) else str(problems)
+        parts.append(f"[{name}]{shown}: {text}")
     return "; ".join(parts)

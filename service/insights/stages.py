@@ -136,7 +136,8 @@ def threshold_for(stats: StageStats, lead: Lead, overrides: Optional[Mapping] = 
 def _fallback(stats: StageStats, lead: Lead, stage_exits: int) -> tuple[Threshold, Threshold]:
     """The pipeline's pooled limits, or the default, when the stage has too few exits."""
     pipe = stats.pipelines.get(lead.pipeline_id)
-    only = f"this stage has only {stage_exits} exits"
+    only = (f"this stage has only {stage_exits} exits" if stage_exits < stats.min_exits
+            else f"too many deals are still in this stage to measure it ({stage_exits} exits)")
     if _usable(pipe, stats.min_exits):
         where = f"exits across the pipeline in the last {stats.window_days} days; {only}"
         return (Threshold(pipe.p80_days, f"P80 of {pipe.exits} {where}", "pipeline"),
@@ -150,4 +151,4 @@ def threshold_evidence(stats: StageStats, lead: Lead) -> dict:
     stage = stats.stages.get((lead.pipeline_id, lead.status_id))
     pipe = stats.pipelines.get(lead.pipeline_id)
     return {"stage_exits": stage.exits if stage else 0, "pipeline_exits": pipe.exits if pipe else 0,
-            "window_days": stats.window_days}
+            "window_days": stats.window_days, "min_exits": stats.min_exits}

@@ -7,6 +7,8 @@ DAYS = ("день", "дня", "дней")
 HOURS = ("час", "часа", "часов")
 DEALS = ("сделка", "сделки", "сделок")
 EXITS_DAT = ("выходу", "выходам", "выходам")
+EXITS = ("выход", "выхода", "выходов")
+DEALS_DAT = ("сделке", "сделкам", "сделкам")
 TIMES = ("раз", "раза", "раз")
 DEALS_GEN = ("сделки", "сделок", "сделок")
 
@@ -86,6 +88,9 @@ def source_text(ev: dict, percentile: str) -> dict:
                     f"{percentile} of {num(k, 'en')} {plural_en(k, 'exit')} in the last {days_en(w)}")
     only_ru = f"у этапа всего {num(k, 'ru')} {plural_ru(k, ('выход', 'выхода', 'выходов'))}"
     only_en = f"this stage has only {num(k, 'en')} {plural_en(k, 'exit')}"
+    if k >= ev.get("min_exits", 20):  # enough exits, but most deals are still in the stage (censored)
+        only_ru = f"слишком много сделок ещё на этапе, чтобы измерить его ({num(k, 'ru')} {plural_ru(k, EXITS)})"
+        only_en = f"too many deals are still in this stage to measure it ({num(k, 'en')} {plural_en(k, 'exit')})"
     if code == "pipeline":
         return both(f"{percentile} по {num(n, 'ru')} {plural_ru(n, EXITS_DAT)} по всей воронке за {days_ru(w)}, "
                     f"{only_ru}",
@@ -147,7 +152,7 @@ def win_chance(ev: dict) -> dict:
     return both(
         f"Шанс выиграть сделку — {pct(p, 'ru')}: из {num(t, 'ru')} {plural_ru(t, DEALS_GEN)}, пробывших на этапе "
         f"«{stage}» не меньше {days_ru(ev['bucket_days'])}, выиграно {num(w, 'ru')} (оценка сглажена к среднему "
-        f"этапа {pct(sp, 'ru')} по {num(st, 'ru')} {plural_ru(st, DEALS_GEN)}); сделка на этапе {days_ru(age)}.",
+        f"этапа {pct(sp, 'ru')} по {num(st, 'ru')} {plural_ru(st, DEALS_DAT)}); сделка на этапе {days_ru(age)}.",
         f"Chance to win: {pct(p, 'en')}. Of {num(t, 'en')} {plural_en(t, 'deal')} that spent at least "
         f"{days_en(ev['bucket_days'])} in “{stage}”, {num(w, 'en')} were won (shrunk toward the stage's "
         f"{pct(sp, 'en')} from {num(st, 'en')} {plural_en(st, 'deal')}); this deal has been there {days_en(age)}.")

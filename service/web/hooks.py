@@ -1,7 +1,7 @@
 """amoCRM webhook intake: store durably, queue, answer within amoCRM's 2 seconds."""
 from flask import Blueprint, jsonify, request
 
-from service import services
+from service import intake
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.web import deps
 
@@ -18,5 +18,5 @@ def receive(account_id: int, secret: str):
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {limit}")
     body = request.get_data(cache=False)
-    result = services.receive_webhook(deps(), account_id, secret, body, request.headers)
+    result = intake.receive_webhook(deps(), account_id, secret, body, request.headers)
     return jsonify(result), 202 if result["rejected"] else 200

@@ -1,5 +1,5 @@
 """Folding lead events into the mirror is idempotent and order-safe."""
-from service.amocrm.webhooks import LeadEvent
+from service.amocrm.events import LeadEvent
 from service.mirror import apply_lead_event
 from service.model import Lead
 

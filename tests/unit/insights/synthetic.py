@@ -40,13 +40,13 @@ def true_win_probability(status_id: int) -> float:
     return p
 
 
-def _walk(rng: random.Random, lead_id: int, created: int, now: int):
+def _walk(rng: random.Random, lead_id: int, created: int, now: int, pace: float = 1.0):
     """Stage changes of one lead up to `now` and its (status, entered, closed_at) at `now`."""
     order = list(STAGES)
     changes, at, status = [StageChange(lead_id, created, PIPE, order[0])], created, order[0]
     while True:
         advance, mean_days = STAGES[status]
-        leave = at + int(rng.expovariate(1 / mean_days) * DAY) + 1
+        leave = at + int(rng.expovariate(1 / (mean_days * pace)) * DAY) + 1
         if leave > now:
             return changes, status, at, None
         i = order.index(status)
@@ -67,14 +67,14 @@ def _activity(rng, lead_id, user, created, now, id0):
 
 
 def generate_account(n_leads: int = 1000, days: int = 365, seed: int = 1, now: int = NOW, users: int = 10,
-                     activity: bool = False) -> SyntheticAccount:
-    """Leads arriving uniformly over `days` before `now`, each walking the known chain."""
+                     activity: bool = False, pace: float = 1.0) -> SyntheticAccount:
+    """Leads arriving uniformly over `days` before `now`, each walking the known chain (`pace` x the mean times)."""
     rng = random.Random(seed)
     leads, history, tasks, calls = [], [], [], []
     for lead_id in range(1, n_leads + 1):
         created = now - int(rng.random() * days * DAY)
         user = 1 + lead_id % users
-        changes, status, entered, closed = _walk(rng, lead_id, created, now)
+        changes, status, entered, closed = _walk(rng, lead_id, created, now, pace)
         leads.append(Lead(lead_id, PIPE, status, user, price=rng.choice(PRICES), created_at=created,
                           updated_at=changes[-1].at, closed_at=closed, stage_entered_at=entered))
         history += changes

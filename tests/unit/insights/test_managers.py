@@ -42,15 +42,14 @@ def test_manager_hygiene_and_workload_against_the_team():
     assert summary.hygiene["overdue_tasks"]["mine"] == 1
     assert summary.workload["open_deals"] == 2 and summary.workload["team_median_deals"] == 1.5
     assert summary.calls == {"count": 2, "duration": 150, "team_avg_count": 1, "team_avg_duration": 75}
-    assert summary.contacts == {"contacts_created": 5, "deals_created": 4 - 1 - 0} or summary.contacts[
-        "contacts_created"] == 5
+    assert summary.contacts == {"contacts_created": 5, "deals_created": 3}
 
 
 def test_gap_deals_are_ranked_by_expected_contribution():
     acc = generate_account(600, seed=4)
     snap = build_snapshot(Account(1, "t", timezone=TZ), acc.pipelines, acc.users, acc.leads, history=acc.history)
     result = recompute_account(snap, [], NOW, SETTINGS)
-    deals = result.managers[1].gap_deals
+    deals = max((m.gap_deals for m in result.managers.values()), key=len)
     assert deals and [d["expected"] for d in deals] == sorted((d["expected"] for d in deals), reverse=True)
 
 

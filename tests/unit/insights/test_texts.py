@@ -75,3 +75,16 @@ def test_every_code_has_an_action_in_both_languages():
     for code in texts.HINT_TEXTS:
         action = texts.action_text(code)
         assert action["ru"] and action["en"]
+
+
+def test_censored_stage_is_not_called_small():
+    t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "default", "stage_exits": 27, "min_exits": 20})
+    assert "всего" not in t["ru"] and "ещё на этапе" in t["ru"] and "27 выходов" in t["ru"]
+    assert "still in this stage" in t["en"]
+
+
+def test_shrinkage_prior_is_named_in_the_dative():
+    ev = {"win_share": 0.74, "wins": 22, "trials": 27, "stage_win_share": 0.64, "stage_wins": 20,
+          "stage_trials": 27, "age_days": 57, "bucket_days": 30, "stage_name": "Принимают решение"}
+    t = texts.hint_text("win_chance", ev)
+    assert "по 27 сделкам" in t["ru"] and "из 27 сделок" in t["ru"]

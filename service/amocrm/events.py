@@ -1,0 +1,330 @@
+"""Typed webhook events and the marshmallow schemas that validate raw form items into them."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
+
+NESTED = ("note", "custom_fields", "data", "result", "accept_result", "decline_result", "params")
+NOTE_TYPES = {"10": "call_in", "11": "call_out", "4": "common", "13": "task_result"}
+
+
+@dataclass(frozen=True)
+class LeadEvent:
+    """One lead item of a webhook; times are unix seconds."""
+
+    action: str
+    id: int
+    status_id: int
+    pipeline_id: int
+    updated_at: int = 0
+    created_at: int = 0
+    price: Optional[int] = None
+    responsible_user_id: Optional[int] = None
+    old_status_id: Optional[int] = None
+    old_pipeline_id: Optional[int] = None
+    old_responsible_user_id: Optional[int] = None
+    modified_user_id: Optional[int] = None
+    name: Optional[str] = None
+    custom_fields: tuple = ()  # ((field_id, first value), ...)
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A task item; `lead_id` is set when the task belongs to a lead."""
+
+    action: str
+    id: int
+    lead_id: Optional[int]
+    responsible_user_id: Optional[int]
+    complete_till: Optional[int]
+    is_completed: bool
+    updated_at: int = 0
+    created_at: int = 0
+    task_type_id: int = 1
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    """A note on an entity; calls carry their duration."""
+
+    action: str
+    entity: str
+    id: int
+    element_id: int
+    note_type: str
+    created_at: int
+    user_id: int = 0
+    duration: int = 0
+
+    @property
+    def is_call(self) -> bool:
+        """Incoming or outgoing call notes."""
+        return self.note_type in ("call_in", "call_out")
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    """A contact, company or customer change."""
+
+    action: str
+    entity: str
+    id: int
+    type: str = ""
+    responsible_user_id: Optional[int] = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class TalkEvent:
+    """A chat conversation (talk) event."""
+
+    action: str
+    id: int
+    entity_id: Optional[int] = None
+    entity_type: str = ""
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class UnsortedEvent:
+    """An incoming request in "Неразобранное", and what became of it."""
+
+    action: str
+    uid: str
+    category: str = ""
+    source: str = ""
+    pipeline_id: Optional[int] = None
+    created_at: int = 0
+    lead_ids: tuple = ()
+    outcome: str = ""  # accept | decline on delete
+
+
+def flatten(item) -> dict:
+    """The scalar fields of an item, plus the nested groups schemas know how to read."""
+    if not isinstance(item, dict):
+        return {}
+    flat = {k: v for k, v in item.items() if isinstance(v, str)}
+    flat.update({k: item[k] for k in NESTED if isinstance(item.get(k), dict)})
+    if isinstance(item.get("note"), dict):  # leads[note][i][note][...]
+        flat.update({k: v for k, v in item["note"].items() if isinstance(v, str) and k not in flat})
+    return flat
+
+
+class Timestamp(fields.Field):
+    """Unix seconds, or 'YYYY-MM-DD HH:MM:SS' in the account's timezone (the docs' task and note format)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        text = str(value).strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            raise ValidationError("not a unix time or 'YYYY-MM-DD HH:MM:SS'") from None
+        return int(local.replace(tzinfo=self.parent.zone).timestamp())
+
+
+class EventSchema(Schema):
+    """Base: unknown keys ignored, empty strings treated as absent, the account timezone at hand."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    action = fields.String(required=True)
+
+    def __init__(self, context_timezone: str = "Europe/Moscow", entity: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.entity = entity
+        try:
+            self.zone = ZoneInfo(context_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.zone = ZoneInfo("UTC")
+
+    @pre_load
+    def _drop_empty(self, data: dict, **kwargs) -> dict:
+        return {k: v for k, v in data.items() if v != ""}
+
+
+class LeadEventSchema(EventSchema):
+    """`leads[<action>][i]`; old senders use last_modified/date_create."""
+
+    id = fields.Integer(required=True)
+    status_id = fields.Integer(required=True)
+    pipeline_id = fields.Integer(required=True)
+    updated_at = Timestamp(load_default=0)
+    created_at = Timestamp(load_default=0)
+    price = fields.Integer(load_default=None)
+    responsible_user_id = fields.Integer(load_default=None)
+    old_status_id = fields.Integer(load_default=None)
+    old_pipeline_id = fields.Integer(load_default=None)
+    old_responsible_user_id = fields.Integer(load_default=None)
+    modified_user_id = fields.Integer(load_default=None)
+    name = fields.String(load_default=None)
+    custom_fields = fields.Raw(load_default=None)
+
+    @pre_load
+    def _modern_names(self, data: dict, **kwargs) -> dict:
+        data.setdefault("updated_at", data.get("last_modified", 0))
+        data.setdefault("created_at", data.get("date_create", 0))
+        return data
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> LeadEvent:
+        data["custom_fields"] = custom_field_values(data.get("custom_fields"))
+        return LeadEvent(**data)
+
+
+def custom_field_values(raw) -> tuple:
+    """((field_id, first value), ...) from `[custom_fields][i][id]` and `[values][0]` or `[values][0][value]`."""
+    if not isinstance(raw, dict):
+        return ()
+    pairs = []
+    for entry in raw.values():
+        if not isinstance(entry, dict) or not str(entry.get("id", "")).isdigit():
+            continue
+        first = next(iter((entry.get("values") or {}).values()), None) if isinstance(entry.get("values"), dict) else None
+        value = first.get("value") if isinstance(first, dict) else first
+        if isinstance(value, str):
+            pairs.append((int(entry["id"]), value))
+    return tuple(pairs)
+
+
+class TaskEventSchema(EventSchema):
+    """`task[<action>][i]`: element_type 2 is a lead; status 1 is completed."""
+
+    id = fields.Integer(required=True)
+    element_id = fields.Integer(load_default=None)
+    element_type = fields.Integer(load_default=None)
+    responsible_user_id = fields.Integer(load_default=None)
+    complete_till = Timestamp(load_default=None)
+    status = fields.Integer(load_default=0)
+    updated_at = Timestamp(load_default=0)
+    created_at = Timestamp(load_default=0)
+    task_type = fields.Integer(load_default=1)
+    text = fields.String(load_default="")
+
+    @pre_load
+    def _modern_names(self, data: dict, **kwargs) -> dict:
+        data.setdefault("updated_at", data.get("last_modified", 0))
+        data.setdefault("created_at", data.get("date_create", 0))
+        return data
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> TaskEvent:
+        lead_id = data["element_id"] if data["element_type"] == 2 else None
+        return TaskEvent(data["action"], data["id"], lead_id, data["responsible_user_id"], data["complete_till"],
+                         data["status"] == 1, data["updated_at"], data["created_at"], data["task_type"], data["text"])
+
+
+class NoteEventSchema(EventSchema):
+    """`leads[note][i][note][...]`; a call's duration is in params or in the JSON text."""
+
+    id = fields.Integer(required=True)
+    element_id = fields.Integer(required=True)
+    note_type = fields.String(required=True)
+    created_at = Timestamp(load_default=0)
+    main_user_id = fields.Integer(load_default=0)
+    text = fields.String(load_default="")
+    params = fields.Raw(load_default=None)
+
+    @pre_load
+    def _modern_names(self, data: dict, **kwargs) -> dict:
+        data.setdefault("created_at", data.get("date_create", 0))
+        data.setdefault("main_user_id", data.get("created_by", 0))
+        return data
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> NoteEvent:
+        kind = NOTE_TYPES.get(data["note_type"], data["note_type"])
+        return NoteEvent(data["action"], self.entity, data["id"], data["element_id"], kind, data["created_at"],
+                         data["main_user_id"], call_duration(data.get("params"), data["text"]))
+
+
+def call_duration(params, text: str) -> int:
+    """Seconds of a call from `params[duration]` or the DURATION key of the note's JSON text."""
+    if isinstance(params, dict):
+        raw = params.get("duration") or params.get("DURATION")
+        if isinstance(raw, str) and raw.isdigit():
+            return int(raw)
+    try:
+        decoded = json.loads(text) if text.startswith("{") else {}
+    except ValueError:
+        return 0
+    raw = decoded.get("DURATION", decoded.get("duration", 0)) if isinstance(decoded, dict) else 0
+    return int(raw) if str(raw).isdigit() else 0
+
+
+class ContactEventSchema(EventSchema):
+    """`contacts[<action>][i]` (contacts and companies) and customers."""
+
+    id = fields.Integer(required=True)
+    type = fields.String(load_default="")
+    responsible_user_id = fields.Integer(load_default=None)
+    created_at = Timestamp(load_default=0)
+    updated_at = Timestamp(load_default=0)
+
+    @pre_load
+    def _modern_names(self, data: dict, **kwargs) -> dict:
+        data.setdefault("updated_at", data.get("last_modified", 0))
+        data.setdefault("created_at", data.get("date_create", 0))
+        return data
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> ContactEvent:
+        return ContactEvent(entity=self.entity, **data)
+
+
+class TalkEventSchema(EventSchema):
+    """`talk[<action>][i]`: a chat bound to an entity."""
+
+    talk_id = fields.Integer(load_default=None)
+    id = fields.Integer(load_default=None)
+    entity_id = fields.Integer(load_default=None)
+    entity_type = fields.String(load_default="")
+    updated_at = Timestamp(load_default=0)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> TalkEvent:
+        talk_id = data.get("talk_id") or data.get("id")
+        if talk_id is None:
+            raise ValidationError({"talk_id": ["Missing data for required field."]})
+        return TalkEvent(data["action"], talk_id, data["entity_id"], data["entity_type"], data["updated_at"])
+
+
+class UnsortedEventSchema(EventSchema):
+    """`unsorted[<action>][i]`: an incoming request, its source and the leads it produced."""
+
+    uid = fields.String(required=True)
+    category = fields.String(load_default="")
+    source = fields.String(load_default="")
+    pipeline_id = fields.Integer(load_default=None)
+    created_at = Timestamp(load_default=0)
+    data = fields.Raw(load_default=None)
+    accept_result = fields.Raw(load_default=None)
+    decline_result = fields.Raw(load_default=None)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> UnsortedEvent:
+        outcome = "accept" if data.get("accept_result") else "decline" if data.get("decline_result") else ""
+        leads = _lead_ids(data.get("data"), data.get("accept_result") or data.get("decline_result"))
+        return UnsortedEvent(data["action"], data["uid"], data["category"], data["source"], data["pipeline_id"],
+                             data["created_at"], leads, outcome)
+
+
+def _lead_ids(data, result) -> tuple:
+    """Lead ids named in `[data][leads][i][id]` or `[accept_result][leads][i]`."""
+    ids = []
+    for group in (data, result):
+        leads = group.get("leads") if isinstance(group, dict) else None
+        for value in (leads or {}).values() if isinstance(leads, dict) else ():
+            raw = value.get("id") if isinstance(value, dict) else value
+            if isinstance(raw, str) and raw.isdigit():
+                ids.append(int(raw))
+    return tuple(ids)

@@ -1,0 +1,200 @@
+"""Webhook intake: store before answering, then apply in order, once in effect, and never drop silently."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Mapping
+
+import redis
+
+from service import errors, mirror
+from service.amocrm import events as ev
+from service.amocrm.webhooks import WebhookError, parse_webhook
+from service.bootstrap import Deps
+from service.model import Account
+from service.store import account_key
+
+log = logging.getLogger(__name__)
+KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
+
+
+def receive_webhook(deps: Deps, account_id: int, secret: str, body: bytes, headers: Mapping[str, str]) -> dict:
+    """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
+    from service.services import hook_secret
+
+    if not hmac.compare_digest(hook_secret(deps.settings.secret_key, account_id), secret):
+        raise errors.Forbidden("wrong webhook secret for this account")
+    try:
+        account = deps.store.get_account(account_id)
+        if account is None:
+            raise errors.NotFound(f"account {account_id} has not installed Deal Pulse")
+        webhook = _parse(body, account)
+        if webhook.errors and not webhook.events:
+            raise errors.BadRequest("no valid item: " + "; ".join(map(str, webhook.errors)))
+        _store_and_queue(deps, account_id, body, headers)
+    except redis.RedisError:
+        raise errors.Unavailable("storage is unavailable; retry later") from None
+    return {"accepted": len(webhook.events), "rejected": [str(e) for e in webhook.errors]}
+
+
+def _parse(body: bytes, account: Account):
+    """Decode the body and check it names the account the URL belongs to."""
+    try:
+        webhook = parse_webhook(body, account.timezone)
+    except WebhookError as exc:
+        raise errors.BadRequest(f"malformed webhook: {exc}") from None
+    if webhook.account_id is not None and webhook.account_id != account.id:
+        raise errors.Forbidden(f"body is from account {webhook.account_id}, URL is for account {account.id}")
+    if webhook.account_id is None and webhook.subdomain != account.subdomain:
+        raise errors.Forbidden(f"body is from subdomain {webhook.subdomain!r}, URL is for {account.subdomain!r}")
+    return webhook
+
+
+def _store_and_queue(deps: Deps, account_id: int, body: bytes, headers: Mapping[str, str]) -> None:
+    """Append to the durable inbox, then make sure one drain job is queued."""
+    entry = {"body": body, "received_at": f"{deps.clock():.3f}",
+             "headers": json.dumps({h: headers[h] for h in KEPT_HEADERS if h in headers})}
+    _, must_queue = deps.store.append_inbox(account_id, entry)
+    if must_queue:
+        try:
+            queue_drain(deps, account_id)
+        except redis.RedisError:
+            deps.store.clear_drain_pending(account_id)  # the next delivery queues it
+            raise
+
+
+def queue_drain(deps: Deps, account_id: int) -> None:
+    """Queue the job that applies the account's inbox."""
+    deps.queues["webhooks"].enqueue("service.jobs.drain_inbox", account_id)
+
+
+def drain_inbox(deps: Deps, account_id: int) -> dict:
+    """Apply every stored webhook of the account; recompute each touched card once per batch."""
+    from service.services import recompute_cards
+
+    deps.store.clear_drain_pending(account_id)
+    account = deps.store.get_account(account_id)
+    totals = {"applied": 0, "duplicates": 0, "dead_lettered": 0}
+    if account is None:
+        return totals
+    with deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=120, blocking_timeout=150):
+        while entries := deps.store.read_inbox(account_id):
+            touched: set[int] = set()
+            for _, entry in entries:
+                outcome = _apply_entry(deps, account, entry, touched)
+                totals[outcome] += 1
+            recompute_cards(deps, account_id, touched)
+            deps.store.mark_applied(account_id, entries[-1][0])
+            deps.store.count(account_id, **totals)
+    return totals
+
+
+def _apply_entry(deps: Deps, account: Account, entry: dict, touched: set[int]) -> str:
+    """Apply one stored webhook; a retry is a duplicate; a failure goes to the dead letters."""
+    request_id = json.loads(entry.get("headers") or "{}").get("X-Amocrm-Requestid")
+    if request_id and not deps.store.first_delivery(account.id, request_id):
+        return "duplicates"
+    try:
+        events = parse_webhook(entry["body"], account.timezone).events
+        touched.update(apply_events(deps, account.id, events))
+        return "applied"
+    except Exception as exc:  # noqa: BLE001 — a poison event must not block the account's inbox
+        if request_id:
+            deps.store.forget_request(account.id, request_id)  # a replay after the fix is not a duplicate
+        log.warning("webhook for account %s dead-lettered: %s", account.id, type(exc).__name__)
+        deps.store.dead_letter(account.id, entry, f"{type(exc).__name__}: {exc}")
+        return "dead_lettered"
+
+
+def apply_events(deps: Deps, account_id: int, events: list) -> set[int]:
+    """Fold typed events into the mirror; return the ids of leads whose card may have changed."""
+    touched = _apply_leads(deps, account_id, [e for e in events if isinstance(e, ev.LeadEvent)])
+    touched |= _apply_tasks(deps, account_id, [e for e in events if isinstance(e, ev.TaskEvent)])
+    touched |= _apply_notes(deps, account_id, [e for e in events if isinstance(e, ev.NoteEvent)])
+    _apply_unsorted(deps, account_id, [e for e in events if isinstance(e, ev.UnsortedEvent)])
+    _apply_contacts(deps, account_id, [e for e in events if isinstance(e, ev.ContactEvent)])
+    return touched
+
+
+def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
+    """Leads by amoCRM's timestamps, and the stage moves they made."""
+    leads = deps.store.get_leads(account_id, {e.id for e in events})
+    changed, moves = {}, []
+    for event in events:
+        before = leads.get(event.id)
+        after = mirror.apply_lead_event(before, event)
+        if after is not None and after != before:
+            leads[event.id] = changed[event.id] = after
+            moves += [m for m in [mirror.stage_change(before, after, event)] if m]
+    deps.store.save_leads(account_id, changed.values())
+    deps.store.add_timeline(account_id, "history", moves)
+    return set(changed)
+
+
+def _apply_tasks(deps: Deps, account_id: int, events: list) -> set[int]:
+    """Tasks by their own timestamps; an open task due later schedules a re-check of its deal."""
+    tasks = deps.store.get_tasks(account_id, {e.id for e in events})
+    touched, removed = set(), []
+    for event in events:
+        task = mirror.apply_task_event(tasks.get(event.id), event)
+        previous = tasks.pop(event.id, None)
+        if task is None:
+            removed += [previous] if previous else []
+            touched |= {previous.lead_id} if previous else set()
+            continue
+        tasks[event.id] = task
+        touched.add(task.lead_id)
+    deps.store.save_tasks(account_id, tasks.values())
+    deps.store.delete_tasks(account_id, removed)
+    for task in tasks.values():
+        schedule_recheck(deps, account_id, task.lead_id, task.complete_till, task.is_completed)
+    return touched
+
+
+def schedule_recheck(deps: Deps, account_id: int, lead_id: int, due: int, done: bool) -> None:
+    """A task becomes overdue with no webhook at all: recompute its deal right after it is due."""
+    if done or not due or due <= deps.clock():
+        return
+    when = datetime.fromtimestamp(due + 1, timezone.utc)
+    deps.queues["insights"].enqueue_at(when, "service.jobs.recheck_leads", account_id, [lead_id],
+                                       job_id=f"recheck-{account_id}-{lead_id}-{due}")
+
+
+def _apply_notes(deps: Deps, account_id: int, events: list) -> set[int]:
+    """Calls and the latest note time of each lead."""
+    lead_notes = [e for e in events if e.entity == "leads"]
+    deps.store.add_timeline(account_id, "calls", [c for c in map(mirror.call_of, lead_notes) if c])
+    latest: dict[int, int] = {}
+    for note in lead_notes:
+        latest[note.element_id] = max(latest.get(note.element_id, 0), note.created_at)
+    deps.store.touch_activity(account_id, latest)
+    return set(latest)
+
+
+def _apply_unsorted(deps: Deps, account_id: int, events: list) -> None:
+    """Incoming requests and whether they became deals."""
+    known = deps.store.all_records(account_id, "incoming") if events else {}
+    for event in events:
+        known[event.uid] = mirror.incoming_of(event, known.get(event.uid))
+    deps.store.save_records(account_id, "incoming", {e.uid: known[e.uid] for e in events})
+
+
+def _apply_contacts(deps: Deps, account_id: int, events: list) -> None:
+    """Contacts created, per responsible manager (for contacts vs deals)."""
+    added = {e.id: {"created_at": e.created_at, "responsible_user_id": e.responsible_user_id, "type": e.type}
+             for e in events if e.action == "add" and e.entity == "contacts"}
+    deps.store.save_records(account_id, "contacts", added)
+
+
+def replay_dead_letters(deps: Deps, account_id: int) -> int:
+    """Put the account's dead letters back into its inbox (after a fix) and drain it."""
+    letters = deps.store.take_dead_letters(account_id)
+    for letter in letters:
+        entry = {"body": letter["body"].encode(), "received_at": letter.get("received_at", ""),
+                 "headers": letter.get("headers", "{}")}
+        deps.store.append_inbox(account_id, entry)
+    if letters:
+        queue_drain(deps, account_id)
+    return len(letters)
