@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from service import bootstrap, services, widget_package
+from service import bootstrap, clock, intake, services, widget_package
 from service.config import Settings, child_environment
 from service.model import Account
 from service.redis_server import ROOT, EmbeddedRedis
@@ -31,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     widget = sub.add_parser("widget", help="build widget.zip for upload in amoCRM")
     widget.add_argument("--output", default=str(ROOT / "widget.zip"))
     widget.set_defaults(command=build_widget)
+    clock = sub.add_parser("clock", help="queue periodic jobs (one process per deployment is enough)")
+    clock.set_defaults(command=run_clock)
+    dlq = sub.add_parser("dlq", help="webhooks that could not be applied").add_subparsers(required=True)
+    for name, func, text in (("list", list_dead_letters, "show dead letters"),
+                             ("replay", replay_dead_letters, "put dead letters back into the inbox")):
+        cmd = dlq.add_parser(name, help=text)
+        cmd.add_argument("--account", type=int, help="one account (default: all)")
+        cmd.set_defaults(command=func)
     accounts = sub.add_parser("accounts", help="manage installed accounts").add_subparsers(required=True)
     add = accounts.add_parser("add", help="register an account by hand (local use)")
     add.add_argument("--id", type=int, required=True)
@@ -50,6 +59,36 @@ def build_widget(args) -> None:
     settings = Settings.from_env()
     path = widget_package.build_zip(Path(args.output), settings.base_url)
     print(f"{path} (version {widget_package.version()}, API {settings.base_url})")
+
+
+def run_clock(args) -> None:
+    """Queue periodic jobs until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s clock %(message)s")
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        clock.run(bootstrap.build(_settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+def _accounts(deps, only) -> list[int]:
+    return [only] if only else deps.store.account_ids()
+
+
+def list_dead_letters(args) -> None:
+    """Print each dead letter: account, time received, error."""
+    deps = bootstrap.build(_settings())
+    for account_id in _accounts(deps, args.account):
+        for letter in deps.store.dead_letters(account_id):
+            print(f"account {account_id}  received {letter.get('received_at', '?')}  {letter['error']}")
+
+
+def replay_dead_letters(args) -> None:
+    """Move dead letters back into their inboxes and queue the drains."""
+    deps = bootstrap.build(_settings())
+    total = sum(intake.replay_dead_letters(deps, a) for a in _accounts(deps, args.account))
+    print(f"{total} dead letter(s) replayed")
 
 
 def add_account(args) -> None:

@@ -30,6 +30,7 @@ class Settings:
     worker_seen_seconds: int = 60
     token_leeway_seconds: int = 120
     log_level: str = "INFO"
+    drain_lease_seconds: int = 10  # a dead worker's claim on an inbox expires after this
     # issue 4: install, tokens and sync
     amocrm_redirect_uri: str = ""  # empty: <base_url>/oauth/callback; must equal the integration's setting
     token_encryption_keys: str = ""  # comma-separated Fernet keys: the first encrypts, all decrypt
@@ -114,6 +115,7 @@ ENV_NAMES = {
     "worker_seen_seconds": "WORKER_SEEN_SECONDS",
     "token_leeway_seconds": "TOKEN_LEEWAY_SECONDS",
     "log_level": "LOG_LEVEL",
+    "drain_lease_seconds": "DRAIN_LEASE_SECONDS",
     "amocrm_redirect_uri": "AMOCRM_REDIRECT_URI",
     "token_encryption_keys": "TOKEN_ENCRYPTION_KEYS",
     "amocrm_api_base": "AMOCRM_API_BASE",

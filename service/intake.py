@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections import Counter
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
 import redis
+from redis.exceptions import LockError
 
 from service import errors, mirror
 from service.amocrm import events as ev
@@ -79,15 +81,21 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     totals = {"applied": 0, "duplicates": 0, "dead_lettered": 0}
     if account is None:
         return totals
-    with deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=120, blocking_timeout=150):
-        while entries := deps.store.read_inbox(account_id):
-            touched: set[int] = set()
-            for _, entry in entries:
-                outcome = _apply_entry(deps, account, entry, touched)
-                totals[outcome] += 1
-            recompute_cards(deps, account_id, touched)
-            deps.store.mark_applied(account_id, entries[-1][0])
-            deps.store.count(account_id, **totals)
+    # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds, not minutes.
+    lease = deps.settings.drain_lease_seconds
+    try:
+        with deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=lease,
+                             blocking_timeout=lease * 2) as lock:
+            while entries := deps.store.read_inbox(account_id):
+                lock.reacquire()
+                touched: set[int] = set()
+                batch = Counter(_apply_entry(deps, account, entry, touched) for _, entry in entries)
+                recompute_cards(deps, account_id, touched)
+                deps.store.mark_applied(account_id, entries[-1][0])
+                deps.store.count(account_id, **batch)
+                totals.update({k: totals[k] + n for k, n in batch.items()})
+    except LockError:  # another drain holds the inbox for long: look again shortly
+        deps.queues["webhooks"].enqueue_in(timedelta(seconds=lease), "service.jobs.drain_inbox", account_id)
     return totals
 
 
@@ -100,6 +108,8 @@ def _apply_entry(deps: Deps, account: Account, entry: dict, touched: set[int]) -
         events = parse_webhook(entry["body"], account.timezone).events
         touched.update(apply_events(deps, account.id, events))
         return "applied"
+    except redis.RedisError:
+        raise  # storage trouble is not the event's fault: the drain stops and the entry stays in the inbox
     except Exception as exc:  # noqa: BLE001 — a poison event must not block the account's inbox
         if request_id:
             deps.store.forget_request(account.id, request_id)  # a replay after the fix is not a duplicate
@@ -186,6 +196,14 @@ def _apply_contacts(deps: Deps, account_id: int, events: list) -> None:
     added = {e.id: {"created_at": e.created_at, "responsible_user_id": e.responsible_user_id, "type": e.type}
              for e in events if e.action == "add" and e.entity == "contacts"}
     deps.store.save_records(account_id, "contacts", added)
+
+
+def sweep_inboxes(deps: Deps) -> list[int]:
+    """Queue a drain for every account whose inbox holds events nobody is draining (after a crash)."""
+    stranded = [a for a in deps.store.account_ids() if deps.store.inbox_length(a) and deps.store.claim_drain(a)]
+    for account_id in stranded:
+        queue_drain(deps, account_id)
+    return stranded
 
 
 def replay_dead_letters(deps: Deps, account_id: int) -> int:

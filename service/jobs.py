@@ -10,3 +10,42 @@ def drain_inbox(account_id: int) -> dict:
 def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
     """Recompute cards whose facts changed with time alone (a task fell due)."""
     services.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
+
+
+def sweep_inboxes() -> list[int]:
+    """Drain inboxes that were left behind (a worker died mid-drain)."""
+    return intake.sweep_inboxes(bootstrap.worker_deps())
+
+
+# --- issue 4: install, sync and reconcile (imported here to keep this block self-contained)
+from service import accounts, sync  # noqa: E402
+
+
+def complete_install(sealed_code: str, base: str) -> dict:
+    """Exchange an install's code and register the account."""
+    return accounts.complete_install(bootstrap.worker_deps(), sealed_code, base)
+
+
+def finish_install(account_id: int) -> dict:
+    """Subscribe the account's webhooks and start its initial sync."""
+    return accounts.finish_install(bootstrap.worker_deps(), account_id)
+
+
+def full_sync(account_id: int) -> dict:
+    """Mirror the account from the API (resumable)."""
+    return sync.full_sync(bootstrap.worker_deps(), account_id)
+
+
+def incremental_sync(account_id: int) -> dict:
+    """Catch the mirror up since the last sync."""
+    return sync.incremental_sync(bootstrap.worker_deps(), account_id)
+
+
+def reconcile_all() -> int:
+    """Queue an incremental sync of every active account, then reschedule."""
+    return sync.reconcile_all(bootstrap.worker_deps())
+
+
+def recompute_insights(account_id: int) -> int:
+    """Recompute the account's insights after a sync."""
+    return sync.recompute_insights(bootstrap.worker_deps(), account_id)

@@ -60,6 +60,10 @@ class Store:
         entry_id, first = pipe.execute()
         return entry_id.decode(), bool(first)
 
+    def claim_drain(self, account_id: int) -> bool:
+        """Mark a drain as queued unless one already is; True when the caller must queue it."""
+        return bool(self.redis.set(account_key(account_id, "drain_pending"), 1, nx=True, ex=3600))
+
     def clear_drain_pending(self, account_id: int) -> None:
         """Let the next webhook queue a drain (called when a drain starts)."""
         self.redis.delete(account_key(account_id, "drain_pending"))
@@ -280,13 +284,20 @@ class Store:
                 for p in json.loads(raw or "[]")]
 
     def save_users(self, account_id: int, users: Iterable[User]) -> None:
-        """Replace the account's users."""
+        """Write the account's users (a page at a time)."""
         mapping = {u.id: _encode(u) for u in users}
-        pipe = self.redis.pipeline()
-        pipe.delete(account_key(account_id, "users"))
         if mapping:
-            pipe.hset(account_key(account_id, "users"), mapping=mapping)
-        pipe.execute()
+            self.redis.hset(account_key(account_id, "users"), mapping=mapping)
+
+    def get_records(self, account_id: int, kind: str, ids: Iterable) -> dict:
+        """The records of a kind among `ids` (raw JSON documents)."""
+        ids = list(ids)
+        raw = self.redis.hmget(account_key(account_id, kind), ids) if ids else []
+        return {i: json.loads(r) for i, r in zip(ids, raw) if r}
+
+    def claim_flag(self, name: str, ttl: int) -> bool:
+        """True for the one caller that sets a global, expiring flag (e.g. the reconcile chain)."""
+        return bool(self.redis.set(f"dp:flag:{name}", 1, nx=True, ex=ttl))
 
     def get_users(self, account_id: int) -> dict[int, User]:
         """The account's users by id."""

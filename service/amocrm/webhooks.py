@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 from marshmallow import ValidationError
@@ -85,15 +86,22 @@ def _events(form: dict, timezone: str) -> tuple[list, list[ItemError]]:
     """Validate every item of every known kind, keeping the good and naming the bad."""
     events, errors = [], []
     for group, actions, schema_class in KINDS:
-        schema = schema_class(context_timezone=timezone, entity=group)
+        schema = None
         for action in actions:
             for index, item in items_of(_group(form, group, action)):
                 key = f"{group}[{action}][{index}]"
+                schema = schema or _schema(schema_class, timezone, group)
                 try:
                     events.append(schema.load({**ev.flatten(item), "action": action}))
                 except ValidationError as exc:
                     errors.append(ItemError(key, _describe(exc.messages, ev.flatten(item))))
     return events, errors
+
+
+@lru_cache(maxsize=256)
+def _schema(schema_class, timezone: str, entity: str):
+    """Schemas are costly to build and safe to share: one per kind, timezone and entity."""
+    return schema_class(context_timezone=timezone, entity=entity)
 
 
 def _group(form: dict, group: str, action: str):

@@ -1,0 +1,46 @@
+"""The clock process: enqueues periodic jobs. Several may run; a Redis lease lets one tick at a time."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from service.bootstrap import Deps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job function queued every `every` seconds."""
+
+    func: str
+    queue: str
+    every: int
+
+
+SCHEDULE = (
+    Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
+)
+LEASE = "dp:clock:lease"
+
+
+def tick(deps: Deps, now: float) -> list[str]:
+    """Queue each periodic job that is due; return what was queued."""
+    queued = []
+    for periodic in SCHEDULE:
+        slot = int(now // periodic.every)
+        # One enqueue per slot across every clock replica.
+        if deps.redis.set(f"dp:clock:{periodic.func}:{slot}", 1, nx=True, ex=periodic.every * 2):
+            deps.queues[periodic.queue].enqueue(periodic.func)
+            queued.append(periodic.func)
+    return queued
+
+
+def run(deps: Deps, interval: float = 1.0, stop=lambda: False) -> None:
+    """Tick until stopped."""
+    log.info("clock started: %s", ", ".join(f"{p.func} every {p.every}s" for p in SCHEDULE))
+    while not stop():
+        for func in tick(deps, deps.clock()):
+            log.info("queued %s", func)
+        time.sleep(interval)

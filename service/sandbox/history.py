@@ -1,0 +1,241 @@
+"""Lead histories for the generator: stage walks, tasks, calls, incoming leads, close-date slips.
+
+Written for speed (the large account has ~100k leads and ~1M events): records are built directly
+and events are plain tuples, appended locally and sorted once at the end.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+
+from .records import (ENTITY_CODE, EVENT_CODE, LOST, WON, Contact, Lead, Note, Task, Unsorted)
+
+DAY = 86400
+# Incoming leads: category -> (share, source name, chance the request is accepted, minutes to react).
+INCOMING = {"forms": (0.40, "Форма на сайте", 0.80, 90), "sip": (0.30, "Телефония", 0.90, 20),
+            "chats": (0.20, "WhatsApp", 0.75, 45), "mail": (0.10, "Почта sales@", 0.60, 240)}
+PRICE = {0: 60_000, 1: 25_000, 2: 600_000}
+TASK_TEXTS = ["Перезвонить клиенту", "Отправить КП", "Назначить встречу", "Уточнить решение",
+              "Выставить счёт", "Проверить оплату"]
+E = EVENT_CODE
+LEAD, CONTACT, TASK = ENTITY_CODE["lead"], ENTITY_CODE["contact"], ENTITY_CODE["task"]
+
+
+def cumulative(weights: list[float]) -> list[float]:
+    """Running sums normalised to 1, for bisect-based weighted choice."""
+    total, acc, out = sum(weights), 0.0, []
+    for w in weights:
+        acc += w / total
+        out.append(acc)
+    return out
+
+
+class HistoryBuilder:
+    """Fills a world with leads, contacts, tasks, notes, unsorted and events."""
+
+    def __init__(self, world, rng: random.Random, start: int, now: int):
+        self.w, self.rng, self.start, self.now = world, rng, start, now
+        self.events: list[tuple] = []
+        self.seq = itertools.count(1)
+        self.ids = {k: itertools.count(base) for k, base in (("lead", 20_000_001), ("contact", 40_000_001),
+                                                                 ("task", 90_000_001), ("note", 150_000_001))}
+        self.managers = [u for u in world.profiles]
+        self.manager_cdf = cumulative([world.profiles[u][1] for u in self.managers])
+        self.pipes = [pid for pid, _ in world.pipeline_weights]
+        self.pipe_cdf = cumulative([share for _, share in world.pipeline_weights])
+        self.categories = list(INCOMING)
+        self.category_cdf = cumulative([INCOMING[c][0] for c in self.categories])
+        self.stages = {pid: [s.id for s in p.statuses if s.type == 0 and s.id not in (WON, LOST)]
+                       for pid, p in world.pipelines.items()}
+        self.unsorted_stage = {pid: next(s.id for s in p.statuses if s.type == 1) for pid, p in world.pipelines.items()}
+        self.reasons = sorted(world.loss_reasons)
+
+    def ev(self, at, kind, etype, eid, by, a=0, b=0, c=0, d=0) -> None:
+        """Append one event tuple."""
+        self.events.append((at, next(self.seq), kind, etype, eid, by, a, b, c, d))
+
+    def build(self, n_leads: int) -> None:
+        """Create n leads spread over the history window, then index everything."""
+        rng, span = self.rng, self.now - self.start
+        # More recent months carry a bit more volume (a growing business).
+        times = sorted(self.start + int(span * (rng.random() ** 0.85)) for _ in range(n_leads))
+        for created in times:
+            self.make_lead(created)
+        self.finish()
+
+    def pick(self, items: list, cdf: list):
+        """Weighted choice by bisecting a cumulative distribution."""
+        return items[min(bisect.bisect(cdf, self.rng.random()), len(items) - 1)]
+
+    def make_lead(self, t0: int) -> None:
+        """One lead from first touch to now: incoming or manual, walked through its pipeline."""
+        w, rng = self.w, self.rng
+        pid, manager = self.pick(self.pipes, self.pipe_cdf), self.pick(self.managers, self.manager_cdf)
+        skill = w.profiles[manager][0]
+        lead_id, contact_id = next(self.ids["lead"]), next(self.ids["contact"])
+        name = f"{LAST_NAMES[contact_id % len(LAST_NAMES)]} {FIRST_NAMES[lead_id % len(FIRST_NAMES)]}"
+        phone = f"+79{(lead_id * 7919) % 1_000_000_000:09d}"
+        price = int(PRICE[self.pipes.index(pid) % 3] * rng.lognormvariate(0, 0.6)) // 100 * 100
+        lead = Lead(lead_id, f"Сделка: {name}", price, manager, w.group_of(manager), self.stages[pid][0], pid,
+                    manager, manager, t0, t0, contact_ids=(contact_id,))
+        w.leads[lead_id] = lead
+        w.contacts[contact_id] = Contact(contact_id, name, manager, lead.group_id, manager, t0, t0, phone, [lead_id])
+        t = self.start_lead(lead, t0, phone) if rng.random() < 0.6 else self.manual_start(lead, t0)
+        if t is not None:
+            self.walk(lead, t, skill)
+
+    def manual_start(self, lead: Lead, t0: int) -> int:
+        """A lead a manager creates by hand in the first working stage."""
+        self.ev(t0, E["lead_added"], LEAD, lead.id, lead.created_by, lead.id * 10 + 1)
+        self.ev(t0, E["contact_added"], CONTACT, lead.contact_ids[0], lead.created_by, lead.contact_ids[0] * 10 + 2)
+        return t0
+
+    def start_lead(self, lead: Lead, t0: int, phone: str) -> int | None:
+        """An incoming request lands in 'Неразобранное'; a manager accepts it, or it is declined (deleted)."""
+        rng, w = self.rng, self.w
+        category = self.pick(self.categories, self.category_cdf)
+        _, source, accept, minutes = INCOMING[category]
+        lead.status_id, lead.created_by, lead.updated_by = self.unsorted_stage[lead.pipeline_id], 0, 0
+        lead.source_id = 1000 + self.categories.index(category)
+        w.account.setdefault("sources", {})[str(lead.source_id)] = source
+        duration = int(rng.expovariate(1 / 90)) if category == "sip" else 0
+        uid = f"{lead.id:08x}{rng.getrandbits(96):024x}"
+        w.unsorted[uid] = Unsorted(uid, category, source, lead.pipeline_id, t0, lead.id, lead.contact_ids[0],
+                                   phone, duration)
+        self.ev(t0, E["lead_added"], LEAD, lead.id, 0, lead.id * 10 + 1)
+        self.ev(t0, E["contact_added"], CONTACT, lead.contact_ids[0], 0, lead.contact_ids[0] * 10 + 2)
+        react = t0 + int(rng.expovariate(1 / (minutes * 60)))
+        if react > self.now:
+            return None  # still waiting in unsorted
+        by = lead.responsible_user_id
+        if rng.random() > accept:
+            lead.is_deleted, lead.updated_at, lead.updated_by = True, react, by
+            self.ev(react, E["lead_deleted"], LEAD, lead.id, by)
+            return None
+        first = self.stages[lead.pipeline_id][0]
+        self.move(lead, react, first, by)
+        return react
+
+    def move(self, lead: Lead, at: int, status_id: int, by: int, reason: int | None = None) -> None:
+        """Change stage and record lead_status_changed."""
+        self.ev(at, E["lead_status_changed"], LEAD, lead.id, by, lead.status_id, lead.pipeline_id,
+                status_id, lead.pipeline_id)
+        lead.status_id, lead.updated_at, lead.updated_by = status_id, at, by
+        if status_id in (WON, LOST):
+            lead.closed_at = at
+            lead.loss_reason_id = reason
+
+    def walk(self, lead: Lead, t: int, skill: float) -> None:
+        """Walk the stages: dwell, act, then lose, advance or win; stop at now if still open."""
+        rng, stages, profiles = self.rng, self.stages[lead.pipeline_id], self.w.stage_profiles
+        self.plan_close_date(lead, t, stages)
+        for k, status in enumerate(stages):
+            days, lose = profiles[status]
+            dwell = int(rng.expovariate(1.0 / (days * DAY)) / skill) + 60
+            if rng.random() < 0.06 * days ** 0.5 / skill:
+                dwell *= 6  # the deal stalls here: where deals hang for weeks
+            end = t + dwell
+            if rng.random() < 0.05:
+                self.reassign(lead, t + dwell // 2)
+            self.activity(lead, t, min(end, self.now), end > self.now, skill)
+            if end > self.now:
+                self.w.leads[lead.id].updated_at = max(lead.updated_at, t)
+                return
+            if days >= 14 and lead.close_date and rng.random() < 0.5:
+                self.slip_close_date(lead, t + dwell // 3)
+            if rng.random() < min(0.9, lose * (2.0 - skill)):
+                reason = self.reasons[min(int(rng.random() ** (1 + k) * len(self.reasons)), len(self.reasons) - 1)]
+                self.move(lead, end, LOST, lead.responsible_user_id, reason)
+                return
+            nxt = stages[k + 1] if k + 1 < len(stages) else WON
+            self.move(lead, end, nxt, lead.responsible_user_id)
+            if nxt == WON:
+                return
+            t = end
+
+    def plan_close_date(self, lead: Lead, t: int, stages: list) -> None:
+        """Most deals get a planned close date when work starts."""
+        if self.rng.random() < 0.7:
+            expected = sum(self.w.stage_profiles[s][0] for s in stages) * DAY
+            self.set_close_date(lead, t, (t + int(expected)) // DAY * DAY)
+
+    def slip_close_date(self, lead: Lead, at: int) -> None:
+        """The planned close date moves later (the slip Deal Pulse reports)."""
+        self.set_close_date(lead, at, lead.close_date + self.rng.randint(7, 30) * DAY)
+
+    def set_close_date(self, lead: Lead, at: int, value: int) -> None:
+        """Set the date field and record custom_field_{ID}_value_changed."""
+        self.ev(at, E["custom_field_value_changed"], LEAD, lead.id, lead.responsible_user_id,
+                lead.close_date or 0, value)
+        lead.close_date, lead.updated_at = value, max(lead.updated_at, at)
+
+    def reassign(self, lead: Lead, at: int) -> None:
+        """Hand the deal to another manager."""
+        new = self.pick(self.managers, self.manager_cdf)
+        if new == lead.responsible_user_id or at > self.now:
+            return
+        self.ev(at, E["entity_responsible_changed"], LEAD, lead.id, self.w.account["current_user_id"],
+                lead.responsible_user_id, new)
+        lead.responsible_user_id, lead.group_id = new, self.w.group_of(new)
+
+    def activity(self, lead: Lead, t: int, end: int, still_open: bool, skill: float) -> None:
+        """Tasks and calls while the lead sits in a stage (a follow-up task every ~10 days)."""
+        rng = self.rng
+        follow_ups = 1 + min(2, (end - t) // (10 * DAY))
+        for i in range(follow_ups):
+            start = t + i * 10 * DAY + int(rng.random() * 3600)
+            if start <= end and rng.random() < 0.75:
+                self.task(lead, start, end, False, skill)
+        if still_open and rng.random() > 0.2 / skill:  # the rest are open deals without any task
+            self.task(lead, max(t, self.now - int(rng.uniform(0, 5) * DAY)), end, True, skill)
+        for _ in range(rng.randint(0, 1) + (1 if end - t > 5 * DAY else 0)):
+            self.call(lead, t + int(rng.random() * max(60, end - t)))
+
+    def task(self, lead: Lead, created: int, stage_end: int, keep_open: bool, skill: float) -> None:
+        """A task; completed before the stage ends unless it is the open deal's current task."""
+        rng = self.rng
+        till = created + int(rng.uniform(0.3, 3) * DAY)
+        if keep_open:
+            overdue = rng.random() < 0.3 / skill
+            till = self.now - int(rng.uniform(0.1, 5) * DAY) if overdue else self.now + int(rng.uniform(0.1, 5) * DAY)
+            till = max(till, created + 600)
+        tid, by = next(self.ids["task"]), lead.responsible_user_id
+        task = Task(tid, lead.id, by, lead.group_id, 1 if rng.random() < 0.8 else 2,
+                    TASK_TEXTS[tid % len(TASK_TEXTS)], till, by, by, created, created)
+        self.w.tasks[tid] = task
+        self.w.tasks_by_lead.setdefault(lead.id, []).append(tid)
+        self.ev(created, E["task_added"], TASK, tid, by)
+        if keep_open:
+            return
+        done = min(stage_end, till + int(rng.expovariate(skill / (0.5 * DAY))))
+        if done <= self.now:
+            task.is_completed, task.updated_at = True, max(done, created)
+            self.ev(task.updated_at, E["task_completed"], TASK, tid, by)
+
+    def call(self, lead: Lead, at: int) -> None:
+        """A call note with its incoming_/outgoing_call event; a fifth of calls are missed (0 s)."""
+        rng = self.rng
+        outgoing = rng.random() < 0.7
+        duration = 0 if rng.random() < 0.2 else int(rng.lognormvariate(4.6, 0.8))
+        nid, by = next(self.ids["note"]), lead.responsible_user_id
+        phone = self.w.contacts[lead.contact_ids[0]].phone
+        self.w.notes[nid] = Note(nid, lead.id, "call_out" if outgoing else "call_in", by, at, by, lead.group_id,
+                                 duration, phone, f"{nid:08x}-sand-box0-call-{lead.id:012x}")
+        self.ev(at, E["outgoing_call" if outgoing else "incoming_call"], LEAD, lead.id, by, nid)
+
+    def finish(self) -> None:
+        """Sort the log, set closest_task_at, and move id counters past what exists."""
+        w = self.w
+        self.events.sort()
+        w.events = self.events
+        for lead in w.leads.values():
+            w.refresh_closest_task(lead)
+        for kind, counter in (("leads", "lead"), ("contacts", "contact"), ("tasks", "task"), ("notes", "note")):
+            w.next_ids[kind] = next(self.ids[counter])
+        w.next_ids["events"] = next(self.seq)
+        w.touch()
+
+
+FIRST_NAMES = ["Анна", "Иван", "Мария", "Сергей", "Ольга", "Дмитрий", "Елена", "Алексей", "Наталья", "Павел"]
+LAST_NAMES = ["Орлов", "Зайцев", "Белов", "Громов", "Титов", "Киселёв", "Марков", "Никитин", "Соболев"]
