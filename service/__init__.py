@@ -8,12 +8,13 @@ def create_app(settings=None, deps=None) -> Flask:
     """The Flask app; tests pass their own `deps`, production builds them from the environment."""
     from service import bootstrap
     from service.web import api, errors, health, hooks
+    from service.web import oauth  # issue 4: install, disable hook
 
     deps = deps or bootstrap.build(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = deps.settings.max_webhook_bytes
     app.extensions["deps"] = deps
     errors.register(app)
-    for blueprint in (health.bp, hooks.bp, api.bp):
+    for blueprint in (health.bp, hooks.bp, api.bp, oauth.bp):
         app.register_blueprint(blueprint)
     return app

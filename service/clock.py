@@ -21,6 +21,7 @@ class Periodic:
 
 SCHEDULE = (
     Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
+    Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
 )
 LEASE = "dp:clock:lease"
 

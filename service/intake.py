@@ -12,6 +12,7 @@ import redis
 from redis.exceptions import LockError
 
 from service import errors, mirror
+from service.recompute import recompute_cards
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
@@ -74,8 +75,6 @@ def queue_drain(deps: Deps, account_id: int) -> None:
 
 def drain_inbox(deps: Deps, account_id: int) -> dict:
     """Apply every stored webhook of the account; recompute each touched card once per batch."""
-    from service.services import recompute_cards
-
     deps.store.clear_drain_pending(account_id)
     account = deps.store.get_account(account_id)
     totals = {"applied": 0, "duplicates": 0, "dead_lettered": 0}
@@ -138,8 +137,9 @@ def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
         if after is not None and after != before:
             leads[event.id] = changed[event.id] = after
             moves += [m for m in [mirror.stage_change(before, after, event)] if m]
-    deps.store.save_leads(account_id, changed.values())
+    # The moves first: if we die between the writes, the replay still sees the old lead and redoes the move.
     deps.store.add_timeline(account_id, "history", moves)
+    deps.store.save_leads(account_id, changed.values())
     return set(changed)
 
 

@@ -1,5 +1,5 @@
 """Thin RQ entrypoints: ids in, one service call, exceptions reach RQ."""
-from service import bootstrap, intake, services
+from service import bootstrap, intake, recompute
 
 
 def drain_inbox(account_id: int) -> dict:
@@ -9,7 +9,7 @@ def drain_inbox(account_id: int) -> dict:
 
 def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
     """Recompute cards whose facts changed with time alone (a task fell due)."""
-    services.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
+    recompute.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
 
 
 def sweep_inboxes() -> list[int]:
@@ -46,6 +46,15 @@ def reconcile_all() -> int:
     return sync.reconcile_all(bootstrap.worker_deps())
 
 
-def recompute_insights(account_id: int) -> int:
-    """Recompute the account's insights after a sync."""
-    return sync.recompute_insights(bootstrap.worker_deps(), account_id)
+def recompute_account(account_id: int) -> dict:
+    """Recompute every insight of the account (after a sync, and on the clock)."""
+    return recompute.recompute_account(bootstrap.worker_deps(), account_id)
+
+
+def recompute_all() -> int:
+    """Queue a full recompute of every installed account."""
+    deps = bootstrap.worker_deps()
+    for account_id in deps.store.account_ids():
+        deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
+                                        job_id=f"recompute-{account_id}", job_timeout=600)
+    return len(deps.store.account_ids())

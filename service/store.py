@@ -227,6 +227,54 @@ class Store:
         rows, _ = pipe.execute()
         return [json.loads(x) for x in rows]
 
+    # --- precomputed insights
+    def save_cards(self, account_id: int, cards: Mapping[int, dict]) -> None:
+        """Store many cards at once."""
+        for batch in _batches(list(cards.items()), 1000):
+            self.redis.hset(account_key(account_id, "cards"),
+                            mapping={k: json.dumps(v, ensure_ascii=False) for k, v in batch})
+
+    def save_insight(self, account_id: int, name: str, document: dict) -> None:
+        """Store one precomputed document (team, forecast, backtest, settings...)."""
+        self.redis.set(account_key(account_id, "insight", name), json.dumps(document, ensure_ascii=False))
+
+    def read_insight(self, account_id: int, name: str) -> Optional[dict]:
+        """One precomputed document, or None."""
+        raw = self.redis.get(account_key(account_id, "insight", name))
+        return json.loads(raw) if raw else None
+
+    def save_models(self, account_id: int, encoded: str) -> None:
+        """The account-level models single cards are recomputed with."""
+        self.redis.set(account_key(account_id, "models"), encoded)
+
+    def read_models(self, account_id: int) -> Optional[str]:
+        """The encoded models, or None before the first full recompute."""
+        raw = self.redis.get(account_key(account_id, "models"))
+        return raw.decode() if raw else None
+
+    def save_managers(self, account_id: int, summaries: Mapping[int, dict]) -> None:
+        """Per-manager summaries, replaced as a whole."""
+        pipe = self.redis.pipeline()
+        pipe.delete(account_key(account_id, "managers"))
+        if summaries:
+            pipe.hset(account_key(account_id, "managers"),
+                      mapping={k: json.dumps(v, ensure_ascii=False) for k, v in summaries.items()})
+        pipe.execute()
+
+    def read_manager(self, account_id: int, user_id: int) -> Optional[dict]:
+        """One manager's summary, or None."""
+        raw = self.redis.hget(account_key(account_id, "managers"), user_id)
+        return json.loads(raw) if raw else None
+
+    def save_plan(self, account_id: int, plan: dict) -> None:
+        """Store a month's plan for a manager (user_id None: the whole account)."""
+        field = f"{plan['month']}:{plan.get('user_id') or 'account'}"
+        self.redis.hset(account_key(account_id, "plans"), field, json.dumps(plan))
+
+    def read_plans(self, account_id: int) -> list[dict]:
+        """Every plan of the account."""
+        return [json.loads(v) for v in self.redis.hvals(account_key(account_id, "plans"))]
+
     # workers
     def ping(self) -> bool:
         """True when Redis answers."""

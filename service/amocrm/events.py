@@ -122,7 +122,7 @@ class Timestamp(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         text = str(value).strip()
-        if text.isdigit():
+        if text.isdecimal():
             return int(text)
         try:
             local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
@@ -187,7 +187,7 @@ def custom_field_values(raw) -> tuple:
         return ()
     pairs = []
     for entry in raw.values():
-        if not isinstance(entry, dict) or not str(entry.get("id", "")).isdigit():
+        if not isinstance(entry, dict) or not str(entry.get("id", "")).isdecimal():
             continue
         first = next(iter((entry.get("values") or {}).values()), None) if isinstance(entry.get("values"), dict) else None
         value = first.get("value") if isinstance(first, dict) else first
@@ -251,14 +251,14 @@ def call_duration(params, text: str) -> int:
     """Seconds of a call from `params[duration]` or the DURATION key of the note's JSON text."""
     if isinstance(params, dict):
         raw = params.get("duration") or params.get("DURATION")
-        if isinstance(raw, str) and raw.isdigit():
+        if isinstance(raw, str) and raw.isdecimal():
             return int(raw)
     try:
         decoded = json.loads(text) if text.startswith("{") else {}
     except ValueError:
         return 0
     raw = decoded.get("DURATION", decoded.get("duration", 0)) if isinstance(decoded, dict) else 0
-    return int(raw) if str(raw).isdigit() else 0
+    return int(raw) if str(raw).isdecimal() else 0
 
 
 class ContactEventSchema(EventSchema):
@@ -325,6 +325,6 @@ def _lead_ids(data, result) -> tuple:
         leads = group.get("leads") if isinstance(group, dict) else None
         for value in (leads or {}).values() if isinstance(leads, dict) else ():
             raw = value.get("id") if isinstance(value, dict) else value
-            if isinstance(raw, str) and raw.isdigit():
+            if isinstance(raw, str) and raw.isdecimal():
                 ids.append(int(raw))
     return tuple(ids)

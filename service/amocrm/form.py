@@ -65,4 +65,4 @@ def items_of(group) -> list[tuple[str, dict]]:
     if not isinstance(group, dict):
         return []
     return sorted(((k, v) for k, v in group.items()),
-                  key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0, kv[0]))
+                  key=lambda kv: (not kv[0].isdecimal(), int(kv[0]) if kv[0].isdecimal() else 0, kv[0]))

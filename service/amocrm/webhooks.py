@@ -77,7 +77,7 @@ def _optional_int(raw, key: str) -> Optional[int]:
     """An integer field that may be absent."""
     if raw in (None, ""):
         return None
-    if not isinstance(raw, str) or not raw.isdigit():
+    if not isinstance(raw, str) or not raw.isdecimal():
         raise WebhookError(f"{key}={raw!r} is not a number")
     return int(raw)
 

@@ -59,7 +59,11 @@ def _status_marks(lead: Lead, changes: list[StageChange]) -> list[tuple[int, int
     if first.old_status_id is not None:
         old_pipeline = first.old_pipeline_id or first.pipeline_id
         marks.append((min(lead.created_at, first.at), old_pipeline, first.old_status_id))
-    marks.extend((c.at, c.pipeline_id, c.status_id) for c in changes)
+    for change in changes:
+        # The same move seen by a webhook (the lead's updated_at) and by sync (the event's created_at) can
+        # differ by a second; a status never follows itself, so a repeat is one move, kept at its first time.
+        if not marks or marks[-1][1:] != (change.pipeline_id, change.status_id):
+            marks.append((change.at, change.pipeline_id, change.status_id))
     return marks
 
 

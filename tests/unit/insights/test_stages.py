@@ -112,3 +112,15 @@ def test_pipeline_fallback_is_skipped_when_its_stays_are_mostly_still_open():
     stats = stage_stats(history, leads, NOW)
     warn, _ = threshold_for(stats, make_lead(status_id=S3))
     assert warn.source_code == "default"
+
+
+def test_the_same_move_seen_twice_a_second_apart_is_one_move():
+    from service.insights.spells import lead_spells
+    from service.model import StageChange
+
+    lead = make_lead(id=1, status_id=102, created_at=1000, stage_entered_at=5000)
+    changes = [StageChange(1, 3000, 10, 101, 10, 100), StageChange(1, 3001, 10, 101, 10, 100),
+               StageChange(1, 5000, 10, 102, 10, 101)]
+    spells = lead_spells(lead, changes)
+    assert [(s.status_id, s.entered_at, s.left_at) for s in spells] == [(100, 1000, 3000), (101, 3000, 5000),
+                                                                      (102, 5000, None)]

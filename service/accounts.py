@@ -1,0 +1,143 @@
+"""Account lifecycle: install (redirect URI → code exchange in a job → account, webhooks, sync) and disable."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlencode
+
+import requests
+from rq import Retry
+from rq.job import Job
+
+from service import errors, sync
+from service.amocrm import oauth, schemas
+from service.amocrm.client import AmoClient, http_session
+from service.amocrm.tokens import TokenKeeper
+from service.bootstrap import Deps
+from service.crypto import Cipher
+from service.services import hook_url
+
+log = logging.getLogger(__name__)
+STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
+HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
+               "note_lead", "add_task", "update_task", "delete_task", "responsible_task"]
+AUTHORIZE = {"amocrm": "https://www.amocrm.ru/oauth", "kommo": "https://www.kommo.com/oauth"}
+
+
+@dataclass(frozen=True)
+class InstallCall:
+    """What amoCRM sends to the redirect URI."""
+
+    code: str
+    referer: str
+    state: Optional[str] = None
+    client_id: Optional[str] = None
+    from_widget: bool = False
+
+
+def install_links(deps: Deps) -> dict:
+    """Authorize URLs for an install started from our page, carrying a fresh single-use `state`."""
+    nonce = secrets.token_urlsafe(24)
+    deps.store.save_install_state(nonce, STATE_TTL)
+    query = urlencode({"client_id": deps.settings.client_id, "state": nonce})
+    if deps.settings.amocrm_api_base:
+        return {"sandbox": f"{deps.settings.amocrm_api_base.rstrip('/')}/oauth?{query}"}
+    return {name: f"{url}?{query}" for name, url in AUTHORIZE.items()}
+
+
+def accept_install(deps: Deps, call: InstallCall) -> None:
+    """Check the redirect and queue the code exchange; amoCRM waits only 3 s and never resends."""
+    if call.client_id and call.client_id != deps.settings.client_id:
+        raise errors.BadRequest("this install is for another integration (client_id)")
+    if call.state is not None and not deps.store.take_install_state(call.state):
+        raise errors.Forbidden("unknown or expired install state; start the installation again")
+    try:
+        base = oauth.account_host_base(deps.settings, call.referer)
+    except ValueError as exc:
+        raise errors.BadRequest(str(exc)) from None
+    # The code is a credential for 20 minutes: RQ keeps job arguments, so it travels encrypted.
+    sealed = Cipher.from_settings(deps.settings).seal({"code": call.code}).decode()
+    deps.queues["webhooks"].enqueue("service.jobs.complete_install", sealed, base, job_timeout=120)
+
+
+def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
+    """Exchange the code, learn the account, store it with its tokens, then queue the rest."""
+    code = Cipher.from_settings(deps.settings).open(sealed_code.encode())["code"]
+    session, api = getattr(deps, "http", None) or http_session(), oauth.api_base(deps.settings, base)
+    try:
+        pair = oauth.exchange_code(session, deps.settings, api, code, deps.clock())
+    except oauth.GrantRejected as exc:
+        log.warning("install refused by amoCRM: %s", exc)  # a used or expired code: nothing to retry
+        return {"installed": False, "reason": str(exc)}
+    body = _fetch_account(session, api, pair.access_token)
+    fields = schemas.account_fields(body)
+    account = schemas.make_account(body, base if oauth.is_amo_host(oauth.referer_host(base)) else
+                                   f"https://{fields['subdomain']}.amocrm.ru")
+    TokenKeeper(deps.store, deps.settings, session, deps.clock).save(account.id, pair)
+    deps.store.set_account_state(account.id, "active", "installed", int(deps.clock()))
+    deps.store.save_account(account)
+    deps.queues["webhooks"].enqueue("service.jobs.finish_install", account.id, job_timeout=120,
+                                    retry=Retry(max=3, interval=[10, 60, 300]))
+    log.info("account %s (%s) installed", account.id, account.subdomain)
+    return {"installed": True, "account_id": account.id}
+
+
+def _fetch_account(session: requests.Session, api: str, access_token: str, attempts: int = 3) -> dict:
+    """GET /api/v4/account with the new token (tokens are stored under its id, so it must be read first)."""
+    for attempt in range(attempts):
+        try:
+            answer = session.get(f"{api}/api/v4/account", params={"with": "is_api_filter_enabled,datetime_settings"},
+                                 headers={"Authorization": f"Bearer {access_token}"}, timeout=(5, 20))
+            if answer.status_code == 200:
+                return answer.json()
+        except requests.RequestException:
+            pass
+        time.sleep(0.5 * 2 ** attempt)
+    raise RuntimeError("GET /api/v4/account failed after the code exchange")
+
+
+def finish_install(deps: Deps, account_id: int) -> dict:
+    """Subscribe the account's webhooks to its secret URL and start the initial sync."""
+    account = deps.store.get_account(account_id)
+    if account is None:
+        return {"installed": False, "reason": "not_installed"}
+    client = AmoClient(deps, account_id, account.base_url)
+    client.post("/api/v4/webhooks", {"destination": hook_url(deps, account_id), "settings": HOOK_EVENTS})
+    sync.enqueue_full_sync(deps, account_id)
+    sync.ensure_reconcile_scheduled(deps)
+    return {"installed": True, "account_id": account_id}
+
+
+def disable_signature(client_secret: str, client_id: str, account_id: int) -> str:
+    """hex(HMAC_SHA256(key=client_secret, msg=f"{client_id}|{account_id}")) as amoCRM signs the disable hook."""
+    return hmac.new(client_secret.encode(), f"{client_id}|{account_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def disable(deps: Deps, account_id: int, client_id: str, signature: str) -> dict:
+    """Verify amoCRM's disable hook, then forget the account: tokens, mirror, insights, plans, queued work."""
+    if not hmac.compare_digest(client_id.encode(), deps.settings.client_id.encode()):
+        raise errors.Forbidden("disable hook for another integration")
+    expected = disable_signature(deps.settings.client_secret, deps.settings.client_id, account_id)
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+        raise errors.Forbidden("disable hook signature does not match")
+    cancelled = cancel_jobs(deps, account_id)
+    deleted = deps.store.delete_account(account_id)
+    log.info("account %s disabled: %d keys deleted, %d jobs cancelled", account_id, deleted, cancelled)
+    return {"account_id": account_id, "deleted": True, "cancelled_jobs": cancelled}
+
+
+def cancel_jobs(deps: Deps, account_id: int) -> int:
+    """Delete queued and scheduled jobs whose first argument is the account."""
+    cancelled = 0
+    for queue in deps.queues.values():
+        ids = queue.get_job_ids() + queue.scheduled_job_registry.get_job_ids()
+        for job in Job.fetch_many(ids, connection=deps.redis, serializer=queue.serializer):
+            if job is not None and job.args and job.args[0] == account_id:
+                job.delete()
+                cancelled += 1
+    return cancelled

@@ -1,0 +1,168 @@
+"""Insights kept fresh: the whole account after a sync or on a schedule, single cards after a change."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, is_dataclass
+from typing import Iterable, Optional
+
+from service.bootstrap import Deps
+from service.insights import cards
+from service.insights.forecast import backtest
+from service.insights.recompute import Models, deal_hints_for, recompute_account as recompute_core
+from service.insights.settings import InsightSettings, StageOverride
+from service.insights.snapshot import Snapshot, build_snapshot
+from service.insights.stages import StageStats, TimeStats
+from service.insights.winrate import WinModel
+from service.insights.plans import Plan
+from service.model import Lead
+
+BACKTEST_EVERY = 86400  # the backtest replays six months: once a day is enough
+
+
+def load_snapshot(deps: Deps, account_id: int, lead_ids: Optional[Iterable[int]] = None) -> Snapshot:
+    """The account's mirror (or the part of it about `lead_ids`) as the insight core takes it."""
+    store = deps.store
+    account = store.get_account(account_id)
+    leads = list(store.all_leads(account_id)) if lead_ids is None else list(store.get_leads(account_id, lead_ids).values())
+    ids = [lead.id for lead in leads]
+    tasks = [t for group in store.tasks_of(account_id, ids).values() for t in group]
+    timeline = {kind: [x for group in store.timelines(account_id, kind, ids).values() for x in group]
+                for kind in ("history", "calls", "close_dates")}
+    contacts = store.all_records(account_id, "contacts") if lead_ids is None else {}
+    return build_snapshot(account, store.get_pipelines(account_id), store.get_users(account_id).values(), leads,
+                          tasks, timeline["history"], timeline["calls"], timeline["close_dates"],
+                          store.last_note_at(account_id, ids),
+                          store.all_records(account_id, "incoming").values() if lead_ids is None else (),
+                          store.all_records(account_id, "loss_reasons"), _contacts_by_user(contacts))
+
+
+def _contacts_by_user(contacts: dict) -> dict[int, int]:
+    """Contacts created per responsible manager."""
+    counts: dict[int, int] = {}
+    for contact in contacts.values():
+        user = contact.get("responsible_user_id")
+        if user:
+            counts[user] = counts.get(user, 0) + 1
+    return counts
+
+
+def insight_settings(deps: Deps, account_id: int) -> InsightSettings:
+    """The account's insight settings (supervisor overrides over the defaults)."""
+    saved = deps.store.read_insight(account_id, "settings") or {}
+    overrides = {int(k): StageOverride(**v) for k, v in saved.get("stage_overrides", {}).items()}
+    return InsightSettings(no_activity_days=saved.get("no_activity_days", 7.0), stage_overrides=overrides,
+                           default_warn_days=deps.settings.stuck_default_days,
+                           default_crit_days=deps.settings.stuck_default_days * 1.5)
+
+
+def plans_of(deps: Deps, account_id: int) -> list[Plan]:
+    """Every stored plan of the account."""
+    return [Plan(**p) for p in deps.store.read_plans(account_id)]
+
+
+def recompute_account(deps: Deps, account_id: int) -> dict:
+    """Recompute every insight of the account and store it; return what it took."""
+    started = time.perf_counter()
+    now = int(deps.clock())
+    snap = load_snapshot(deps, account_id)
+    loaded = time.perf_counter()
+    settings = insight_settings(deps, account_id)
+    result = recompute_core(snap, plans_of(deps, account_id), now, settings)
+    cards_json = {lead_id: card_json(lead_id, hints, now) for lead_id, hints in result.hints.items()}
+    cards_json.update({lead.id: card_json(lead.id, [], now) for lead in snap.leads.values() if not lead.is_open})
+    deps.store.save_cards(account_id, cards_json)
+    deps.store.save_models(account_id, encode_models(result.models))
+    deps.store.save_insight(account_id, "team", jsonable(result.team))
+    deps.store.save_insight(account_id, "forecast", jsonable({**asdict(result.forecast), "deals": {}}))
+    deps.store.save_managers(account_id, {u: jsonable(m) for u, m in result.managers.items()})
+    _refresh_backtest(deps, account_id, snap, now, settings)
+    done = time.perf_counter()
+    summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json),
+               "load_seconds": round(loaded - started, 3), "compute_seconds": round(done - loaded, 3)}
+    deps.store.save_insight(account_id, "recompute", summary)
+    return summary
+
+
+def _refresh_backtest(deps: Deps, account_id: int, snap: Snapshot, now: int, settings: InsightSettings) -> None:
+    """Score the forecast on the last six months, at most once a day."""
+    held = deps.store.read_insight(account_id, "backtest")
+    if held and now - held.get("as_of", 0) < BACKTEST_EVERY:
+        return
+    scored = backtest(snap.leads, snap.history_by_lead, now, snap.account.timezone, settings)
+    deps.store.save_insight(account_id, "backtest", {"as_of": now, **jsonable(scored)})
+
+
+def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
+    """Precompute the cards of changed leads so that opening one is one Redis read."""
+    lead_ids = list(lead_ids)
+    if not lead_ids:
+        return
+    now = int(deps.clock())
+    raw_models = deps.store.read_models(account_id)
+    snap = load_snapshot(deps, account_id, lead_ids)
+    if raw_models is None:
+        fresh = {lead.id: card_json(lead.id, webhook_only_hints(deps, snap, lead, now), now)
+                 for lead in snap.leads.values()}
+    else:
+        models, settings = decode_models(raw_models), insight_settings(deps, account_id)
+        fresh = {lead_id: card_json(lead_id, deal_hints_for(lead_id, snap, models, now, settings), now)
+                 for lead_id in snap.leads}
+    deps.store.save_cards(account_id, fresh)
+
+
+def webhook_only_hints(deps: Deps, snap: Snapshot, lead: Lead, now: int) -> list:
+    """Before the first sync only the stage age and the tasks seen are known: rules that need history wait."""
+    if not lead.is_open:
+        return []
+    days = deps.settings.stuck_default_days
+    ctx = cards.DealContext(StageStats(window_days=180, default_warn_days=days, default_crit_days=days * 1.5),
+                            tasks=tuple(snap.tasks_by_lead.get(lead.id, ())),
+                            stage_name=snap.stage_names.get(lead.status_id, ""))
+    return [h for rule in (cards.stuck_in_stage, cards.overdue_task) if (h := rule(lead, ctx, now))]
+
+
+def card_json(lead_id: int, hints: list, now: int) -> dict:
+    """The JSON the widget receives for one lead card."""
+    return {"lead_id": lead_id, "as_of": now, "hints": [jsonable(h) for h in hints]}
+
+
+def jsonable(value):
+    """Dataclasses, tuples and numeric keys turned into plain JSON values."""
+    if is_dataclass(value):
+        return jsonable(asdict(value))
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, tuple) else str(k)): jsonable(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def encode_models(models: Models) -> str:
+    """Models as JSON (tuple keys as pairs), so cards can be recomputed without the whole account."""
+    stats, win = models.stage_stats, models.win_model
+    return json.dumps({
+        "stage_stats": {**{k: getattr(stats, k) for k in ("window_days", "min_exits", "default_warn_days",
+                                                          "default_crit_days")},
+                        "stages": [[k, asdict(v)] for k, v in stats.stages.items()],
+                        "pipelines": [[k, asdict(v)] for k, v in stats.pipelines.items()]},
+        "win_model": {"stages": [[k, v] for k, v in win.stages.items()],
+                      "pipelines": [[k, v] for k, v in win.pipelines.items()], "account": win.account,
+                      "strength": win.strength, "window_days": win.window_days},
+        "remaining_plans": [[k, v] for k, v in models.remaining_plans.items()]})
+
+
+def decode_models(raw: str) -> Models:
+    """The inverse of encode_models."""
+    doc = json.loads(raw)
+    st, wm = doc["stage_stats"], doc["win_model"]
+    stats = StageStats(window_days=st["window_days"], min_exits=st["min_exits"],
+                       default_warn_days=st["default_warn_days"], default_crit_days=st["default_crit_days"],
+                       stages={tuple(k): TimeStats(**v) for k, v in st["stages"]},
+                       pipelines={k: TimeStats(**v) for k, v in st["pipelines"]})
+    win = WinModel(stages={tuple(k): v for k, v in wm["stages"]}, pipelines={k: v for k, v in wm["pipelines"]},
+                   account=tuple(wm["account"]), strength=wm["strength"], window_days=wm["window_days"])
+    return Models(stats, win, {k: v for k, v in doc["remaining_plans"]})

@@ -1,0 +1,123 @@
+"""Fold one page of API objects into the mirror. Every write is idempotent: replaying a page changes nothing."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Iterable, Optional
+
+from service.amocrm import schemas
+from service.model import Lead, StageChange
+
+log = logging.getLogger(__name__)
+PIPELINES, USERS, LEADS, TASKS = (schemas.PipelineSchema(), schemas.UserSchema(), schemas.LeadSchema(),
+                                  schemas.TaskSchema())
+EVENTS, CALLS, UNSORTED = schemas.EventSchema(), schemas.CallNoteSchema(), schemas.UnsortedSchema()
+
+
+def _load(schema, items: list, what: str, account_id: int) -> list:
+    """Load a page; malformed items are logged and skipped, never fatal."""
+    loaded, problems = schemas.load_each(schema, items)
+    if problems:
+        log.warning("account %s: %d malformed %s skipped, e.g. %s", account_id, len(problems), what, problems[0])
+    return loaded
+
+
+def apply_pipelines(ctx, items: list) -> int:
+    """Replace the pipelines and their stages."""
+    pipelines = _load(PIPELINES, items, "pipelines", ctx.account_id)
+    ctx.store.save_pipelines(ctx.account_id, pipelines)
+    return len(pipelines)
+
+
+def apply_users(ctx, items: list) -> int:
+    """Write users with their rights and groups."""
+    users = _load(USERS, items, "users", ctx.account_id)
+    ctx.store.save_users(ctx.account_id, users)
+    return len(users)
+
+
+def apply_loss_reasons(ctx, items: list) -> int:
+    """Write loss reasons as id -> name."""
+    reasons = {int(r["id"]): str(r.get("name") or "") for r in items if isinstance(r, dict) and "id" in r}
+    ctx.store.save_records(ctx.account_id, "loss_reasons", reasons)
+    return len(reasons)
+
+
+def apply_events(ctx, items: list) -> int:
+    """Stage moves and hand-overs of leads into their per-lead timelines (sets: replays add nothing)."""
+    events = [e for e in _load(EVENTS, items, "events", ctx.account_id) if e["entity_type"] == "lead"]
+    moves = [c for c in map(schemas.stage_change, _typed(events, "lead_status_changed")) if c]
+    handovers = [c for c in map(schemas.responsible_change, _typed(events, "entity_responsible_changed")) if c]
+    ctx.store.add_timeline(ctx.account_id, "history", moves)
+    ctx.store.add_timeline(ctx.account_id, "responsible", handovers)
+    return len(moves) + len(handovers)
+
+
+def _typed(events: list, kind: str) -> list:
+    return [e for e in events if e["type"] == kind]
+
+
+def apply_leads(ctx, items: list) -> int:
+    """Write open leads and those closed inside the window, with the time they entered their stage."""
+    leads = [lead for lead in _load(LEADS, items, "leads", ctx.account_id) if in_window(lead, ctx.since)]
+    history = ctx.store.timelines(ctx.account_id, "history", [lead.id for lead in leads])
+    leads = [replace(lead, stage_entered_at=entered_at(lead, history.get(lead.id, ()))) for lead in leads]
+    ctx.store.save_lead_changes(ctx.account_id, leads)
+    return len(leads)
+
+
+def in_window(lead: Lead, since: int) -> bool:
+    """Open deals always; closed ones when they closed inside the sync window."""
+    return lead.is_open or (lead.closed_at or lead.updated_at) >= since
+
+
+def entered_at(lead: Lead, history: Iterable[StageChange]) -> int:
+    """When the lead entered its current stage: the latest move into it, else its creation."""
+    moves = [c.at for c in history if (c.status_id, c.pipeline_id) == (lead.status_id, lead.pipeline_id)]
+    if moves:
+        return max(moves)
+    if lead.closed_at and not lead.is_open:
+        return lead.closed_at
+    return lead.created_at
+
+
+def apply_tasks(ctx, items: list) -> int:
+    """Write lead tasks unless the mirror holds a newer version (a webhook got there first)."""
+    tasks = _load(TASKS, items, "tasks", ctx.account_id)
+    held = ctx.store.get_tasks(ctx.account_id, [t.id for t in tasks])
+    fresh = [t for t in tasks if t.id not in held or held[t.id].updated_at <= t.updated_at]
+    ctx.store.save_tasks(ctx.account_id, fresh)
+    return len(tasks)
+
+
+def apply_calls(ctx, items: list) -> int:
+    """Call notes into the per-lead call timelines; the latest note time marks activity."""
+    calls = _load(CALLS, items, "notes", ctx.account_id)
+    ctx.store.add_timeline(ctx.account_id, "calls", calls)
+    latest: dict[int, int] = {}
+    for call in calls:
+        latest[call.lead_id] = max(latest.get(call.lead_id, 0), call.at)
+    ctx.store.touch_activity(ctx.account_id, latest)
+    return len(calls)
+
+
+def apply_unsorted(ctx, items: list) -> int:
+    """Incoming requests; what a webhook already learnt (accepted or declined) is kept."""
+    incoming = _load(UNSORTED, items, "unsorted", ctx.account_id)
+    held = ctx.store.get_records(ctx.account_id, "incoming", [i.id for i in incoming])
+    merged = {i.id: _keep_outcome(i, held.get(i.id)) for i in incoming}
+    ctx.store.save_records(ctx.account_id, "incoming", merged)
+    return len(merged)
+
+
+def _keep_outcome(item, held: Optional[dict]):
+    """The API's record with the outcome a webhook reported."""
+    if held and held.get("accepted") is not None and item.accepted is None:
+        return replace(item, accepted=held["accepted"])
+    return item
+
+
+def oldest(items: list, field: str) -> Optional[int]:
+    """The smallest `field` among raw items (a walk newest-first stops below its watermark)."""
+    values = [int(i[field]) for i in items if isinstance(i, dict) and isinstance(i.get(field), int)]
+    return min(values) if values else None
