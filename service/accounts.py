@@ -109,7 +109,6 @@ def finish_install(deps: Deps, account_id: int) -> dict:
     client = AmoClient(deps, account_id, account.base_url)
     client.post("/api/v4/webhooks", {"destination": hook_url(deps, account_id), "settings": HOOK_EVENTS})
     sync.enqueue_full_sync(deps, account_id)
-    sync.ensure_reconcile_scheduled(deps)
     return {"installed": True, "account_id": account_id}
 
 

@@ -19,17 +19,20 @@ class Periodic:
     every: int
 
 
-SCHEDULE = (
-    Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
-    Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
-)
+def schedule(settings) -> tuple[Periodic, ...]:
+    """What runs periodically, and how often."""
+    return (
+        Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
+        Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
+        Periodic("service.jobs.reconcile_all", "sync", settings.reconcile_minutes * 60),  # repairs lost webhooks
+    )
 LEASE = "dp:clock:lease"
 
 
 def tick(deps: Deps, now: float) -> list[str]:
     """Queue each periodic job that is due; return what was queued."""
     queued = []
-    for periodic in SCHEDULE:
+    for periodic in schedule(deps.settings):
         slot = int(now // periodic.every)
         # One enqueue per slot across every clock replica.
         if deps.redis.set(f"dp:clock:{periodic.func}:{slot}", 1, nx=True, ex=periodic.every * 2):
@@ -40,7 +43,7 @@ def tick(deps: Deps, now: float) -> list[str]:
 
 def run(deps: Deps, interval: float = 1.0, stop=lambda: False) -> None:
     """Tick until stopped."""
-    log.info("clock started: %s", ", ".join(f"{p.func} every {p.every}s" for p in SCHEDULE))
+    log.info("clock started: %s", ", ".join(f"{p.func} every {p.every}s" for p in schedule(deps.settings)))
     while not stop():
         for func in tick(deps, deps.clock()):
             log.info("queued %s", func)

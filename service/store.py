@@ -343,10 +343,6 @@ class Store:
         raw = self.redis.hmget(account_key(account_id, kind), ids) if ids else []
         return {i: json.loads(r) for i, r in zip(ids, raw) if r}
 
-    def claim_flag(self, name: str, ttl: int) -> bool:
-        """True for the one caller that sets a global, expiring flag (e.g. the reconcile chain)."""
-        return bool(self.redis.set(f"dp:flag:{name}", 1, nx=True, ex=ttl))
-
     def get_users(self, account_id: int) -> dict[int, User]:
         """The account's users by id."""
         raw = self.redis.hgetall(account_key(account_id, "users"))

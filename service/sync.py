@@ -132,16 +132,7 @@ def reconcile_all(deps: Deps) -> int:
         if deps.store.get_account_state(account_id)["state"] == "active":
             deps.queues["sync"].enqueue("service.jobs.incremental_sync", account_id, job_timeout=3600)
             queued += 1
-    period = timedelta(minutes=deps.settings.reconcile_minutes)
-    deps.queues["sync"].enqueue_in(period, "service.jobs.reconcile_all")  # the chain reschedules itself
     return queued
-
-
-def ensure_reconcile_scheduled(deps: Deps) -> None:
-    """Start the self-rescheduling reconcile chain unless one is already running."""
-    period = deps.settings.reconcile_minutes * 60
-    if deps.store.claim_flag("reconcile", ttl=period * 2):
-        deps.queues["sync"].enqueue_in(timedelta(seconds=period), "service.jobs.reconcile_all")
 
 
 # --- the runs

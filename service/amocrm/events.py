@@ -123,12 +123,22 @@ class Timestamp(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         text = str(value).strip()
         if text.isdecimal():
-            return int(text)
+            return _in_range(int(text))
         try:
             local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
         except ValueError:
             raise ValidationError("not a unix time or 'YYYY-MM-DD HH:MM:SS'") from None
-        return int(local.replace(tzinfo=self.parent.zone).timestamp())
+        return _in_range(int(local.replace(tzinfo=self.parent.zone).timestamp()))
+
+
+MAX_TIMESTAMP = 2 ** 32 - 1  # 2106: later times overflow the clocks of what consumes them (and poison "newest wins")
+
+
+def _in_range(seconds: int) -> int:
+    """A time the mirror can order and schedule by; anything else is refused at the edge, not dead-lettered later."""
+    if not 0 <= seconds <= MAX_TIMESTAMP:
+        raise ValidationError(f"time out of range (0..{MAX_TIMESTAMP})")
+    return seconds
 
 
 class EventSchema(Schema):
@@ -138,6 +148,8 @@ class EventSchema(Schema):
         unknown = EXCLUDE
 
     action = fields.String(required=True)
+    # Old senders' names for modern fields (modern name -> old name); the modern one wins when both are sent.
+    OLD_NAMES = {"updated_at": "last_modified", "created_at": "date_create"}
 
     def __init__(self, context_timezone: str = "Europe/Moscow", entity: str = "", **kwargs):
         super().__init__(**kwargs)
@@ -148,8 +160,13 @@ class EventSchema(Schema):
             self.zone = ZoneInfo("UTC")
 
     @pre_load
-    def _drop_empty(self, data: dict, **kwargs) -> dict:
-        return {k: v for k, v in data.items() if v != ""}
+    def _normalize(self, data: dict, **kwargs) -> dict:
+        """Empty strings mean absent; old field names fill in the modern ones."""
+        data = {k: v for k, v in data.items() if v != ""}
+        for modern, old in self.OLD_NAMES.items():
+            if old in data:
+                data.setdefault(modern, data[old])
+        return data
 
 
 class LeadEventSchema(EventSchema):
@@ -168,12 +185,6 @@ class LeadEventSchema(EventSchema):
     modified_user_id = fields.Integer(load_default=None)
     name = fields.String(load_default=None)
     custom_fields = fields.Raw(load_default=None)
-
-    @pre_load
-    def _modern_names(self, data: dict, **kwargs) -> dict:
-        data.setdefault("updated_at", data.get("last_modified", 0))
-        data.setdefault("created_at", data.get("date_create", 0))
-        return data
 
     @post_load
     def _make(self, data: dict, **kwargs) -> LeadEvent:
@@ -210,12 +221,6 @@ class TaskEventSchema(EventSchema):
     task_type = fields.Integer(load_default=1)
     text = fields.String(load_default="")
 
-    @pre_load
-    def _modern_names(self, data: dict, **kwargs) -> dict:
-        data.setdefault("updated_at", data.get("last_modified", 0))
-        data.setdefault("created_at", data.get("date_create", 0))
-        return data
-
     @post_load
     def _make(self, data: dict, **kwargs) -> TaskEvent:
         lead_id = data["element_id"] if data["element_type"] == 2 else None
@@ -226,6 +231,8 @@ class TaskEventSchema(EventSchema):
 class NoteEventSchema(EventSchema):
     """`leads[note][i][note][...]`; a call's duration is in params or in the JSON text."""
 
+    OLD_NAMES = {"created_at": "date_create", "main_user_id": "created_by"}
+
     id = fields.Integer(required=True)
     element_id = fields.Integer(required=True)
     note_type = fields.String(required=True)
@@ -233,12 +240,6 @@ class NoteEventSchema(EventSchema):
     main_user_id = fields.Integer(load_default=0)
     text = fields.String(load_default="")
     params = fields.Raw(load_default=None)
-
-    @pre_load
-    def _modern_names(self, data: dict, **kwargs) -> dict:
-        data.setdefault("created_at", data.get("date_create", 0))
-        data.setdefault("main_user_id", data.get("created_by", 0))
-        return data
 
     @post_load
     def _make(self, data: dict, **kwargs) -> NoteEvent:
@@ -269,12 +270,6 @@ class ContactEventSchema(EventSchema):
     responsible_user_id = fields.Integer(load_default=None)
     created_at = Timestamp(load_default=0)
     updated_at = Timestamp(load_default=0)
-
-    @pre_load
-    def _modern_names(self, data: dict, **kwargs) -> dict:
-        data.setdefault("updated_at", data.get("last_modified", 0))
-        data.setdefault("created_at", data.get("date_create", 0))
-        return data
 
     @post_load
     def _make(self, data: dict, **kwargs) -> ContactEvent:

@@ -70,10 +70,12 @@ def test_worker_killed_mid_drain_then_restarted_applies_everything_once(client, 
 
 
 def test_clock_queues_each_periodic_job_once_per_slot(deps):
-    assert clock.tick(deps, 900.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all"]
-    assert clock.tick(deps, 901.0) == []  # another replica, same slot
-    assert clock.tick(deps, 930.0) == ["service.jobs.sweep_inboxes"]
-    assert deps.queues["webhooks"].count == 2 and deps.queues["insights"].count == 1
+    everything = ["service.jobs.sweep_inboxes", "service.jobs.recompute_all", "service.jobs.reconcile_all"]
+    assert clock.tick(deps, 1800.0) == everything
+    assert clock.tick(deps, 1801.0) == []  # another replica, same slot
+    assert clock.tick(deps, 1830.0) == ["service.jobs.sweep_inboxes"]
+    assert clock.tick(deps, 2700.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all"]
+    assert [deps.queues[q].count for q in ("webhooks", "insights", "sync")] == [3, 2, 1]
 
 
 def test_sweep_leaves_inboxes_with_a_drain_already_queued_alone(client, settings, account, deps):

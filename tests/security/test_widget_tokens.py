@@ -1,0 +1,101 @@
+"""Widget-token attacks (FACTS §2): every forged, stale, replayed or misdirected token is refused."""
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from service.model import Account
+from tests.support.tokens import mint_token
+
+URL = "/api/v1/leads/30052055/hints"
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims(settings, account, **overrides):
+    now = int(time.time())
+    base = {"iss": account.origin, "aud": settings.token_audience, "jti": f"j-{time.time_ns()}", "iat": now,
+            "nbf": now, "exp": now + 1800, "account_id": account.id, "user_id": 1, "client_uuid": settings.client_id}
+    return {**base, **overrides}
+
+
+def call(client, token):
+    return client.get(URL, headers={"X-Auth-Token": token})
+
+
+def test_alg_none_is_refused(client, settings, account):
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims(settings, account))}."
+    answer = call(client, token)
+    assert answer.status_code == 401 and "algorithm" in answer.json["message"]
+
+
+def test_rs256_token_is_refused_even_with_our_secret_as_its_key(client, settings, account):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(settings, account), key, algorithm="RS256")
+    assert call(client, token).status_code == 401
+
+
+def test_hs_rs_confusion_signing_with_a_public_key_is_refused(client, settings, account):
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    header, payload = b64({"alg": "HS256", "typ": "JWT"}), b64(claims(settings, account))
+    import hashlib
+    import hmac
+    signature = base64.urlsafe_b64encode(hmac.new(public, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    assert call(client, f"{header}.{payload}.{signature.rstrip(b'=').decode()}").status_code == 401
+
+
+@pytest.mark.parametrize("overrides, reason", [
+    ({"exp": int(time.time()) - 300, "iat": int(time.time()) - 2000, "nbf": int(time.time()) - 2000}, "expired"),
+    ({"nbf": int(time.time()) + 600}, "not valid yet"),
+    ({"iat": int(time.time()) + 600}, "not valid yet"),
+    ({"aud": "https://evil.example"}, "audience"),
+    ({"client_uuid": "another-integration"}, "another integration"),
+    ({"iss": "https://evil.amocrm.ru"}, "issuer"),
+])
+def test_stale_or_misdirected_tokens_are_refused(client, settings, account, overrides, reason):
+    answer = call(client, jwt.encode(claims(settings, account, **overrides), settings.client_secret, "HS256"))
+    assert answer.status_code == 401 and reason in answer.json["message"]
+
+
+@pytest.mark.parametrize("skew", [-110, 110])
+def test_two_minutes_of_clock_skew_is_tolerated(client, settings, account, skew):
+    now = int(time.time()) + skew
+    token = jwt.encode(claims(settings, account, iat=now, nbf=now, exp=now + 1800), settings.client_secret, "HS256")
+    assert call(client, token).status_code == 200
+
+
+def test_replayed_token_is_refused(client, settings, account):
+    token = mint_token(settings, account)
+    assert call(client, token).status_code == 200
+    assert call(client, token).status_code == 401
+
+
+def test_token_of_an_account_that_is_not_installed_is_forbidden(client, settings, account):
+    stranger = Account(id=4242, subdomain="stranger")
+    assert call(client, mint_token(settings, stranger)).status_code == 403
+
+
+def test_token_of_a_deleted_account_is_forbidden(client, settings, account, deps):
+    deps.store.delete_account(account.id)
+    assert call(client, mint_token(settings, account)).status_code == 403
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "a" * 10_000, "ey.ey.ey", "\u0000.\u0000.\u0000"])
+def test_garbage_tokens_get_401_not_500(client, account, token):
+    answer = client.get(URL, headers={"X-Auth-Token": token})
+    assert answer.status_code == 401 and answer.json["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leads/abc/hints", "/api/v1/leads/-1/hints", "/api/v1/leads/1.5/hints",
+                                  "/hooks/abc/secret", "/hooks/1.5/secret"])
+def test_ids_that_are_not_numbers_are_404(client, settings, account, path):
+    method = client.post if path.startswith("/hooks") else client.get
+    answer = method(path, headers={"X-Auth-Token": mint_token(settings, account)})
+    assert answer.status_code == 404 and answer.json["error"] == "not_found"
