@@ -19,7 +19,7 @@ $(DEV): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(RUNTIME)
 
-run: $(RUNTIME)  ## the whole service on its embedded default
+run: $(RUNTIME)  ## everything on its embedded default; without AMOCRM_CLIENT_ID, the demo on a sandbox account
 	$(PY) -m service run
 
 test: $(DEV)  ## the whole suite: unit, integration (real Redis, real RQ), browser

@@ -17,4 +17,18 @@ def create_app(settings=None, deps=None) -> Flask:
     errors.register(app)
     for blueprint in (health.bp, hooks.bp, api.bp, oauth.bp):
         app.register_blueprint(blueprint)
+    _add_operations(app, deps.settings)  # issue 8
     return app
+
+
+def _add_operations(app: Flask, settings) -> None:
+    """Request ids and access lines, /metrics, and the widget previews (never in production)."""
+    from service import logs
+    from service.web import metrics
+
+    logs.install(app)
+    metrics.install(app)
+    app.register_blueprint(metrics.bp)
+    if settings.serves_preview:
+        from service import preview
+        app.register_blueprint(preview.bp)

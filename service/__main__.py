@@ -1,30 +1,39 @@
-"""Command line: `python -m service run | hook-url ID | accounts add --id N --subdomain S`."""
+"""Command line: `python -m service run | web | worker | clock | jobs failed|replay | dlq | hook-url | accounts`."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from service import bootstrap, clock, intake, services, widget_package
-from service.config import Settings, child_environment
+from service import bootstrap, demo, failed_jobs, intake, processes, services, widget_package
+from service.config import ConfigError, Settings, child_environment
 from service.model import Account
-from service.redis_server import ROOT, EmbeddedRedis
+from service.redis_server import ROOT, EmbeddedRedis, free_port
+from service.supervisor import Supervisor
 
 
 def main(argv=None) -> int:
-    """Parse arguments and run one command."""
+    """Parse arguments and run one command; a configuration that may not start is named, not traced."""
     args = _parser().parse_args(argv)
-    return args.command(args) or 0
+    try:
+        return args.command(args) or 0
+    except ConfigError as exc:
+        print(f"deal-pulse: {exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m service", description="Deal Pulse service")
     sub = parser.add_subparsers(required=True)
-    run = sub.add_parser("run", help="run web and worker (embedded Redis when REDIS_URL is unset)")
+    run = sub.add_parser("run", help="everything: Redis (embedded when REDIS_URL is unset), web, workers, clock; "
+                                    "without AMOCRM_CLIENT_ID the demo on a sandbox amoCRM account")
     run.set_defaults(command=run_all)
     url = sub.add_parser("hook-url", help="print the webhook URL of an account")
     url.add_argument("account_id", type=int)
@@ -32,8 +41,21 @@ def _parser() -> argparse.ArgumentParser:
     widget = sub.add_parser("widget", help="build widget.zip for upload in amoCRM")
     widget.add_argument("--output", default=str(ROOT / "widget.zip"))
     widget.set_defaults(command=build_widget)
+    web = sub.add_parser("web", help="the web process (gunicorn): Procfile `web`")
+    web.set_defaults(command=run_web)
+    worker = sub.add_parser("worker", help="an RQ worker on webhooks > insights > sync: Procfile `worker`")
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.set_defaults(command=run_worker)
     clock = sub.add_parser("clock", help="queue periodic jobs (one process per deployment is enough)")
     clock.set_defaults(command=run_clock)
+    jobs = sub.add_parser("jobs", help="failed background jobs").add_subparsers(required=True)
+    failed = jobs.add_parser("failed", help="list failed jobs with their last error")
+    failed.add_argument("--queue", choices=bootstrap.QUEUE_NAMES)
+    failed.set_defaults(command=list_failed_jobs)
+    again = jobs.add_parser("replay", help="put failed jobs back in their queues")
+    again.add_argument("job_ids", nargs="*", help="job ids (default: every failed job)")
+    again.add_argument("--queue", choices=bootstrap.QUEUE_NAMES)
+    again.set_defaults(command=replay_failed_jobs)
     dlq = sub.add_parser("dlq", help="webhooks that could not be applied").add_subparsers(required=True)
     for name, func, text in (("list", list_dead_letters, "show dead letters"),
                              ("replay", replay_dead_letters, "put dead letters back into the inbox")):
@@ -61,15 +83,39 @@ def build_widget(args) -> None:
     print(f"{path} (version {widget_package.version()}, API {settings.base_url})")
 
 
+def run_web(args) -> None:
+    """The web process."""
+    settings = Settings.from_env()
+    processes.start("web", settings)
+    processes.run_web(settings)
+
+
+def run_worker(args) -> None:
+    """A worker process."""
+    settings = Settings.from_env()
+    processes.start("worker", settings)
+    processes.run_worker(settings, burst=args.burst)
+
+
 def run_clock(args) -> None:
     """Queue periodic jobs until stopped."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s clock %(message)s")
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
-    try:
-        clock.run(bootstrap.build(_settings()))
-    except KeyboardInterrupt:
-        pass
+    settings = Settings.from_env()
+    processes.start("clock", settings)
+    processes.run_clock(settings)
+
+
+def list_failed_jobs(args) -> None:
+    """Print each failed job: queue, id, when, call, last error line."""
+    jobs = failed_jobs.failed(bootstrap.build(_settings()), args.queue)
+    for job in jobs:
+        print(job.line())
+    print(f"{len(jobs)} failed job(s)")
+
+
+def replay_failed_jobs(args) -> None:
+    """Requeue failed jobs."""
+    count = failed_jobs.replay(bootstrap.build(_settings()), args.job_ids, args.queue)
+    print(f"{count} job(s) put back in their queues")
 
 
 def _accounts(deps, only) -> list[int]:
@@ -99,34 +145,97 @@ def add_account(args) -> None:
 
 
 def run_all(args) -> int:
-    """Start Redis when needed, then the Procfile's processes; one Ctrl-C stops everything."""
-    settings = Settings.from_env()
-    embedded = None if settings.redis_url else EmbeddedRedis().start()
-    redis_url = settings.redis_url or embedded.url
-    RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RUN_FILE.write_text(redis_url)
-    env = child_environment(REDIS_URL=redis_url, BIND_HOST="127.0.0.1", PORT=str(settings.port))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # gunicorn, rq
-    print(f"Deal Pulse: http://127.0.0.1:{settings.port}  (Redis {redis_url}{' embedded' if embedded else ''})",
-          flush=True)
-    honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")],
-                              env=env, cwd=ROOT)
+    """Redis (embedded when REDIS_URL is unset), the demo's sandbox when no amoCRM integration is configured, then
+    the Procfile's processes; one Ctrl-C stops everything in order and leaves no process behind."""
+    started = time.time()
+    settings = _free_port(Settings.from_env())
+    supervisor = Supervisor(stop_timeout=settings.shutdown_seconds + 10)
+    embedded = None
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)  # also when started in the background, where SIGINT is ignored
     try:
-        return honcho.wait()
+        if not settings.redis_url:
+            embedded = EmbeddedRedis().start(popen=partial(supervisor.spawn, "redis"))
+        settings = replace(settings, redis_url=settings.redis_url or embedded.url)
+        RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
+        RUN_FILE.write_text(settings.redis_url)
+        return _run_demo(settings, supervisor, started) if settings.is_demo else _run_procfile(settings, supervisor)
     except KeyboardInterrupt:
-        honcho.terminate()  # honcho stops web and worker gracefully, then exits
-        honcho.wait()
-        print("Deal Pulse stopped.", flush=True)
         return 0
+    except (demo.DemoError, demo.requests.RequestException) as exc:
+        print(f"\nThe demo stopped: {exc}\nLast lines of {LOG_FILE}:\n{_tail(LOG_FILE)}", file=sys.stderr)
+        return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nStopping…", flush=True)
+        supervisor.stop_all()
         RUN_FILE.unlink(missing_ok=True)
         if embedded:
             embedded.stop()
+        print("Deal Pulse stopped.", flush=True)
+
+
+def _run_procfile(settings: Settings, supervisor: Supervisor, extra_env: dict | None = None, log=None,
+                  workers: int = 1) -> subprocess.Popen:
+    """Start the Procfile's processes under honcho (web, `workers` workers, clock)."""
+    # honcho gives each process its own PORT (web gets -p): the public URL must not follow it.
+    env = child_environment(REDIS_URL=settings.redis_url, BIND_HOST="127.0.0.1", PORT=str(settings.port),
+                            PUBLIC_URL=settings.base_url, **(extra_env or {}))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` is ours
+    print(f"Deal Pulse: {settings.base_url}  (Redis {settings.redis_url})", flush=True)
+    honcho = supervisor.spawn("honcho", [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"),
+                                         "-p", str(settings.port), "-c", f"worker={workers}"], env=env, cwd=ROOT, stdout=log, stderr=log)
+    if log is not None:
+        return honcho
+    return honcho.wait()
+
+
+def _run_demo(settings: Settings, supervisor: Supervisor, started: float) -> int:
+    """The sandbox account installed through OAuth, synced with a progress bar, then alive with webhooks."""
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LOG_FILE.write_bytes(b"")
+    print(f"Demo mode: no AMOCRM_CLIENT_ID set, so Deal Pulse runs against a generated {settings.demo_size} "
+          f"sandbox account. Logs: {LOG_FILE.relative_to(ROOT)}", flush=True)
+    url = f"http://127.0.0.1:{free_port()}"
+    sandbox = demo.start_sandbox(settings.demo_size, int(url.rsplit(":", 1)[1]), LOG_FILE,
+                                 popen=partial(supervisor.spawn, "sandbox"))
+    rps = str(settings.demo_rps)
+    settings = replace(settings, amocrm_api_base=url, amocrm_rps=settings.demo_rps)
+    with open(LOG_FILE, "ab") as log:  # web and workers start while the sandbox generates its account
+        honcho = _run_procfile(settings, supervisor, log=log, workers=2, extra_env={
+            "AMOCRM_API_BASE": url, "AMOCRM_RPS": rps, "AMOCRM_GLOBAL_RPS": rps})
+    account_id = demo.sandbox_account(sandbox, LOG_FILE)
+    demo.configure_sandbox(url, settings)
+    demo.wait_ready(settings.base_url, supervisor.alive)
+    demo.install(url)
+    first_hint = demo.follow_sync(settings, account_id, sys.stdout, supervisor.alive)
+    demo.start_simulator(url, settings.demo_events_per_second)
+    print(demo.addresses(settings, url, settings.demo_events_per_second), flush=True)
+    print(f"(first hint {first_hint - started:.0f} s after start)", flush=True)
+    return honcho.wait()
+
+
+def _free_port(settings: Settings) -> Settings:
+    """Keep PORT when it is free; otherwise take a free one and say so."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
+        try:
+            probe.bind(("127.0.0.1", settings.port))
+            return settings
+        except OSError:
+            pass
+    port = free_port()
+    print(f"Port {settings.port} is in use: using {port} (set PORT to choose).", flush=True)
+    return replace(settings, port=port)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
 RUN_FILE = ROOT / "var" / "run" / "redis.url"
+LOG_FILE = ROOT / "var" / "log" / "run.log"
 
 
 def _interrupt(signum, frame):

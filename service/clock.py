@@ -25,6 +25,7 @@ def schedule(settings) -> tuple[Periodic, ...]:
         Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
         Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
         Periodic("service.jobs.reconcile_all", "sync", settings.reconcile_minutes * 60),  # repairs lost webhooks
+        Periodic("service.jobs.score_all", "insights", 86400),  # the backtest replays six months: daily
     )
 LEASE = "dp:clock:lease"
 

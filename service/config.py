@@ -40,6 +40,17 @@ class Settings:
     sync_page_limit: int = 250  # items per list page (events are capped at 100)
     sync_history_days: int = 365  # closed deals, events and calls younger than this are synced
     reconcile_minutes: int = 30  # incremental sync period
+    api_user_rps: int = 20  # issue 7: widget API requests per second per (account, user)
+    # issue 8: processes, operations and the demo
+    bind_host: str = "0.0.0.0"  # web listens here (`make run` binds 127.0.0.1)
+    web_concurrency: int = 2  # gunicorn worker processes
+    web_threads: int = 4  # threads per gunicorn worker
+    shutdown_seconds: int = 20  # SIGTERM: web requests and a running job get this long to finish
+    log_format: str = "json"  # json (one object per line) | text
+    metrics_token: str = ""  # bearer token for /metrics; required in production (unset: loopback callers only)
+    demo_size: str = "medium"  # `make run` demo: the sandbox account size (small | medium | large)
+    demo_rps: float = 50.0  # `make run` demo: the sandbox's rate limit and ours (amoCRM's real limit is 7)
+    demo_events_per_second: float = 2.0  # `make run` demo: the sandbox's live simulator
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -54,6 +65,16 @@ class Settings:
         if settings.env == "production":
             settings.check_production()
         return settings
+
+    @property
+    def is_demo(self) -> bool:
+        """No amoCRM integration configured: `make run` serves the sandbox account (decided here, once)."""
+        return self.env != "production" and self.client_id == DEV_CLIENT_ID and not self.amocrm_api_base
+
+    @property
+    def serves_preview(self) -> bool:
+        """The card and panel previews mint widget tokens for anyone: never in production."""
+        return self.env != "production"
 
     @property
     def base_url(self) -> str:
@@ -94,6 +115,21 @@ class Settings:
             problems.append("AMOCRM_REDIRECT_URI must be an https:// URL")
         if self.amocrm_rps <= 0 or self.amocrm_rps > 7:
             problems.append("AMOCRM_RPS must be in (0, 7]: amoCRM allows 7 requests per second")
+        return problems + self._operations_problems()
+
+    def _operations_problems(self) -> list[str]:
+        """Keys that must be real keys, and a metrics token nobody can guess (issue 8)."""
+        problems = []
+        for key in filter(None, (k.strip() for k in self.token_encryption_keys.split(","))):
+            if not _is_fernet_key(key):  # the message never echoes key material
+                problems.append("TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key")
+                break
+        if len(self.metrics_token) < 24:
+            problems.append("METRICS_TOKEN must be set (at least 24 characters): /metrics needs a bearer token")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")) and self.redis_url:
+            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.log_format not in ("json", "text"):
+            problems.append("LOG_FORMAT must be json or text")
         return problems
 
     @property
@@ -124,7 +160,27 @@ ENV_NAMES = {
     "sync_page_limit": "SYNC_PAGE_LIMIT",
     "sync_history_days": "SYNC_HISTORY_DAYS",
     "reconcile_minutes": "RECONCILE_MINUTES",
+    "api_user_rps": "API_USER_RPS",
+    "bind_host": "BIND_HOST",
+    "web_concurrency": "WEB_CONCURRENCY",
+    "web_threads": "WEB_THREADS",
+    "shutdown_seconds": "SHUTDOWN_SECONDS",
+    "log_format": "LOG_FORMAT",
+    "metrics_token": "METRICS_TOKEN",
+    "demo_size": "DEMO_SIZE",
+    "demo_rps": "DEMO_RPS",
+    "demo_events_per_second": "DEMO_EVENTS_PER_SECOND",
 }
+
+
+def _is_fernet_key(key: str) -> bool:
+    """32 bytes in url-safe base64, as Fernet.generate_key() makes them."""
+    import base64
+    import binascii
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _convert(name: str, raw: str, kind: type):

@@ -39,3 +39,26 @@ class UnsupportedMediaType(AppError):
 
 class Unavailable(AppError):
     status, code = 503, "unavailable"
+
+
+# --- widget API (issue 7)
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Unprocessable(AppError):
+    status, code = 422, "unprocessable"
+
+
+class TooManyRequests(AppError):
+    """429 with a Retry-After header (seconds)."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1, **details):
+        super().__init__(message, retry_after=retry_after, **details)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class BadGateway(AppError):
+    status, code = 502, "bad_gateway"

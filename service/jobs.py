@@ -53,8 +53,32 @@ def recompute_account(account_id: int) -> dict:
 
 def recompute_all() -> int:
     """Queue a full recompute of every installed account."""
+    return _for_every_account("recompute_account")
+
+
+def score_forecast(account_id: int) -> dict:
+    """Backtest the account's forecast on the last six months."""
+    return recompute.score_forecast(bootstrap.worker_deps(), account_id)
+
+
+def score_all() -> int:
+    """Queue the daily forecast backtest of every installed account."""
+    return _for_every_account("score_forecast")
+
+
+def _for_every_account(job: str) -> int:
+    """Queue one job per installed account; a job already queued for an account is not queued twice."""
     deps = bootstrap.worker_deps()
-    for account_id in deps.store.account_ids():
-        deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
-                                        job_id=f"recompute-{account_id}", job_timeout=600)
-    return len(deps.store.account_ids())
+    accounts = deps.store.account_ids()
+    for account_id in accounts:
+        deps.queues["insights"].enqueue(f"service.jobs.{job}", account_id, job_id=f"{job}-{account_id}",
+                                        job_timeout=1800)
+    return len(accounts)
+
+
+# --- issue 7: widget API
+def settle_hint_outcomes(account_id: int) -> dict:
+    """Close the 48 h windows of shown hints: resolved when the problem left the card."""
+    from service import widget_api
+
+    return widget_api.settle_hint_outcomes(bootstrap.worker_deps(), account_id)

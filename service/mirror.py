@@ -12,6 +12,8 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead
     """The lead after `event`; an event older than what we hold changes nothing."""
     if current and event.updated_at and event.updated_at < current.updated_at:
         return current
+    if current and current.is_deleted and event.action != "restore" and event.updated_at <= current.updated_at:
+        return current  # a delete carries no time: only a restore or a later change brings the lead back
     if event.action == "delete":
         return replace(current, is_deleted=True) if current else None
     if current is None:
@@ -51,18 +53,24 @@ def _keep(new, old):
     return old if new is None else new
 
 
-def stage_change(before: Optional[Lead], after: Lead, event: LeadEvent) -> Optional[StageChange]:
-    """The stage move an event made, if any, stamped with amoCRM's own time of the change."""
-    if before is None:
-        if event.action != "status" or event.old_status_id is None:
-            return None
-        old_pipeline, old_status = event.old_pipeline_id or event.pipeline_id, event.old_status_id
-    else:
-        old_pipeline, old_status = before.pipeline_id, before.status_id
-    if (old_pipeline, old_status) == (after.pipeline_id, after.status_id) or after.is_deleted:
+def stage_change(before: Optional[Lead], after: Optional[Lead], event: LeadEvent) -> Optional[StageChange]:
+    """The stage move a status event reports, stamped with amoCRM's own time of the change.
+
+    The event's own old → new is used, not a diff with what we hold: a retried or overtaken status event still
+    records its move, and other events (update, responsible) never invent a move from a stale mirror.
+    """
+    if event.action != "status":
         return None
-    return StageChange(lead_id=after.id, at=after.stage_entered_at, pipeline_id=after.pipeline_id,
-                       status_id=after.status_id, old_pipeline_id=old_pipeline, old_status_id=old_status)
+    if event.old_status_id is not None:
+        old_pipeline, old_status = event.old_pipeline_id or event.pipeline_id, event.old_status_id
+    elif before is not None and after != before:  # no old status sent: what we held, if this event moved it
+        old_pipeline, old_status = before.pipeline_id, before.status_id
+    else:
+        return None
+    if (old_pipeline, old_status) == (event.pipeline_id, event.status_id):
+        return None
+    return StageChange(lead_id=event.id, at=event.updated_at, pipeline_id=event.pipeline_id,
+                       status_id=event.status_id, old_pipeline_id=old_pipeline, old_status_id=old_status)
 
 
 def apply_task_event(current: Optional[Task], event: TaskEvent) -> Optional[Task]:

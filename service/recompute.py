@@ -17,16 +17,16 @@ from service.insights.winrate import WinModel
 from service.insights.plans import Plan
 from service.model import Lead
 
-BACKTEST_EVERY = 86400  # the backtest replays six months: once a day is enough
-
-
 def load_snapshot(deps: Deps, account_id: int, lead_ids: Optional[Iterable[int]] = None) -> Snapshot:
     """The account's mirror (or the part of it about `lead_ids`) as the insight core takes it."""
     store = deps.store
     account = store.get_account(account_id)
     leads = list(store.all_leads(account_id)) if lead_ids is None else list(store.get_leads(account_id, lead_ids).values())
     ids = [lead.id for lead in leads]
-    tasks = [t for group in store.tasks_of(account_id, ids).values() for t in group]
+    if lead_ids is None:
+        tasks = list(store.all_tasks(account_id))
+    else:
+        tasks = [t for group in store.tasks_of(account_id, ids).values() for t in group]
     timeline = {kind: [x for group in store.timelines(account_id, kind, ids).values() for x in group]
                 for kind in ("history", "calls", "close_dates")}
     contacts = store.all_records(account_id, "contacts") if lead_ids is None else {}
@@ -76,7 +76,6 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     deps.store.save_insight(account_id, "team", jsonable(result.team))
     deps.store.save_insight(account_id, "forecast", jsonable({**asdict(result.forecast), "deals": {}}))
     deps.store.save_managers(account_id, {u: jsonable(m) for u, m in result.managers.items()})
-    _refresh_backtest(deps, account_id, snap, now, settings)
     done = time.perf_counter()
     summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json),
                "load_seconds": round(loaded - started, 3), "compute_seconds": round(done - loaded, 3)}
@@ -84,13 +83,14 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     return summary
 
 
-def _refresh_backtest(deps: Deps, account_id: int, snap: Snapshot, now: int, settings: InsightSettings) -> None:
-    """Score the forecast on the last six months, at most once a day."""
-    held = deps.store.read_insight(account_id, "backtest")
-    if held and now - held.get("as_of", 0) < BACKTEST_EVERY:
-        return
-    scored = backtest(snap.leads, snap.history_by_lead, now, snap.account.timezone, settings)
-    deps.store.save_insight(account_id, "backtest", {"as_of": now, **jsonable(scored)})
+def score_forecast(deps: Deps, account_id: int) -> dict:
+    """Rebuild the forecast at each of the last six month starts and score it (the panel's accuracy figures)."""
+    now = int(deps.clock())
+    snap = load_snapshot(deps, account_id)
+    scored = backtest(snap.leads, snap.history_by_lead, now, snap.account.timezone, insight_settings(deps, account_id))
+    document = {"as_of": now, **jsonable(scored)}
+    deps.store.save_insight(account_id, "backtest", document)
+    return document
 
 
 def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:

@@ -46,13 +46,13 @@ class EmbeddedRedis:
         """The REDIS_URL clients should use."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
-        """Start the server and wait until it answers PING."""
+    def start(self, timeout: float = 10.0, popen=subprocess.Popen) -> "EmbeddedRedis":
+        """Start the server (through `popen`, e.g. a supervisor's) and wait until it answers PING."""
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.dir), "--appendonly", "yes", "--save", "",
+                "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
                 "--protected-mode", "yes", "--logfile", "redis.log"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready(timeout)
         return self
 

@@ -162,7 +162,10 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
                                                    else checkpoint.get("started_at", start) - OVERLAP})
     deps.store.delete_sync(account_id, "checkpoint")
     deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
-                                    job_id=f"recompute-{account_id}", job_timeout=600)
+                                    job_id=f"recompute_account-{account_id}", job_timeout=600)
+    if kind == "full":  # the first backtest; the clock repeats it daily
+        deps.queues["insights"].enqueue("service.jobs.score_forecast", account_id,
+                                        job_id=f"score_forecast-{account_id}", job_timeout=1800)
     return {"state": "done", "requests": run.client.requests_sent, "entities": progress.entities}
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, NamedTuple, Optional
 
 from service.model import WON, Lead
-from service.insights.markov import ChainModel, chain_model, close_by, new_deal_win, p_win, quantile
+from service.insights.markov import ChainModel, WinTiming, chain_model, p_win, quantile
 from service.insights.plans import month_bounds, won_between
 from service.insights.settings import DAY, InsightSettings
 from service.insights.spells import Spell, build_spells
@@ -46,42 +46,45 @@ class Forecast:
     sims: int = 0
 
 
-def deal_outlooks(model: ChainModel, deals: Iterable[OpenDeal], now: int, edges: list[int]) -> dict:
-    """P(win) from the chain times the chance the win lands in each month (given the deal's age)."""
-    horizons = [(e - now) / DAY for e in edges]
+def horizon_days(now: int, edges: list[int]) -> list[int]:
+    """Whole days from `now` to each month end (a day counts for the month holding its middle)."""
+    return [max(0, round((e - now) / DAY)) for e in edges]
+
+
+def deal_outlooks(model: ChainModel, deals: Iterable[OpenDeal], now: int, edges: list[int],
+                  timing: Optional[WinTiming] = None) -> dict:
+    """P(win) from the chain and P(won inside each month) given how long the deal has already sat in its stage."""
+    horizons = horizon_days(now, edges)
+    timing = timing or WinTiming(model, max(horizons, default=0))
+    cache: dict = {}
     out = {}
     for d in deals:
-        p = p_win(model, d.status_id)
-        cdf = close_by(model, d.status_id, max(0.0, (now - d.entered_at) / DAY), horizons)
-        out[d.lead_id] = DealOutlook(p, tuple(p * (b - a) for a, b in zip([0.0] + cdf, cdf)))
+        key = (d.status_id, int(max(0.0, (now - d.entered_at) / DAY)))
+        if key not in cache:
+            cdf = timing.open_deal(key[0], key[1], horizons)
+            cache[key] = DealOutlook(p_win(model, d.status_id), tuple(b - a for a, b in zip([0.0] + cdf, cdf)))
+        out[d.lead_id] = cache[key]
     return out
 
 
-def new_deal_rates(model: ChainModel, spells: list[Spell], created: list[int], now: int, edges: list[int]) -> list:
-    """Expected wins per month from deals not created yet: creations per day x P(win) x timing."""
-    per_day = sum(now - RUN_RATE_DAYS * DAY < c <= now for c in created) / RUN_RATE_DAYS
-    firsts = Counter()
-    seen = set()
+def first_stays(spells: Iterable[Spell], since: int, until: int) -> Counter:
+    """status -> number of leads whose first stay began in (since, until] (spells come grouped by lead, in order)."""
+    firsts, seen = Counter(), set()
     for s in spells:
-        if s.lead_id not in seen and now - RUN_RATE_DAYS * DAY < s.entered_at <= now:
+        if s.lead_id not in seen:
             seen.add(s.lead_id)
-            firsts[s.status_id] += 1
-    p_new = new_deal_win(model, firsts)
-    main = firsts.most_common(1)[0][0] if firsts else None
-    days = model.to_win_days.get(main) or list(model.all_to_win_days)
-    return [per_day * p_new * _timing(days, now, a, b) for a, b in zip([now] + edges, edges)]
+            if since < s.entered_at <= until:
+                firsts[s.status_id] += 1
+    return firsts
 
 
-def _timing(days: list[float], now: int, start: int, end: int) -> float:
-    """Expected number of creation-days whose win lands in [start, end), one deal created per day from now."""
-    if not days:
-        return 0.0
-    total, n, d = 0.0, len(days), 0.5
-    while now + d * DAY < end:
-        lo, hi = max(0.0, (start - now) / DAY - d), (end - now) / DAY - d
-        total += (bisect_right(days, hi) - bisect_right(days, lo)) / n
-        d += 1
-    return total
+def new_deal_rates(timing: WinTiming, spells: list[Spell], now: int, edges: list[int]) -> list:
+    """Expected wins per month from deals not created yet: the last RUN_RATE_DAYS' arrivals per day and first
+    status, times P(won by each month end) from that status."""
+    firsts = first_stays(spells, now - RUN_RATE_DAYS * DAY, now)
+    days = horizon_days(now, edges)
+    return [sum(c / RUN_RATE_DAYS * timing.new_deal(s, a, b) for s, c in firsts.items())
+            for a, b in zip([0] + days, days)]
 
 
 def _poisson(lam: float, rng: random.Random) -> int:
@@ -99,16 +102,28 @@ def _poisson(lam: float, rng: random.Random) -> int:
 
 def simulate(outlooks: Mapping[int, DealOutlook], prices: Mapping[int, float], new_rates: list,
              new_prices: list, sims: int, rng: random.Random) -> list[list[float]]:
-    """Per month, `sims` simulated won amounts (open deals drawn once per sim; new deals Poisson)."""
+    """Per month, `sims` simulated won amounts (each open deal won or not independently per sim; new deals Poisson).
+
+    A deal won with probability p visits only the sims it wins in, jumping geometric gaps between them, so the cost
+    follows the expected wins rather than deals x sims (most open deals in a real account are long shots)."""
     months = len(new_rates)
-    table = [(_cumulate(o.by_month), prices[i]) for i, o in outlooks.items() if sum(o.by_month) > 0]
     out = [[0.0] * sims for _ in range(months)]
-    rnd = rng.random
+    rnd, log = rng.random, math.log
+    for i, o in outlooks.items():
+        cum = _cumulate(o.by_month)
+        p, price = cum[-1], prices[i]
+        if p <= 0:
+            continue
+        if p >= 1.0:
+            for k in range(sims):
+                out[bisect_right(cum, rnd())][k] += price
+            continue
+        log_miss = math.log1p(-p)  # < 0 for any p > 0; the gap to the next win is geometric
+        k = int(log(1.0 - rnd()) / log_miss)
+        while k < sims:
+            out[bisect_right(cum, rnd() * p)][k] += price
+            k += 1 + int(log(1.0 - rnd()) / log_miss)
     for k in range(sims):
-        for cum, price in table:
-            u = rnd()
-            if u < cum[-1]:
-                out[bisect_right(cum, u)][k] += price
         for m, lam in enumerate(new_rates):
             for _ in range(_poisson(lam, rng)):
                 out[m][k] += rng.choice(new_prices) if new_prices else 0.0
@@ -128,18 +143,19 @@ def _band(values: list[float], offset: float = 0.0) -> dict:
     return {q: quantile(ordered, p) + offset for q, p in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))}
 
 
-def forecast_from(spells: list[Spell], deals: list[OpenDeal], created: list[int], won_prices: list,
-                  won_so_far: float, now: int, tz: str, settings: InsightSettings, months: int = 3) -> Forecast:
-    """The forecast core: chain from spells, Monte Carlo over `deals`, run-rate from `created` times."""
+def forecast_from(spells: list[Spell], deals: list[OpenDeal], won_prices: list, won_so_far: float, now: int,
+                  tz: str, settings: InsightSettings, months: int = 3) -> Forecast:
+    """The forecast core: model from spells, Monte Carlo over `deals`, run-rate from the spells' recent arrivals."""
     bounds = [month_bounds(now, tz, k) for k in range(months)]
     edges = [end for _, end in bounds]
     model = chain_model(spells, now, settings.window_days)
-    outlooks = deal_outlooks(model, deals, now, edges)
-    rates = new_deal_rates(model, spells, created, now, edges)
+    timing = WinTiming(model, max(horizon_days(now, edges), default=0))
+    outlooks = deal_outlooks(model, deals, now, edges, timing)
+    rates = new_deal_rates(timing, spells, now, edges)
     sims = simulate(outlooks, {d.lead_id: d.price for d in deals}, rates, won_prices, settings.forecast_sims,
                     random.Random(settings.seed))
     rows = [{"start": s, "end": e, "won_so_far": won_so_far if m == 0 else 0.0,
-             "from_open": sum(o.by_month[m] * d.price for d, o in zip(deals, outlooks.values())),
+             "from_open": sum(outlooks[d.lead_id].by_month[m] * d.price for d in deals),
              "from_new": rates[m] * (sum(won_prices) / len(won_prices) if won_prices else 0.0),
              **_band(sims[m], won_so_far if m == 0 else 0.0)} for m, (s, e) in enumerate(bounds)]
     running = [0.0] * settings.forecast_sims
@@ -163,8 +179,7 @@ def forecast(leads: Mapping[int, Lead], spells: list[Spell], now: int, tz: str,
     since = now - settings.window_days * DAY
     won_prices = [l.price for l in leads.values() if l.status_id == WON and (l.closed_at or 0) > since]
     so_far, _ = won_between(leads.values(), start, now + 1)
-    return forecast_from(spells, open_deals(leads.values()), [l.created_at for l in leads.values()], won_prices,
-                         so_far, now, tz, settings, months)
+    return forecast_from(spells, open_deals(leads.values()), won_prices, so_far, now, tz, settings, months)
 
 
 @dataclass(frozen=True)
@@ -178,15 +193,14 @@ class Backtest:
 
 
 def inputs_as_of(leads: Mapping[int, Lead], history_by_lead: Mapping, as_of: int, window_days: int):
-    """(spells, open deals, creation times, won prices) using only what was known at `as_of`."""
+    """(spells, open deals, won prices) using only what was known at `as_of`."""
     spells = build_spells(leads.values(), history_by_lead, as_of=as_of)
     deals = [OpenDeal(s.lead_id, leads[s.lead_id].responsible_user_id, leads[s.lead_id].price, s.status_id,
                       s.entered_at) for s in spells if s.left_at is None]
     since = as_of - window_days * DAY
     won = [leads[s.lead_id].price for s in spells
            if s.next_status_id == WON and s.left_at is not None and since < s.left_at <= as_of]
-    created = [l.created_at for l in leads.values() if l.created_at <= as_of and not l.is_deleted]
-    return spells, deals, created, won
+    return spells, deals, won
 
 
 def won_in(spells: Iterable[Spell], leads: Mapping[int, Lead], start: int, end: int) -> float:
@@ -202,8 +216,8 @@ def backtest(leads: Mapping[int, Lead], history_by_lead: Mapping, now: int, tz: 
     rows = []
     for k in range(months, 0, -1):
         start, end = month_bounds(now, tz, -k)
-        spells, deals, created, won = inputs_as_of(leads, history_by_lead, start, settings.window_days)
-        band = forecast_from(spells, deals, created, won, 0.0, start, tz, settings, months=1).months[0]
+        spells, deals, won = inputs_as_of(leads, history_by_lead, start, settings.window_days)
+        band = forecast_from(spells, deals, won, 0.0, start, tz, settings, months=1).months[0]
         actual = won_in(full, leads, start, end)
         rows.append({"start": start, "end": end, "p10": band["p10"], "p50": band["p50"], "p90": band["p90"],
                      "actual": actual, "inside": band["p10"] <= actual <= band["p90"]})

@@ -88,6 +88,8 @@ def source_text(ev: dict, percentile: str) -> dict:
                     f"{percentile} of {num(k, 'en')} {plural_en(k, 'exit')} in the last {days_en(w)}")
     only_ru = f"у этапа всего {num(k, 'ru')} {plural_ru(k, ('выход', 'выхода', 'выходов'))}"
     only_en = f"this stage has only {num(k, 'en')} {plural_en(k, 'exit')}"
+    if k == 0:
+        only_ru, only_en = "истории этапа пока нет", "no history for this stage yet"
     if k >= ev.get("min_exits", 20):  # enough exits, but most deals are still in the stage (censored)
         only_ru = f"слишком много сделок ещё на этапе, чтобы измерить его ({num(k, 'ru')} {plural_ru(k, EXITS)})"
         only_en = f"too many deals are still in this stage to measure it ({num(k, 'en')} {plural_en(k, 'exit')})"
@@ -102,12 +104,16 @@ def source_text(ev: dict, percentile: str) -> dict:
 def stuck_in_stage(ev: dict) -> dict:
     share = "95%" if ev["percentile"] == "P95" else "80%"
     src = source_text(ev, ev["percentile"])
-    stage, days, limit = ev["stage_name"], ev["days_in_stage"], ev["limit_days"]
-    return both(
-        f"Сделка на этапе «{stage}» уже {days_ru(days)} — дольше, чем {share} сделок этого этапа "
-        f"(порог {days_ru(limit)}: {src['ru']}).",
-        f"The deal has been in “{stage}” for {days_en(days)} — longer than {share} of deals at this stage "
-        f"(limit {days_en(limit)}: {src['en']}).")
+    days, limit = ev["days_in_stage"], ev["limit_days"]
+    where_ru = f"на этапе «{ev['stage_name']}»" if ev["stage_name"] else "на текущем этапе"
+    where_en = f"in “{ev['stage_name']}”" if ev["stage_name"] else "in its current stage"
+    if ev["source_code"] in ("stage", "pipeline"):  # a measured percentile: say what it means
+        return both(f"Сделка {where_ru} уже {days_ru(days)} — дольше, чем {share} сделок этого этапа "
+                    f"(порог {days_ru(limit)}: {src['ru']}).",
+                    f"The deal has been {where_en} for {days_en(days)} — longer than {share} of deals at this "
+                    f"stage (limit {days_en(limit)}: {src['en']}).")
+    return both(f"Сделка {where_ru} уже {days_ru(days)} при пороге {days_ru(limit)} ({src['ru']}).",
+                f"The deal has been {where_en} for {days_en(days)}, past the {days_en(limit)} limit ({src['en']}).")
 
 
 def no_open_task(ev: dict) -> dict:

@@ -1,22 +1,207 @@
-"""The widget API (/api/v1): one-time token auth, CORS for the account's own origin only."""
-from flask import Blueprint, Response, g, request
+"""The widget API (/api/v1): one-time token auth, CORS for the account's own origin only, per-user rate limit.
 
-from service import services
-from service.web import deps
+Each view loads its input through a marshmallow schema, calls one `service.widget_api` function, and dumps the
+answer through a schema. `@endpoint` records every route for the OpenAPI description (/api/v1/openapi.json)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+from flask import Blueprint, Response, g, request
+from marshmallow import Schema, ValidationError
+
+from service import errors, widget_api
+from service.web import deps, schemas as s
 from service.web.auth import request_claims
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CORS_HEADERS = "X-Auth-Token, Content-Type"
+COMMON_ERRORS = (401, 403, 429, 503)
 
 
-@bp.get("/leads/<int:lead_id>/hints")
+@dataclass(frozen=True)
+class Route:
+    """One documented operation."""
+
+    method: str
+    path: str
+    summary: str
+    answer: type
+    status: int = 200
+    body: Optional[type] = None
+    query: Optional[type] = None
+    errors: tuple = ()
+    description: str = ""
+    params: dict = field(default_factory=dict)
+
+
+ROUTES: list[Route] = []
+
+
+def endpoint(method: str, path: str, summary: str, answer: type, **more):
+    """Register a view on the blueprint and in the OpenAPI route table."""
+    def register(view):
+        ROUTES.append(Route(method, path, summary, answer, **more))
+        return bp.route(path, methods=[method], endpoint=view.__name__)(view)
+    return register
+
+
+def claims():
+    """The verified token of this request (kept for CORS: its issuer is the account's origin)."""
+    g.claims = request_claims(deps().settings)
+    return g.claims
+
+
+def load(schema: type, data) -> dict:
+    """Validate input; 400 naming every invalid field."""
+    try:
+        return schema().load(data if data is not None else {})
+    except ValidationError as exc:
+        raise errors.BadRequest("invalid request: " + _first(exc.messages), fields=exc.messages) from None
+
+
+def body() -> dict:
+    """The JSON body (an object)."""
+    data = request.get_json(silent=True)
+    if data is None and request.get_data(cache=True):
+        raise errors.BadRequest("the body must be JSON (Content-Type: application/json)")
+    if data is not None and not isinstance(data, dict):
+        raise errors.BadRequest("the body must be a JSON object")
+    return data or {}
+
+
+def answer(schema: type, data, status: int = 200) -> Response:
+    """Dump through the schema as compact UTF-8 JSON."""
+    text = json.dumps(_instance(schema).dump(data), ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, mimetype="application/json")
+
+
+@lru_cache(maxsize=None)
+def _instance(schema: type) -> Schema:
+    """One instance per answer schema: building one (and its nested schemas) costs more than dumping a card."""
+    return schema()
+
+
+def _first(messages) -> str:
+    """One readable line from marshmallow's nested messages."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        return f"{key}: {_first(value)}"
+    if isinstance(messages, list) and messages:
+        return _first(messages[0])
+    return str(messages)
+
+
+# --- deal hints
+@endpoint("GET", "/leads/<int:lead_id>/hints", "The deal card's hints for the caller", s.Card, errors=(404,),
+          description="Hints of deals the caller may view (amoCRM rights.leads.view; supervisors all), minus "
+                      "those they snoozed or dismissed for the current situation. One Redis round trip.")
 def lead_hints(lead_id: int):
-    """The precomputed hints of one deal card."""
-    claims = request_claims(deps().settings)
-    g.account, card = services.read_card(deps(), claims, lead_id)
-    return Response(card, mimetype="application/json")
+    return answer(s.Card, widget_api.card(deps(), claims(), lead_id))
 
 
+@endpoint("POST", "/leads/<int:lead_id>/hints/<code>/feedback", "Dismiss or snooze a hint", s.FeedbackGiven,
+          body=s.FeedbackWrite, status=201, errors=(400, 404),
+          description="Hidden for the caller until the snooze ends or the hint's situation changes (severity, "
+                      "threshold, or the facts it is about). Counted per rule for the panel's usefulness.")
+def hint_feedback(lead_id: int, code: str):
+    data = load(s.FeedbackWrite, body())
+    return answer(s.FeedbackGiven, widget_api.give_feedback(deps(), claims(), lead_id, code, **data), 201)
+
+
+@endpoint("DELETE", "/leads/<int:lead_id>/hints/<code>/feedback", "Undo a dismissal or snooze",
+          s.FeedbackCleared)
+def clear_hint_feedback(lead_id: int, code: str):
+    return answer(s.FeedbackCleared, widget_api.clear_feedback(deps(), claims(), lead_id, code))
+
+
+@endpoint("POST", "/leads/<int:lead_id>/tasks", "Create a follow-up task (no_open_task, overdue_task)",
+          s.TaskAnswer, body=s.TaskWrite, status=201, errors=(400, 402, 404, 409, 422, 502),
+          description="Created in amoCRM for the deal's responsible manager with the account's token, then "
+                      "mirrored: the answer carries the recomputed card. 409 when the deal has no such hint or "
+                      "a task is being created already; 502/503 when amoCRM fails (see the error code).")
+def create_task(lead_id: int):
+    data = load(s.TaskWrite, body())
+    return answer(s.TaskAnswer, widget_api.create_follow_up(deps(), claims(), lead_id, **data), 201)
+
+
+@endpoint("GET", "/attention", "My deals that need attention", s.Attention, query=s.AttentionQuery,
+          errors=(400,), description="Open deals with visible hints, most severe first, then by price.")
+def attention():
+    query = load(s.AttentionQuery, request.args)
+    return answer(s.Attention, widget_api.attention(deps(), claims(), **query))
+
+
+# --- people and the panel
+@endpoint("GET", "/me", "The caller: role, rights, language, sync state", s.Me)
+def me():
+    return answer(s.Me, widget_api.me(deps(), claims()))
+
+
+@endpoint("GET", "/managers/<user>", "A manager's summary (own always; anyone's for supervisors)",
+          s.ManagerAnswer, errors=(400, 404), params={"user": "a user id, or `me`"})
+def manager(user: str):
+    if user != "me" and not re.fullmatch(r"\d{1,12}", user):
+        raise errors.BadRequest("user must be a user id or 'me'")
+    user_id = None if user == "me" else int(user)
+    return answer(s.ManagerAnswer, widget_api.manager_summary(deps(), claims(), user_id))
+
+
+@endpoint("GET", "/panel", "The supervisor panel", s.Panel, description="Supervisors only.")
+def panel():
+    return answer(s.Panel, widget_api.panel(deps(), claims()))
+
+
+@endpoint("GET", "/sync", "Sync status and progress", s.SyncStatus)
+def sync():
+    return answer(s.SyncStatus, widget_api.sync(deps(), claims()))
+
+
+@endpoint("GET", "/dead-letters", "Webhooks that could not be applied (no contents)", s.DeadLetters,
+          description="Supervisors only.")
+def dead_letters():
+    return answer(s.DeadLetters, widget_api.dead_letters(deps(), claims()))
+
+
+# --- plans and settings
+@endpoint("GET", "/plans", "A month's plans", s.Plans, query=s.PlansQuery, errors=(400,))
+def plans():
+    query = load(s.PlansQuery, request.args)
+    return answer(s.Plans, widget_api.plans(deps(), claims(), **query))
+
+
+@endpoint("PUT", "/plans", "Set or remove a month's plan (supervisors)", s.PlanWritten, body=s.PlanWrite,
+          errors=(400,), description="amount and count both null remove the plan. Queues a recompute.")
+def put_plan():
+    data = load(s.PlanWrite, body())
+    return answer(s.PlanWritten, widget_api.put_plan(deps(), claims(), **data))
+
+
+@endpoint("GET", "/settings", "The widget settings", s.SettingsAnswer)
+def settings():
+    return answer(s.SettingsAnswer, widget_api.settings_view(deps(), claims()))
+
+
+@endpoint("PUT", "/settings", "Change the widget settings (supervisors)", s.SettingsAnswer, body=s.SettingsWrite,
+          errors=(400,), description="Omitted fields keep their value; stage_overrides is replaced as a whole. "
+                                     "Queues a recompute.")
+def put_settings():
+    data = load(s.SettingsWrite, body())
+    return answer(s.SettingsAnswer, widget_api.put_settings(deps(), claims(), data))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API, generated from the schemas."""
+    from service.web.openapi import spec
+
+    return Response(json.dumps(spec(), ensure_ascii=False), mimetype="application/json")
+
+
+# --- CORS
 @bp.before_request
 def preflight():
     """CORS preflight: allowed only from an installed account's pages."""
@@ -35,11 +220,15 @@ def preflight():
 
 @bp.after_request
 def cors(response: Response) -> Response:
-    """Let the browser read an answer only on the token's own account origin."""
-    account = g.get("account")
+    """Let the browser read an answer (errors too) only on the token's own origin.
+
+    The issuer of a verified token is the account's origin: only amoCRM can sign tokens with our client secret,
+    and every use case rejects a token whose issuer differs from the installed account's origin."""
+    token = g.get("claims")
     origin = request.headers.get("Origin", "")
-    if account is not None and origin == account.origin:
+    if token is not None and origin and origin == token.issuer.rstrip("/"):
         _allow(response, origin)
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 

@@ -19,7 +19,7 @@ def register(app: Flask) -> None:
 
 
 def _app_error(exc: AppError):
-    return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status
+    return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status, getattr(exc, "headers", None)
 
 
 def _http_error(exc: HTTPException):

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from service import create_app
 from service.model import Account
 from service.redis_server import ROOT, free_port
-from tests.browser.harness import create_harness
+from tests.browser.harness import create_test_harness
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -28,7 +28,7 @@ class LiveServer:
     def __init__(self, app):
         self.port = free_port()
         self.server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
@@ -75,9 +75,9 @@ def harness(settings, deps, api_server):
     port = free_port()
     account = Account(id=16700680, subdomain="unirock", base_url=f"http://127.0.0.1:{port}")
     deps.store.save_account(account)
-    app = create_harness(settings, account, api_server.url)
+    app = create_test_harness(settings, account, api_server.url)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     server.url = f"http://127.0.0.1:{port}"
     yield server
     server.shutdown()
@@ -93,9 +93,56 @@ def rq_worker_process(redis_url):
     return run
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot as a test artifact."""
+@pytest.fixture
+def harness_account(harness, deps):
+    """The installed account whose pages the harness plays."""
+    return deps.store.get_account(16700680)
+
+
+@pytest.fixture
+def scenario(deps, harness_account):
+    """The insight scenario account (tests/unit/insights/scenario.py) in our store, a supervisor (1001) included."""
+    from service.insights.plans import month_key
+    from tests.support.scenario_store import SUPERVISOR, load_scenario
+
+    month = month_key(int(deps.clock()), harness_account.timezone)
+    load_scenario(deps, harness_account, supervisor=SUPERVISOR,
+                  plans=({"month": month, "user_id": 1, "amount": 100_000, "count": None},
+                         {"month": month, "user_id": 2, "amount": 80_000, "count": 4}))
+    return harness_account
+
+
+def screenshot(page, name: str, selector: str | None = None) -> Path:
+    """Save a screenshot as a test artifact (the whole page, or one element)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if selector:
+        page.locator(selector).screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def text_of(locator) -> str:
+    """Visible text with no-break spaces as plain spaces (numbers are grouped with U+00A0)."""
+    text = locator.evaluate("n => n.innerText === undefined ? n.textContent : n.innerText")  # SVG has no innerText
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def foreign_css(page) -> list:
+    """CSS selectors and element classes of the widget that are not under its `deal-pulse` prefix."""
+    return page.evaluate("""() => {
+      const bad = [];
+      const sheet = document.getElementById('deal-pulse-style').sheet;
+      for (const rule of sheet.cssRules) {
+        if (rule.selectorText) {
+          rule.selectorText.split(',').forEach(s => { if (!s.trim().startsWith('.deal-pulse')) bad.push(s); });
+        } else if (!(rule.name || '').startsWith('deal-pulse')) { bad.push(rule.cssText.slice(0, 40)); }
+      }
+      document.querySelectorAll('.deal-pulse, .deal-pulse *').forEach(el => {
+        (el.getAttribute('class') || '').split(/\\s+/).filter(Boolean).forEach(c => {
+          if (!c.startsWith('deal-pulse')) bad.push(c);
+        });
+      });
+      return bad;
+    }""")

@@ -1,11 +1,15 @@
-"""A webhook arrives; the manager opens the deal card in a real browser and reads the hint."""
+"""The deal card's panel: hints in the user's language, freshness, my plan, snooze and dismiss, live refresh."""
 import requests
 
+from service.model import Task
+from service.recompute import recompute_cards
 from service.services import hook_secret
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import foreign_css, screenshot, text_of
 from tests.support.samples import webhook_bodies
 
 LEAD_ID = 30052055
+QUIET_LEAD = 54  # scenario: open, 57 days in «Принимают решение», no task; Анна Смирнова (user 1) is responsible
+MANAGER = 1
 
 
 def post_status_webhook(api_server, settings):
@@ -15,25 +19,91 @@ def post_status_webhook(api_server, settings):
     assert answer.status_code == 200, answer.text
 
 
-def test_card_shows_the_stuck_hint_in_russian(page, harness, api_server, settings, rq_worker_process):
+def open_card(page, harness, lead=QUIET_LEAD, lang="ru", user=MANAGER):
+    page.goto(f"{harness.url}/?lead={lead}&lang={lang}&user={user}")
+    page.locator(".deal-pulse__hint, .deal-pulse__empty, .deal-pulse__error").first.wait_for(timeout=10_000)
+
+
+def codes(page):
+    return page.locator(".deal-pulse__hint").evaluate_all("items => items.map(i => i.dataset.code)")
+
+
+def test_a_webhook_becomes_a_hint_in_the_card_in_russian_and_english(page, harness, api_server, settings,
+                                                                     rq_worker_process):
     post_status_webhook(api_server, settings)
-    rq_worker_process()
+    rq_worker_process()  # the Procfile's worker, as a separate process
     page.goto(f"{harness.url}/?lead={LEAD_ID}&lang=ru")
     hint = page.locator(".deal-pulse__hint--critical")
     hint.wait_for(timeout=10_000)
     text = hint.inner_text()
-    assert "на этапе" in text and "дн" in text
+    assert "этапе" in text and "дн" in text
     assert page.locator(".deal-pulse__caption").inner_text() == "Пульс сделки"
+    assert "Обновлено" in page.locator(".deal-pulse__fresh").inner_text()
+    screenshot(page, "card-webhook-ru")
+    page.goto(f"{harness.url}/?lead={LEAD_ID}&lang=en")
+    page.locator(".deal-pulse__hint").first.wait_for(timeout=10_000)
+    assert "stage" in page.locator(".deal-pulse__hint").first.inner_text()
+    assert page.locator(".deal-pulse__caption").inner_text() == "Deal Pulse"
+    assert "Updated" in page.locator(".deal-pulse__fresh").inner_text()
+    screenshot(page, "card-en")
+
+
+def test_card_lists_hints_by_severity_with_reason_numbers_action_and_my_plan(page, harness, scenario):
+    open_card(page, harness)
+    severities = page.locator(".deal-pulse__hint").evaluate_all(
+        "items => items.map(i => i.className.match(/--(critical|warning|info)/)[1])")
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert severities == sorted(severities, key=order.get) and len(severities) >= 2
+    quiet = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    assert "нет движения" in text_of(quiet) and "57 дней · порог 7" in text_of(quiet)
+    assert text_of(quiet.locator(".deal-pulse__action")).startswith("→ ")
+    no_task = page.locator('.deal-pulse__hint[data-code="no_open_task"]')
+    assert no_task.locator('[data-dp-action="task"]').inner_text() == "Создать задачу"
+    assert quiet.locator('[data-dp-action="task"]').count() == 0  # one-click only where amoCRM allows it
+    plan = text_of(page.locator(".deal-pulse__plan"))
+    assert plan.startswith("Мой план: 0 из 100 000 (0%)"), plan
+    assert "только что" in text_of(page.locator(".deal-pulse__fresh"))
+    assert foreign_css(page) == []
     screenshot(page, "card-ru")
 
 
-def test_card_speaks_english_when_amocrm_does(page, harness, api_server, settings, rq_worker_process):
-    post_status_webhook(api_server, settings)
-    rq_worker_process()
-    page.goto(f"{harness.url}/?lead={LEAD_ID}&lang=en")
-    page.locator(".deal-pulse__hint").wait_for(timeout=10_000)
-    assert "stage" in page.locator(".deal-pulse__hint").inner_text()
-    screenshot(page, "card-en")
+def test_snoozed_hint_is_hidden_and_stays_hidden_after_reload(page, harness, scenario):
+    open_card(page, harness)
+    assert "no_activity" in codes(page)
+    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint.locator('[data-dp-action="snooze-menu"]').click()
+    hint.locator('[data-period="3d"]').click()
+    page.locator(".deal-pulse__notice").wait_for()
+    assert "отложена на 3 дня" in page.locator(".deal-pulse__notice").inner_text()
+    assert "no_activity" not in codes(page)
+    screenshot(page, "card-snoozed")
+    open_card(page, harness)
+    assert "no_activity" not in codes(page) and "no_open_task" in codes(page)
+
+
+def test_dismissed_hint_needs_a_reason_and_is_gone(page, harness, scenario):
+    open_card(page, harness, lang="en")
+    hint = page.locator('.deal-pulse__hint[data-code="win_chance"]')
+    hint.locator('[data-dp-action="dismiss-menu"]').click()
+    assert hint.locator('[data-dp-action="dismiss"]').all_inner_texts() == [
+        "Already done", "Not about this deal", "The hint is wrong"]
+    hint.locator('[data-reason="not_relevant"]').click()
+    page.locator(".deal-pulse__notice").wait_for()
+    open_card(page, harness, lang="en")
+    assert "win_chance" not in codes(page)
+
+
+def test_card_refreshes_after_the_user_acts_in_it(page, harness, scenario, deps):
+    open_card(page, harness)
+    assert "no_open_task" in codes(page)
+    # The manager adds a task in amoCRM: the webhook lands in the mirror, amoCRM's socket tells the card.
+    deps.store.save_tasks(scenario.id, [Task(id=9_000_001, lead_id=QUIET_LEAD, responsible_user_id=MANAGER,
+                                             complete_till=int(deps.clock()) + 86400, text="Позвонить")])
+    recompute_cards(deps, scenario.id, [QUIET_LEAD])
+    assert page.evaluate(f"harnessPush('leads:card:{QUIET_LEAD}', {{}})") == 1
+    page.wait_for_function("!document.querySelector('.deal-pulse__hint[data-code=\"no_open_task\"]')",
+                           timeout=5_000)
+    assert "no_activity" in codes(page)
 
 
 def test_card_without_data_says_so(page, harness):
@@ -48,5 +118,21 @@ def test_card_shows_an_error_when_the_api_is_down(page, harness, api_server):
     page.goto(f"{harness.url}/?lead={LEAD_ID}&lang=ru")
     error = page.locator(".deal-pulse__error")
     error.wait_for(timeout=15_000)
-    assert "Не удалось загрузить" in error.inner_text()
+    assert "Нет связи с сервером" in error.inner_text()
+    assert error.locator('[data-dp-action="reload-card"]').inner_text() == "Повторить"
     screenshot(page, "card-error")
+
+
+def test_api_texts_are_shown_as_text_never_run(page, harness, deps):
+    account = deps.store.get_account(16700680)
+    evil = '<img src=x onerror="window.pwned = 1">'
+    deps.store.save_cards(account.id, {77: {"lead_id": 77, "as_of": int(deps.clock()), "hints": [{
+        "code": "no_open_task", "severity": "warning\" onmouseover=\"window.pwned = 2", "value": 0, "unit": "tasks",
+        "threshold": None, "evidence": {}, "action": {"ru": evil, "en": evil}, "text": {"ru": evil, "en": evil},
+        "as_of": int(deps.clock())}]}})
+    page.goto(f"{harness.url}/?lead=77&lang=ru")
+    page.locator(".deal-pulse__hint").wait_for(timeout=10_000)
+    assert evil in page.locator(".deal-pulse__text").inner_text()
+    assert page.locator(".deal-pulse__hint img").count() == 0
+    page.locator(".deal-pulse__hint").hover()
+    assert page.evaluate("window.pwned") is None

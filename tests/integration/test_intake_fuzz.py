@@ -6,11 +6,11 @@ problem in `{"error", "message"}` and stores and queues nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings as hsettings, strategies as st
-
 from werkzeug.http import parse_options_header
 
 from service import create_app
@@ -26,20 +26,15 @@ RUN = hsettings(max_examples=150, deadline=None, database=None,
 SAMPLES = [body for name in ("leads_add_update_delete_2025_raw.txt", "status_lead_modern.txt",
                              "status_lead_2016_raw.txt", "add_lead_2016_raw.txt", "update_lead_2016_raw.txt",
                              "responsible_lead_2016_raw.txt") for body in webhook_bodies(name)]
-WHOLE_BODY_PROBLEMS = ("body is not UTF-8 (byte ", "body is not form-encoded", "account[id] or account[subdomain] is required",
-                       "no event in the body")
+WHOLE_BODY_PROBLEMS = ("body is not UTF-8 (byte ", "body is not form-encoded",
+                       "account[id] or account[subdomain] is required", "no event in the body")
 
 
 @pytest.fixture
 def fuzz_client(redis_url, deps, account):
     """Our app over the test Redis, with a body limit small enough to fuzz across."""
-    app = create_app(deps=_with_settings(deps, Settings(redis_url=redis_url, max_webhook_bytes=LIMIT)))
+    app = create_app(deps=replace(deps, settings=Settings(redis_url=redis_url, max_webhook_bytes=LIMIT)))
     return app.test_client()
-
-
-def _with_settings(deps, settings):
-    from dataclasses import replace
-    return replace(deps, settings=settings)
 
 
 # ---- strategies -------------------------------------------------------------------------------------------------
@@ -185,3 +180,39 @@ def answers_precisely(status: int, message: str, body: bytes, content_type, acco
     if status == 400:
         return names_the_problem(message, decoded_keys(body))
     return False
+
+
+@hsettings(max_examples=12, deadline=None, database=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(bodies=st.lists(corrupted_samples() | random_forms(), min_size=1, max_size=4))
+def test_every_accepted_body_is_applied_or_dead_lettered(fuzz_client, deps, run_worker, bodies):
+    secret = hook_secret(deps.settings.secret_key, ACCOUNT.id)
+    before = deps.store.counters(ACCOUNT.id)
+    accepted = sum(200 <= fuzz_client.post(f"/hooks/{ACCOUNT.id}/{secret}", data=body,
+                                           content_type=FORM).status_code < 300 for body in bodies)
+    run_worker()
+    after = deps.store.counters(ACCOUNT.id)
+    settled = sum(after.get(k, 0) - before.get(k, 0) for k in ("applied", "duplicates", "dead_lettered"))
+    assert settled == accepted and deps.store.inbox_length(ACCOUNT.id) == 0
+    event(f"dead letters: {after.get('dead_lettered', 0) - before.get('dead_lettered', 0) > 0}")
+
+
+@pytest.mark.parametrize("value", [str(10 ** 20), "9999-12-31 23:59:59", "0001-01-01 00:00:00"])
+def test_a_time_out_of_range_is_refused_at_the_edge_not_dead_lettered_later(fuzz_client, deps, run_worker, value):
+    pairs = [("account[id]", str(ACCOUNT.id)), ("task[add][0][id]", "5"), ("task[add][0][element_id]", "1"),
+             ("task[add][0][element_type]", "2"), ("task[add][0][complete_till]", value)]
+    answer = fuzz_client.post(f"/hooks/{ACCOUNT.id}/{hook_secret(deps.settings.secret_key, ACCOUNT.id)}",
+                              data=urlencode(pairs), content_type=FORM)
+    assert answer.status_code == 400
+    assert f"task[add][0]: [complete_till]={value!r}: time out of range" in answer.get_json()["message"]
+    assert deps.store.inbox_length(ACCOUNT.id) == 0
+
+
+@pytest.mark.parametrize("digit", ["²", "①"])
+def test_digit_like_characters_are_not_numbers(fuzz_client, deps, digit):
+    secret = hook_secret(deps.settings.secret_key, ACCOUNT.id)
+    bodies = [urlencode([("account[id]", digit)]), urlencode([("account[subdomain]", "unirock"),
+                                                               (f"leads[status][{digit}][id]", "1")])]
+    for body in bodies:
+        answer = fuzz_client.post(f"/hooks/{ACCOUNT.id}/{secret}", data=body, content_type=FORM)
+        assert answer.status_code == 400 and digit in answer.get_json()["message"]

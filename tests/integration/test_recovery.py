@@ -70,12 +70,13 @@ def test_worker_killed_mid_drain_then_restarted_applies_everything_once(client, 
 
 
 def test_clock_queues_each_periodic_job_once_per_slot(deps):
-    everything = ["service.jobs.sweep_inboxes", "service.jobs.recompute_all", "service.jobs.reconcile_all"]
-    assert clock.tick(deps, 1800.0) == everything
-    assert clock.tick(deps, 1801.0) == []  # another replica, same slot
-    assert clock.tick(deps, 1830.0) == ["service.jobs.sweep_inboxes"]
-    assert clock.tick(deps, 2700.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all"]
-    assert [deps.queues[q].count for q in ("webhooks", "insights", "sync")] == [3, 2, 1]
+    periodic = clock.schedule(deps.settings)
+    day = 86400 * 1000  # a moment every period divides
+    assert clock.tick(deps, float(day)) == [p.func for p in periodic]
+    assert clock.tick(deps, day + 1.0) == []  # another replica, same slot
+    assert clock.tick(deps, day + 30.0) == ["service.jobs.sweep_inboxes"]
+    assert clock.tick(deps, day + 900.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all"]
+    assert deps.queues["webhooks"].count == 3
 
 
 def test_sweep_leaves_inboxes_with_a_drain_already_queued_alone(client, settings, account, deps):

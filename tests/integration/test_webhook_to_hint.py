@@ -174,7 +174,7 @@ def test_missing_token_is_401(client, account):
 
 def test_unknown_lead_has_an_empty_card(client, settings, account):
     reply = get_hints(client, mint_token(settings, account), lead_id=1)
-    assert reply.json == {"lead_id": 1, "as_of": None, "hints": []}
+    assert reply.json == {"lead_id": 1, "as_of": None, "hints": [], "hidden": 0}
 
 
 def test_cors_preflight_allows_only_the_accounts_origin(client, account):

@@ -46,7 +46,8 @@ def test_bad_key_is_reported_without_echoing_it():
 def test_production_requires_encryption_keys_and_no_api_base():
     from service.config import ConfigError
     env = {"DEAL_PULSE_ENV": "production", "SECRET_KEY": "s" * 40, "AMOCRM_CLIENT_ID": "c",
-           "AMOCRM_CLIENT_SECRET": "x" * 40, "PUBLIC_URL": "https://dp.example", "REDIS_URL": "redis://r"}
+           "AMOCRM_CLIENT_SECRET": "x" * 40, "PUBLIC_URL": "https://dp.example", "REDIS_URL": "redis://r",
+           "METRICS_TOKEN": "m" * 32}  # issue 8: required in production
     with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEYS"):
         Settings.from_env(env)
     with pytest.raises(ConfigError, match="AMOCRM_API_BASE"):

@@ -2,10 +2,10 @@
 import pytest
 
 from service.model import LOST, WON
-from service.insights.forecast import backtest, forecast, score
-from service.insights.markov import absorption, chain_model, close_by
-from service.insights.settings import InsightSettings
-from service.insights.spells import build_spells, group_history
+from service.insights.forecast import OpenDeal, backtest, deal_outlooks, forecast, new_deal_rates, score
+from service.insights.markov import WinTiming, absorption, chain_model, sojourn_of
+from service.insights.settings import DAY, InsightSettings
+from service.insights.spells import Spell, build_spells, group_history
 
 from collections import Counter
 
@@ -33,15 +33,6 @@ def test_chain_recovers_known_transition_probabilities():
     model = chain_model(spells, NOW, window_days=365)
     for status in (101, 102, 103, 104):
         assert model.p_win[status] == pytest.approx(true_win_probability(status), abs=0.03)
-
-
-def test_time_to_close_conditions_on_the_deal_age():
-    model = chain_model([], NOW)
-    assert close_by(model, 1, 0, [10]) == [0.0]
-    from service.insights.markov import ChainModel
-    model = ChainModel(to_win_days={1: [1.0, 2.0, 10.0, 20.0]})
-    assert close_by(model, 1, 0, [5, 15]) == [0.5, 0.75]
-    assert close_by(model, 1, 5, [10, 100]) == [0.5, 1.0]  # of 10 and 20 days, only 10 ends within 5 + 10
 
 
 def test_forecast_gives_ordered_bands_for_three_months():
@@ -89,3 +80,82 @@ def test_p10_p90_band_holds_the_realised_value_in_70_to_90_percent_of_months():
         inside += sum(r["inside"] for r in result.months)
         total += len(result.months)
     assert 0.70 <= inside / total <= 0.90, f"{inside} of {total}"
+
+
+# --- time to close: stays per stage (censored), a tail for deals older than any past stay, composed over stages ---
+
+def _stays(status, days, count, left_to, first_id=1, now=NOW):
+    """`count` spells of `days` days in `status` ending at `now` (moving to `left_to`, or still open when None)."""
+    return [Spell(first_id + i, 10, status, int(now - days * DAY), None if left_to is None else now,
+                  left_to) for i in range(count)]
+
+
+def test_time_in_stage_counts_open_stays_as_censored_not_as_missing():
+    # 10 stays left on day 1, 10 are still open at day 3: day 1 hazard 10/20, day 3 (10 at risk) 0 of 10
+    observed = [(1.5, True)] * 10 + [(3.5, False)] * 10
+    stay = sojourn_of(observed, overall_rate=0.1)
+    assert stay.hazard == (0.0, 0.5, 0.0, 0.0)
+    # from day 4 on nobody is left to measure: the tail is the stage's own rate, 10 exits over 15 + 35 deal-days,
+    # with one pseudo-exit at the account's overall rate (0.1 a day)
+    assert stay.tail == pytest.approx((10 + 1) / (50 + 1 / 0.1))
+
+
+def test_deal_older_than_every_observed_close_time_still_has_a_chance_this_month():
+    # 20 past deals all won after exactly 10 days in the stage; ours has sat there 30 days
+    spells = _stays(1, 10, 20, WON) + _stays(1, 30, 1, None, first_id=100)
+    model = chain_model(spells, NOW)
+    # hazard known to day 10 (21 at risk); the tail: no exits in the 19 deal-days past day 11, one pseudo-exit at
+    # the stage rate (20 + 1 exits over 230 deal-days + 1 / (20 / 230))
+    tail = 1 / (19 + (230 + 230 / 20) / 21)
+    assert model.sojourn[1].tail == pytest.approx(tail)
+    p = WinTiming(model, 10).open_deal(1, 30, [10])[0]
+    assert p == pytest.approx(1 - (1 - tail) ** 10)  # every exit from the stage has been a win
+    assert 0.2 < p < 0.4
+
+
+def test_deal_stuck_past_the_usual_stay_is_less_likely_to_close_soon_than_a_fresh_one():
+    spells = _stays(1, 10, 20, WON) + _stays(1, 30, 1, None, first_id=100) + _stays(1, 0.2, 1, None, first_id=200)
+    timing = WinTiming(chain_model(spells, NOW), 20)
+    assert timing.open_deal(1, 0, [20])[0] > 0.9 > timing.open_deal(1, 30, [20])[0]
+
+
+def test_time_to_win_adds_the_stays_of_the_stages_on_the_way():
+    # 10 deals stay exactly 2 days in stage 1 then move to 2; 10 stay 3 days in 2 then win: a win 2.5 + 3.5 = 6 days
+    # after entering 1 (exits are placed mid-day). Smoothing sends 1 of 11 of stage 1's exits straight to won.
+    spells = _stays(1, 2, 10, 2, now=NOW - 3 * DAY) + _stays(2, 3, 10, WON, first_id=11)
+    grid = WinTiming(chain_model(spells, NOW), 8).entered[1]
+    assert grid[5] == pytest.approx(1 / 11)  # only the pseudo-exit: won at 2.5 days
+    assert grid[6] == pytest.approx(1 / 11 + 10 / 11 / 2)  # the 6-day win sits on the boundary: counted half
+    assert grid[7] == pytest.approx(1.0)
+
+
+def test_forecast_splits_a_deal_between_months_by_its_remaining_stay():
+    spells = _stays(1, 10, 20, WON) + _stays(1, 5, 1, None, first_id=100)
+    model = chain_model(spells, NOW)
+    month_end = NOW + 3 * DAY
+    (outlook,) = deal_outlooks(model, [OpenDeal(100, 1, 1000.0, 1, NOW - 5 * DAY)], NOW,
+                               [month_end, month_end + 30 * DAY]).values()
+    assert outlook.by_month == pytest.approx((0.0, 1.0))  # it leaves on day 10 of its stay: 5 days from now
+
+
+def test_backtest_of_a_steady_account_is_unbiased():
+    # slow deals (4 x the base stay lengths): before the fix old deals were counted as fresh and bias was about +40%
+    actual = signed = 0.0
+    for seed in (1, 2, 3, 4):
+        acc = generate_account(3000, days=540, seed=seed, pace=4.0)
+        result = backtest({l.id: l for l in acc.leads}, group_history(acc.history), NOW, UTC,
+                          InsightSettings(forecast_sims=200))
+        actual += sum(r["actual"] for r in result.months)
+        signed += sum(r["p50"] - r["actual"] for r in result.months)
+    assert abs(signed / actual) < 0.10
+
+
+def test_run_rate_counts_new_deals_by_the_stage_they_start_in():
+    # 90 deals started in stage 1 in the last 90 days, one a day, each won 2.5 days after entering (P(win) = 1)
+    spells = [Spell(i, 10, 1, NOW - i * DAY, NOW - i * DAY + int(2.5 * DAY), WON) for i in range(3, 90)] \
+        + [Spell(100 + i, 10, 1, NOW - i * DAY // 2, None, None) for i in (1, 2, 3)]
+    model = chain_model(spells, NOW)
+    rates = new_deal_rates(WinTiming(model, 30), spells, NOW, [NOW + 10 * DAY, NOW + 30 * DAY])
+    # future deals arrive mid-day: those of days 0..6 are won by day 10, day 7's exactly on it (counted half);
+    # the next 20 days get the other half, days 8..26 and half of day 27's
+    assert rates == pytest.approx([7.5, 20.0])

@@ -1,0 +1,190 @@
+"""Logs: one JSON object per line, with the request or job id, and never a token, secret or personal field."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+REDACTED = "[redacted]"
+# Whole values that are credentials wherever they appear.
+SECRET_SHAPES = [
+    (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]+"), "[jwt]"),  # widget tokens (JWT)
+    (re.compile(r"(?i)\bbearer\s+[\w\-.~+/=]+"), "Bearer " + REDACTED),
+    (re.compile(r"\bdef50200[0-9a-f]{16,}"), REDACTED),  # amoCRM authorization codes and refresh tokens
+    (re.compile(r"\bgAAAAA[\w-]{16,}=*"), REDACTED),  # Fernet tokens (sealed secrets)
+    (re.compile(r"(/hooks/\d+/)[^/\s?\"'&]+"), r"\1" + REDACTED),  # the secret part of webhook URLs
+]
+# key=value, "key": "value" and key: value where the key names a credential or a personal field.
+SENSITIVE_KEYS = ("access_token", "refresh_token", "client_secret", "secret_key", "secret", "password", "token",
+                  "code", "signature", "authorization", "x-auth-token", "metrics_token", "api_key",
+                  "token_encryption_keys",
+                  "name", "first_name", "last_name", "phone", "email", "text", "note", "comment", "result")
+_KEYS = "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS, key=len, reverse=True))
+KEY_VALUE = re.compile(r"(?i)(?<![\w-])([\"']?(?:%s)[\"']?)(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s&,;}\]\)]+)" % _KEYS)
+FORM_FIELD = re.compile(r"(?i)(\[(?:%s|value)\]=)([^&\n]*)" % _KEYS)  # webhook bodies: leads[add][0][name]=...
+PERSONAL_SHAPES = [
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
+    (re.compile(r"\+\d[\d\s()\-]{8,}\d"), "[phone]"),
+    (re.compile(r"(?<![\w.])[78][\s(\-]*\d{3}[\s)\-]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?![\w.])"), "[phone]"),
+]
+STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "job_id", "process_name"}
+
+
+def redact(text: str) -> str:
+    """The text with credentials and personal data replaced (safe to call on any log line)."""
+    for pattern, replacement in SECRET_SHAPES:
+        text = pattern.sub(replacement, text)
+    text = FORM_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
+    text = KEY_VALUE.sub(_mask_value, text)
+    for pattern, replacement in PERSONAL_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _mask_value(match: re.Match) -> str:
+    value = match.group(3)
+    if value.startswith("[") or REDACTED in value:  # already masked by a shape above
+        return match.group(0)
+    quote = value[0] if value[:1] in "\"'" else ""
+    return f"{match.group(1)}{match.group(2)}{quote}{REDACTED}{quote}"
+
+
+def _safe(key: str, value):
+    """An `extra` field as it may be logged."""
+    if key.lower() in SENSITIVE_KEYS:
+        return REDACTED
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return redact(repr(value))
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message (arguments merged in) and extra fields before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the line
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        for key, value in list(vars(record).items()):
+            if key not in STANDARD:
+                setattr(record, key, _safe(key, value))
+        return True
+
+
+class ContextFilter(logging.Filter):
+    """Adds the process name, the current request id (web) and the current job id (worker)."""
+
+    def __init__(self, process_name: str = ""):
+        super().__init__()
+        self.process_name = process_name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.process_name = self.process_name
+        record.request_id = getattr(record, "request_id", None) or current_request_id()
+        record.job_id = getattr(record, "job_id", None) or current_job_id()
+        return True
+
+
+def current_request_id():
+    """The id of the Flask request being served, if any."""
+    try:
+        from flask import g, has_request_context
+    except ImportError:
+        return None
+    return g.get("request_id") if has_request_context() else None
+
+
+def current_job_id():
+    """The id of the RQ job being performed in this process, if any."""
+    try:
+        from rq import get_current_job
+        job = get_current_job()
+    except Exception:
+        return None
+    return job.id if job is not None else None
+
+
+class JsonFormatter(logging.Formatter):
+    """{"ts", "level", "logger", "process", "request_id", "job_id", "msg", ...extra, "exc"}."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+               "level": record.levelname.lower(), "logger": record.name,
+               "process": getattr(record, "process_name", "") or None,
+               "request_id": getattr(record, "request_id", None), "job_id": getattr(record, "job_id", None),
+               "msg": record.getMessage()}
+        doc.update({k: v for k, v in vars(record).items() if k not in STANDARD and not k.startswith("_")})
+        if record.exc_info:
+            doc["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps({k: v for k, v in doc.items() if v is not None}, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level process [request/job id] logger: message` for people reading a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ids = getattr(record, "request_id", None) or getattr(record, "job_id", None)
+        line = (f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {getattr(record, 'process_name', '')}"
+                f"{f' [{ids}]' if ids else ''} {record.name}: {record.getMessage()}")
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def handler(process_name: str, log_format: str = "json", stream=None) -> logging.Handler:
+    """A stream handler with our filters and formatter."""
+    out = logging.StreamHandler(stream or sys.stderr)
+    out.addFilter(ContextFilter(process_name))
+    out.addFilter(RedactingFilter())
+    out.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    return out
+
+
+def configure(settings, process_name: str, stream=None) -> None:
+    """Route every logger (ours, RQ's, gunicorn's, werkzeug's) through one redacting handler."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler(process_name, settings.log_format, stream))
+    root.setLevel(settings.log_level.upper())
+    for name in ("rq.worker", "rq.job", "rq.scheduler", "gunicorn.error", "werkzeug"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+# --- request ids and access lines for the web app
+REQUEST_ID = re.compile(r"[\w\-.]{1,64}")
+QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
+access_log = logging.getLogger("service.access")
+
+
+def install(app) -> None:
+    """Give every request an id (X-Request-Id, taken from the caller when well-formed) and log one access line."""
+    from flask import g, request
+
+    @app.before_request
+    def _start():
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        access_log.log(level, "%s %s %s", request.method, request.path, response.status_code,
+                       extra={"status": response.status_code,
+                              "ms": round((time.perf_counter() - g.get("request_started", time.perf_counter()))
+                                          * 1000, 1)})
+        return response

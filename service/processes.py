@@ -1,0 +1,82 @@
+"""The Procfile's long-running processes. Each validates the settings and sets up logging before anything else."""
+from __future__ import annotations
+
+import logging
+import signal
+
+from rq.serializers import JSONSerializer
+from rq.worker import HerokuWorker
+
+from service import bootstrap, clock, logs
+from service.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_web(settings: Settings) -> None:
+    """gunicorn serving create_app(); SIGTERM lets requests in flight finish within SHUTDOWN_SECONDS."""
+    from gunicorn.app.base import BaseApplication
+
+    from service import create_app
+
+    class Web(BaseApplication):
+        def load_config(self):
+            for key, value in gunicorn_options(settings).items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(settings)
+
+    Web().run()
+
+
+def gunicorn_options(settings: Settings) -> dict:
+    """gunicorn's settings: ours come from config.py, its logs go through our JSON handler."""
+    return {"bind": f"{settings.bind_host}:{settings.port}", "workers": settings.web_concurrency,
+            "threads": settings.web_threads, "graceful_timeout": settings.shutdown_seconds, "timeout": 30,
+            "accesslog": None, "errorlog": "-", "proc_name": "deal-pulse-web",
+            "control_socket_disable": True,  # one shared ~/.gunicorn socket would collide between deployments
+            "logconfig_dict": logging_dict(settings, "web")}
+
+
+def logging_dict(settings: Settings, process_name: str) -> dict:
+    """dictConfig for gunicorn: every logger through one redacting handler (our access lines replace its own)."""
+    level = settings.log_level.upper()
+    return {"version": 1, "disable_existing_loggers": False,
+            "root": {"level": level, "handlers": ["main"]},
+            "loggers": {"gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+                        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False}},
+            "handlers": {"main": {"()": "service.logs.handler", "process_name": process_name,
+                                  "log_format": settings.log_format}}}
+
+
+class Worker(HerokuWorker):
+    """RQ's forking worker with our jobs preloaded. On SIGTERM (any Procfile host, systemd, `make run`) the main
+    process stops taking jobs and the running job gets SHUTDOWN_SECONDS to finish; past that it is interrupted and
+    its retries (or `python -m service jobs replay`) run it again. Syncs resume from their checkpoint."""
+
+    imminent_shutdown_delay = 20
+
+
+def run_worker(settings: Settings, burst: bool = False) -> bool:
+    """Work the queues by priority (webhooks > insights > sync), with RQ's scheduler for delayed jobs."""
+    import service.jobs  # noqa: F401  (preloaded: work horses fork warm)
+
+    deps = bootstrap.build(settings)
+    Worker.imminent_shutdown_delay = max(1, settings.shutdown_seconds)
+    worker = Worker(list(deps.queues.values()), connection=deps.redis, serializer=JSONSerializer)
+    return worker.work(burst=burst, with_scheduler=not burst, logging_level=settings.log_level.upper())
+
+
+def run_clock(settings: Settings) -> None:
+    """Queue periodic jobs until SIGINT or SIGTERM."""
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    clock.run(bootstrap.build(settings), stop=lambda: bool(stopping))
+    log.info("clock stopped")
+
+
+def start(process_name: str, settings: Settings) -> None:
+    """Log setup shared by every process."""
+    logs.configure(settings, process_name)

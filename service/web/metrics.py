@@ -1,0 +1,175 @@
+"""GET /metrics in Prometheus text format (bearer METRICS_TOKEN): queues, failed jobs, webhooks, accounts, sync."""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+import redis
+from flask import Blueprint, Response, request
+from rq import Worker
+from rq.job import Job
+
+from service import errors
+from service.bootstrap import Deps
+from service.store import account_key
+from service.sync_progress import progress_view
+from service.web import deps
+
+bp = Blueprint("metrics", __name__)
+log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+@bp.get("/metrics")
+def metrics():
+    """Every gauge and counter, read from Redis at scrape time (any web process answers the same)."""
+    d = deps()
+    _authorize(d.settings.metrics_token)
+    try:
+        text = render(d)
+    except redis.RedisError:
+        raise errors.Unavailable("storage is unavailable; retry later") from None
+    return Response(text, mimetype="text/plain", headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def _authorize(token: str) -> None:
+    """Bearer METRICS_TOKEN; without one configured (development only) loopback callers may read."""
+    if not token:
+        if request.remote_addr not in LOOPBACK:
+            raise errors.Forbidden("set METRICS_TOKEN to read /metrics from another host")
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise errors.Unauthorized("/metrics wants Authorization: Bearer <METRICS_TOKEN>")
+
+
+def install(app) -> None:
+    """Count webhooks accepted by this deployment (the intake rate is this counter's rate)."""
+    @app.after_request
+    def _count_webhook(response):
+        if request.endpoint == "hooks.receive" and response.status_code < 300:
+            try:
+                deps().redis.incr(received_key(request.view_args["account_id"]))
+            except redis.RedisError:
+                log.warning("could not count a received webhook")  # stored already; only the metric misses it
+        return response
+
+
+def received_key(account_id: int) -> str:
+    """The account's count of stored deliveries (apart from the intake counters, which count events)."""
+    return account_key(account_id, "metrics", "webhooks_received")
+
+
+class Exposition:
+    """Prometheus text exposition: HELP and TYPE once per family, then its samples."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, text: str, samples) -> None:
+        self.lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+        for labels, value in samples:
+            self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _labels(labels: dict) -> str:
+    if not labels:
+        return ""
+    body = ",".join(f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+                    for k, v in labels.items())
+    return "{" + body + "}"
+
+
+def _number(value) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(int(value))
+
+
+def render(d: Deps) -> str:
+    """The whole exposition."""
+    out, now = Exposition(), time.time()
+    _queues(out, d, now)
+    _accounts(out, d, now)
+    return out.text()
+
+
+def _queues(out: Exposition, d: Deps, now: float) -> None:
+    depth, lag, failed, started, scheduled = [], [], [], [], []
+    for name, queue in d.queues.items():
+        label = {"queue": name}
+        depth.append((label, queue.count))
+        lag.append((label, _lag(d, queue, now)))
+        failed.append((label, queue.failed_job_registry.count))
+        started.append((label, queue.started_job_registry.count))
+        scheduled.append((label, queue.scheduled_job_registry.count))
+    out.family("deal_pulse_queue_depth", "gauge", "Jobs waiting in the queue.", depth)
+    out.family("deal_pulse_queue_lag_seconds", "gauge", "Age of the oldest waiting job (0 when empty).", lag)
+    out.family("deal_pulse_jobs_failed", "gauge", "Jobs in the failed registry (python -m service jobs failed).",
+               failed)
+    out.family("deal_pulse_jobs_started", "gauge", "Jobs being performed now.", started)
+    out.family("deal_pulse_jobs_scheduled", "gauge", "Jobs scheduled for later (retries, reconcile).", scheduled)
+    horizon = now - d.settings.worker_seen_seconds
+    alive = [w for w in Worker.all(connection=d.redis)
+             if w.last_heartbeat and w.last_heartbeat.timestamp() >= horizon]
+    out.family("deal_pulse_workers", "gauge", "Workers with a recent heartbeat.", [({}, len(alive))])
+
+
+def _lag(d: Deps, queue, now: float) -> float:
+    """Seconds the head of the queue has waited."""
+    ids = queue.get_job_ids(0, 0)
+    job = Job.fetch_many(ids, connection=d.redis, serializer=queue.serializer)[0] if ids else None
+    if job is None or job.enqueued_at is None:
+        return 0.0
+    return round(max(0.0, now - job.enqueued_at.timestamp()), 3)
+
+
+def _accounts(out: Exposition, d: Deps, now: float) -> None:
+    rows = {name: [] for name in ("received", "applied", "duplicates", "dead", "pending", "last", "state",
+                                  "sync_state", "sync_percent", "sync_finished")}
+    for account_id in d.store.account_ids():
+        label = {"account": account_id}
+        counters = d.store.counters(account_id)
+        rows["received"].append((label, int(d.redis.get(received_key(account_id)) or 0)))
+        rows["applied"].append((label, counters.get("applied", 0)))
+        rows["duplicates"].append((label, counters.get("duplicates", 0)))
+        rows["dead"].append((label, counters.get("dead_lettered", 0)))
+        rows["pending"].append((label, d.store.inbox_length(account_id)))
+        rows["last"].append((label, _last_webhook(d, account_id)))
+        rows["state"].append(({**label, "state": d.store.get_account_state(account_id)["state"]}, 1))
+        view = progress_view(d.store.get_sync(account_id, "progress"), now, d.settings.amocrm_rps)
+        rows["sync_state"].append(({**label, "kind": view.get("kind") or "none", "state": view["state"]}, 1))
+        rows["sync_percent"].append((label, float(view["percent"])))
+        rows["sync_finished"].append((label, view.get("finished_at") or 0))
+    out.family("deal_pulse_accounts", "gauge", "Installed accounts.", [({}, len(rows["state"]))])
+    out.family("deal_pulse_webhooks_received_total", "counter",
+               "Webhook deliveries stored (rate() of it is the intake rate).", rows["received"])
+    out.family("deal_pulse_webhook_events_applied_total", "counter", "Webhook events applied to the mirror.",
+               rows["applied"])
+    out.family("deal_pulse_webhook_events_duplicate_total", "counter", "Redelivered events recognised.",
+               rows["duplicates"])
+    out.family("deal_pulse_webhooks_dead_lettered_total", "counter",
+               "Webhooks that could not be applied (python -m service dlq list).", rows["dead"])
+    out.family("deal_pulse_inbox_pending", "gauge", "Webhooks stored but not applied yet.", rows["pending"])
+    out.family("deal_pulse_last_webhook_timestamp_seconds", "gauge",
+               "When the account's latest webhook was stored (0: never).", rows["last"])
+    out.family("deal_pulse_account_state", "gauge", "1 for the account's state: active, blocked, needs_reinstall.",
+               rows["state"])
+    out.family("deal_pulse_sync_state", "gauge", "1 for the state of the account's latest sync run.",
+               rows["sync_state"])
+    out.family("deal_pulse_sync_progress_percent", "gauge", "Progress of the latest sync run.", rows["sync_percent"])
+    out.family("deal_pulse_sync_finished_timestamp_seconds", "gauge", "When the latest sync run ended (0: not yet).",
+               rows["sync_finished"])
+
+
+def _last_webhook(d: Deps, account_id: int) -> float:
+    """The inbox stream's last generated id is the arrival time (ms) of the latest webhook, applied or not."""
+    try:
+        info = d.redis.xinfo_stream(account_key(account_id, "inbox"))
+    except redis.ResponseError:  # no webhook yet: the stream does not exist
+        return 0
+    last = info.get("last-generated-id") or b"0-0"
+    last = last.decode() if isinstance(last, bytes) else str(last)
+    return round(int(last.split("-")[0]) / 1000, 3)

@@ -1,0 +1,349 @@
+"""Marshmallow schemas of the widget API (/api/v1): requests are loaded through them (unknown fields ignored),
+answers dumped through them, and the OpenAPI description is generated from them. Times are unix seconds."""
+from __future__ import annotations
+
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FEEDBACK_REASONS = ("not_relevant", "already_done", "wrong_data", "later", "other")
+month_field = dict(validate=validate.Regexp(MONTH, error="month must be YYYY-MM"))
+
+
+class In(Schema):
+    """Requests: unknown fields are ignored (read tolerantly)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+# --- requests
+class AttentionQuery(In):
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100), metadata={"description": "1–100"})
+    scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "visible")), metadata={
+        "description": "mine: deals the caller is responsible for; visible: every deal their rights let them see"})
+
+
+class PlansQuery(In):
+    month = fields.String(load_default=None, **month_field,
+                          metadata={"description": "YYYY-MM; default the current month in the account's timezone"})
+
+
+class PlanWrite(In):
+    month = fields.String(required=True, **month_field)
+    user_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                             metadata={"description": "a manager; null = the whole account's plan"})
+    amount = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1e13),
+                          metadata={"description": "won amount to reach; with count null too the plan is removed"})
+    count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10**7),
+                           metadata={"description": "won deals to reach"})
+
+
+class FeedbackWrite(In):
+    action = fields.String(required=True, validate=validate.OneOf(("dismiss", "snooze")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FEEDBACK_REASONS))
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+    until = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "snooze end, unix seconds (default 24 h from now, at most 90 days); ignored for dismiss"})
+
+
+class TaskWrite(In):
+    text = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
+        "description": "default: the hint's suggested action in `lang`"})
+    due = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "complete_till, unix seconds; default tomorrow 12:00 in the account's timezone"})
+    lang = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("ru", "en")))
+
+
+class StageOverride(In):
+    warn_days = fields.Float(required=True, validate=validate.Range(min=0.1, max=3650))
+    crit_days = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0.1, max=3650),
+                             metadata={"description": "default 1.5 × warn_days"})
+
+    @validates_schema
+    def critical_after_warning(self, data, **kwargs):
+        if data.get("crit_days") is not None and data["crit_days"] < data["warn_days"]:
+            raise ValidationError("crit_days must not be below warn_days", "crit_days")
+
+
+class SettingsWrite(In):
+    stage_overrides = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")),
+                                  values=fields.Nested(StageOverride), metadata={
+                                      "description": "status_id -> limits; replaces every override when given"})
+    no_activity_days = fields.Float(validate=validate.Range(min=0.5, max=365))
+    close_date_field_id = fields.Integer(allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "the lead custom field holding the planned close date (null: none)"})
+    supervisor_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), validate=validate.Length(max=500),
+                                 metadata={"description": "users who count as supervisors besides the admins"})
+
+
+# --- answers
+class Error(Schema):
+    error = fields.String(required=True, metadata={"description": "stable code"})
+    message = fields.String(required=True, metadata={"description": "what happened, for a person"})
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "invalid fields -> messages (400)"})
+    retry_after = fields.Integer(metadata={"description": "seconds (429)"})
+
+
+class Texts(Schema):
+    ru = fields.String()
+    en = fields.String()
+
+
+class Threshold(Schema):
+    value = fields.Float()
+    source = fields.String()
+    source_code = fields.String(metadata={"description": "stage | pipeline | default | manual"})
+
+
+class Hint(Schema):
+    code = fields.String(metadata={"description": "stuck_in_stage, no_open_task, overdue_task, no_activity, "
+                                                  "close_date_passed, close_date_pushed, win_chance, plan_impact"})
+    severity = fields.String(metadata={"description": "info | warning | critical"})
+    value = fields.Float()
+    unit = fields.String()
+    threshold = fields.Nested(Threshold, allow_none=True)
+    evidence = fields.Dict()
+    action = fields.Nested(Texts)
+    text = fields.Nested(Texts)
+    as_of = fields.Integer()
+    lead_id = fields.Integer()
+    extra = fields.Dict()
+    problem = fields.String(metadata={"description": "stable id of the problem (usefulness tracking)"})
+    situation = fields.String(metadata={"description": "what a snooze/dismissal hides; changes on escalation"})
+
+
+class Card(Schema):
+    lead_id = fields.Integer()
+    as_of = fields.Integer(allow_none=True, metadata={"description": "when the hints were computed"})
+    hints = fields.List(fields.Nested(Hint), metadata={"description": "most severe first"})
+    hidden = fields.Integer(metadata={"description": "hints the caller snoozed or dismissed"})
+
+
+class AccountRef(Schema):
+    id = fields.Integer()
+    subdomain = fields.String()
+    timezone = fields.String()
+
+
+class SyncBrief(Schema):
+    state = fields.String(allow_none=True)
+    percent = fields.Float()
+    account_state = fields.String(metadata={"description": "active | blocked | needs_reinstall"})
+
+
+class Me(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    is_supervisor = fields.Boolean()
+    is_admin = fields.Boolean()
+    leads_view = fields.String(metadata={"description": "A all | G group | M own | D none (supervisors: A)"})
+    group_id = fields.Integer()
+    language = fields.String(metadata={"description": "ru | en, from the account's domain; prefer APP.lang_id"})
+    account = fields.Nested(AccountRef)
+    sync = fields.Nested(SyncBrief)
+
+
+class TopHint(Schema):
+    code = fields.String()
+    severity = fields.String()
+    text = fields.Nested(Texts)
+    action = fields.Nested(Texts)
+
+
+class AttentionItem(Schema):
+    lead_id = fields.Integer()
+    name = fields.String()
+    price = fields.Integer()
+    status_id = fields.Integer()
+    pipeline_id = fields.Integer()
+    responsible_user_id = fields.Integer()
+    severity = fields.String()
+    hints_count = fields.Integer()
+    top_hint = fields.Nested(TopHint)
+    link = fields.String(metadata={"description": "path on the account's host: /leads/detail/<id>"})
+
+
+class Attention(Schema):
+    scope = fields.String()
+    total = fields.Integer(metadata={"description": "deals needing attention before the limit"})
+    as_of = fields.Integer(allow_none=True)
+    items = fields.List(fields.Nested(AttentionItem), metadata={"description": "most severe, then priciest"})
+
+
+class ManagerSummaryDoc(Schema):
+    user_id = fields.Integer()
+    as_of = fields.Integer()
+    plan = fields.Dict(allow_none=True, metadata={"description": "PlanProgress: plan/fact/pace of this month"})
+    projected_amount = fields.Float()
+    p_plan_met = fields.Float(allow_none=True)
+    gap_deals = fields.List(fields.Dict())
+    hygiene = fields.Dict()
+    workload = fields.Dict()
+    conversion = fields.List(fields.Dict())
+    losses = fields.Dict()
+    calls = fields.Dict()
+    contacts = fields.Dict()
+    texts = fields.List(fields.Dict())
+
+
+class ManagerAnswer(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    as_of = fields.Integer(allow_none=True)
+    summary = fields.Nested(ManagerSummaryDoc, allow_none=True, metadata={"description": "null until computed"})
+
+
+class AccountState(Schema):
+    state = fields.String()
+    reason = fields.String()
+    at = fields.Integer()
+
+
+class SyncStatus(Schema):
+    state = fields.String(allow_none=True, metadata={"description": "never | running | done | stopped | "
+                                                                    "interrupted"})
+    kind = fields.String(allow_none=True)
+    percent = fields.Float()
+    entities_done = fields.Integer()
+    eta_seconds = fields.Integer(allow_none=True)
+    started_at = fields.Integer(allow_none=True)
+    updated_at = fields.Integer(allow_none=True)
+    finished_at = fields.Integer(allow_none=True)
+    reason = fields.String()
+    requests = fields.Integer()
+    steps = fields.Dict()
+    account = fields.Nested(AccountState)
+
+
+class Plan(Schema):
+    month = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    user_name = fields.String()
+    amount = fields.Float(allow_none=True)
+    count = fields.Integer(allow_none=True)
+
+
+class Plans(Schema):
+    month = fields.String()
+    items = fields.List(fields.Nested(Plan))
+
+
+class PlanWritten(Schema):
+    plan = fields.Nested(Plan)
+    deleted = fields.Boolean()
+    recompute = fields.String()
+
+
+class ManagerRow(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    is_admin = fields.Boolean()
+    group_id = fields.Integer()
+    plan = fields.Dict(allow_none=True)
+    projected_amount = fields.Float(allow_none=True)
+    p_plan_met = fields.Float(allow_none=True)
+    hygiene = fields.Dict(allow_none=True)
+    workload = fields.Dict(allow_none=True)
+
+
+class Usefulness(Schema):
+    code = fields.String()
+    shown = fields.Integer(metadata={"description": "problems first shown on a card"})
+    dismissed = fields.Integer()
+    snoozed = fields.Integer()
+    resolved_48h = fields.Integer(metadata={"description": "left the card within 48 h of first being shown"})
+    unresolved_48h = fields.Integer()
+    pending = fields.Integer(metadata={"description": "shown less than 48 h ago"})
+    resolved_share = fields.Float(allow_none=True)
+    reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class Panel(Schema):
+    as_of = fields.Integer(allow_none=True, metadata={"description": "the last full recompute"})
+    recompute = fields.Dict(allow_none=True)
+    team = fields.Dict(allow_none=True, metadata={"description": "TeamInsights: funnel, steps, losses, "
+                                                                 "time_in_stage, incoming, workload, changes"})
+    forecast = fields.Dict(allow_none=True, metadata={"description": "months/cumulative with p10/p50/p90"})
+    backtest = fields.Dict(allow_none=True, metadata={"description": "months, wape, bias, coverage, as_of"})
+    managers = fields.List(fields.Nested(ManagerRow))
+    sync = fields.Nested(SyncStatus)
+    usefulness = fields.List(fields.Nested(Usefulness))
+    plans = fields.Nested(Plans)
+
+
+class FeedbackGiven(Schema):
+    lead_id = fields.Integer()
+    code = fields.String()
+    action = fields.String()
+    situation = fields.String()
+    until = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    hidden = fields.Boolean()
+
+
+class FeedbackCleared(Schema):
+    lead_id = fields.Integer()
+    code = fields.String()
+    cleared = fields.Boolean()
+
+
+class TaskCreated(Schema):
+    id = fields.Integer()
+    lead_id = fields.Integer()
+    responsible_user_id = fields.Integer()
+    complete_till = fields.Integer()
+    text = fields.String()
+    task_type_id = fields.Integer()
+
+
+class TaskAnswer(Schema):
+    task = fields.Nested(TaskCreated)
+    card = fields.Nested(Card, metadata={"description": "the deal's card after the task"})
+
+
+class StageRef(Schema):
+    pipeline_id = fields.Integer()
+    pipeline_name = fields.String()
+    status_id = fields.Integer()
+    name = fields.String()
+
+
+class UserRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    is_admin = fields.Boolean()
+
+
+class Defaults(Schema):
+    warn_days = fields.Float()
+    crit_days = fields.Float()
+    no_activity_days = fields.Float()
+
+
+class SettingsAnswer(Schema):
+    stage_overrides = fields.Dict(keys=fields.String(), values=fields.Nested(StageOverride))
+    no_activity_days = fields.Float()
+    close_date_field_id = fields.Integer(allow_none=True)
+    supervisor_ids = fields.List(fields.Integer())
+    updated_at = fields.Integer(allow_none=True)
+    updated_by = fields.Integer(allow_none=True)
+    defaults = fields.Nested(Defaults)
+    stages = fields.List(fields.Nested(StageRef), metadata={"description": "open stages that may be overridden"})
+    users = fields.List(fields.Nested(UserRef), metadata={"description": "candidates for supervisor_ids"})
+    recompute = fields.String(metadata={"description": "after a PUT: queued"})
+
+
+class DeadLetter(Schema):
+    index = fields.Integer()
+    error = fields.String()
+    received_at = fields.Integer(allow_none=True)
+    kinds = fields.List(fields.String(), metadata={"description": "e.g. leads[status], task[add]"})
+    items = fields.Integer()
+    request_id = fields.String(allow_none=True)
+
+
+class DeadLetters(Schema):
+    total = fields.Integer()
+    items = fields.List(fields.Nested(DeadLetter))

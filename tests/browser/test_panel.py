@@ -1,0 +1,111 @@
+"""The supervisor panel (advanced_settings) on the insight scenario account: the figures the insight tests assert."""
+import json
+
+from tests.browser.conftest import foreign_css, screenshot, text_of
+
+SUPERVISOR = 1001
+NEGOTIATION, DECISION = 102, 103
+
+
+def open_panel(page, harness, lang="ru", user=SUPERVISOR, admin=True):
+    page.goto(f"{harness.url}/?area=advanced_settings&lang={lang}&user={user}&admin={int(admin)}")
+    page.locator('[data-section="settings"] .deal-pulse__settings-form, .deal-pulse__error').first.wait_for(
+        timeout=10_000)
+
+
+def test_panel_shows_losses_incoming_and_where_deals_hang(page, harness, scenario):
+    open_panel(page, harness)
+    places = text_of(page.locator(".deal-pulse__places"))
+    assert "«Переговоры»: 19 сделок на сумму 94 000" in places
+    assert "«Принимают решение»: медиана 45 дней" in places
+    loss = page.locator(f'.deal-pulse__funnel-row[data-status="{NEGOTIATION}"] .deal-pulse__loss-figure')
+    assert (loss.get_attribute("data-count"), loss.get_attribute("data-amount")) == ("19", "94000")
+    assert text_of(loss) == "−19 · 94 000"
+    assert page.locator(".deal-pulse__funnel-row--worst").get_attribute("data-status") == str(NEGOTIATION)
+    incoming = page.locator('[data-section="incoming"] .deal-pulse__lead')
+    assert text_of(incoming) == "286 заявок → 45 сделок (16%)"
+    sources = page.locator(".deal-pulse__source-row").evaluate_all("rows => rows.map(r => r.dataset.source)")
+    assert sources == ["forms", "mail", "chats"]
+    assert "200 → 35" in text_of(page.locator('.deal-pulse__source-row[data-source="forms"]'))
+    hang = page.locator(".deal-pulse__time-row--hang")
+    assert hang.get_attribute("data-status") == str(DECISION)
+    assert "Принимают решение" in hang.locator("title").first.text_content()
+    assert "здесь висят сделки" in text_of(hang)
+    assert page.locator(".deal-pulse__workload-row").count() == 3  # the idle admin is no manager
+    assert "0 из 100 000" in text_of(page.locator('.deal-pulse__plan-row[data-user="1"]'))
+    assert page.locator(".deal-pulse__fan").count() == 1
+    assert "WAPE" in text_of(page.locator("[data-accuracy]"))
+    assert page.locator('[data-section="usefulness"] tr[data-rule="stuck_in_stage"]').count() == 1
+    assert page.locator('.deal-pulse__sync [data-state]').count() == 1
+    assert foreign_css(page) == []
+    screenshot(page, "panel-ru")
+
+
+def test_panel_in_english(page, harness, scenario):
+    open_panel(page, harness, lang="en")
+    assert text_of(page.locator('[data-section="incoming"] .deal-pulse__lead')) == "286 incoming → 45 deals (16%)"
+    assert "“Переговоры”: 19 deals worth 94,000" in text_of(page.locator(".deal-pulse__places"))
+    assert text_of(page.locator(f'.deal-pulse__funnel-row[data-status="{NEGOTIATION}"] .deal-pulse__loss-figure')) \
+        == "−19 · 94,000"
+    screenshot(page, "panel-en")
+
+
+def test_plan_edit_round_trip(page, harness, scenario, deps):
+    open_panel(page, harness)
+    editor = page.locator('[data-section="plan-editor"]')
+    amount = editor.locator('input[data-kind="amount"][data-user="3"]')
+    assert amount.input_value() == ""
+    assert editor.locator('input[data-kind="amount"][data-user="1"]').input_value() == "100000"
+    amount.fill("150000")
+    editor.locator('input[data-kind="count"][data-user="3"]').fill("6")
+    editor.locator('[data-dp-action="save-plans"]').click()
+    page.wait_for_function("document.querySelector('[data-section=\"plan-editor\"] .deal-pulse__status')"
+                           ".textContent === 'Сохранено'", timeout=5_000)
+    stored = {p["user_id"]: p for p in deps.store.read_plans(scenario.id)}
+    assert (stored[3]["amount"], stored[3]["count"]) == (150000, 6) and stored[1]["amount"] == 100000
+    screenshot(page, "panel-plan-saved", '[data-section="plan-editor"]')
+    open_panel(page, harness)
+    assert page.locator('[data-section="plan-editor"] input[data-kind="amount"][data-user="3"]').input_value() \
+        == "150000"
+
+
+def test_settings_round_trip(page, harness, scenario, deps):
+    open_panel(page, harness)
+    form = page.locator(".deal-pulse__settings-form")
+    form.locator('[name="no_activity_days"]').fill("5")
+    form.locator(f'input[data-stage="{DECISION}"][data-kind="warn_days"]').fill("30")
+    form.locator('input[name="supervisor"][value="2"]').check()
+    form.locator('[data-dp-action="save-settings"]').click()
+    page.wait_for_function("document.querySelector('[data-section=\"settings\"] .deal-pulse__status')"
+                           ".textContent === 'Сохранено'", timeout=5_000)
+    assert form.locator("input[type=checkbox][disabled]").count() == 1  # the admin is a supervisor anyway
+    saved = deps.store.read_insight(scenario.id, "settings")
+    assert saved["no_activity_days"] == 5 and saved["supervisor_ids"] == [2]
+    assert saved["stage_overrides"] == {str(DECISION): {"warn_days": 30, "crit_days": None}}
+    screenshot(page, "panel-settings", '[data-section="settings"]')
+
+
+def test_panel_is_for_supervisors_only(page, harness, scenario):
+    open_panel(page, harness, user=1, admin=False)
+    assert "только руководителям" in page.locator(".deal-pulse__error").inner_text()
+
+
+def test_panel_shows_an_error_when_the_api_is_down(page, harness, api_server):
+    api_server.stop()
+    open_panel(page, harness)
+    assert "Нет связи с сервером" in page.locator(".deal-pulse__error").inner_text()
+    screenshot(page, "panel-error")
+
+
+def test_sync_progress_bar_follows_a_running_sync(page, harness, scenario, deps):
+    now = int(deps.clock())
+    deps.store.save_sync(scenario.id, "progress", {
+        "kind": "full", "state": "running", "started_at": now - 60, "run_started_at": now - 60, "run_pages": 8,
+        "updated_at": now, "requests": 9, "steps": {"leads": {"pages_done": 8, "pages_total": 20, "entities": 2000}}})
+    open_panel(page, harness)
+    sync = page.locator(".deal-pulse__sync")
+    assert sync.locator("[data-state]").get_attribute("data-percent") == "40"
+    assert text_of(sync).startswith("Синхронизация: 40% · записей 2 000")
+    width = sync.locator(".deal-pulse__progress-fill").get_attribute("width")
+    assert float(width) == 120.0  # 40% of the 300-unit track
+    screenshot(page, "panel-sync", ".deal-pulse__header")
