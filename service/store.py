@@ -109,16 +109,11 @@ class Store:
         """Store a lead's precomputed hints as the exact JSON the API returns."""
         self.redis.hset(account_key(account_id, "cards"), lead_id, json.dumps(card, ensure_ascii=False))
 
-    def read_card_authorized(self, account_id: int, jti: str, ttl: int, lead_id: int):
-        """One round trip: the account, a claim on the token id, and the card JSON."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.get(account_key(account_id, "account"))
-        pipe.set(account_key(account_id, "jti", jti), 1, nx=True, ex=max(ttl, 1))
-        pipe.hget(account_key(account_id, "cards"), lead_id)
-        account, fresh, card = pipe.execute()
-        return _account(account), bool(fresh), card
+    def read_card(self, account_id: int, lead_id: int) -> Optional[dict]:
+        """One precomputed card, or None."""
+        raw = self.redis.hget(account_key(account_id, "cards"), lead_id)
+        return json.loads(raw) if raw else None
 
-    # --- the mirror's per-lead collections (webhooks and sync both write here; all writes idempotent)
     def save_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
         """Write tasks and index them by lead."""
         tasks = list(tasks)
