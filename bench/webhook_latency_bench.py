@@ -1,8 +1,7 @@
 """End to end under live load: webhook sent by the sandbox → our card for that lead rewritten. Prints p50/p95.
 
 What runs: an embedded Redis; our web under gunicorn (the Procfile's settings: gthread, 2 workers × 4 threads);
-two RQ workers with the Procfile's worker command (`rq worker --worker-class service.worker.Worker --serializer
-json webhooks insights sync`); in this process, a generated sandbox account whose simulator acts RATE times a
+two workers with the Procfile's worker command (`python -m service worker`); in this process, a generated sandbox account whose simulator acts RATE times a
 second for SECONDS, its webhook sender posting to our live hook URL.
 
 How each event is timed (honestly, from outside our code):
@@ -110,9 +109,7 @@ def start_processes(redis_url: str, port: int, workers: int) -> list[subprocess.
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                             "--threads", "4", "--worker-class", "gthread", "--graceful-timeout", "20",
                             "service:create_app()"], **quiet)
-    rq = [subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--url", redis_url, "--worker-class",
-                            "service.worker.Worker", "--serializer", "json", "webhooks", "insights", "sync"], **quiet)
-          for _ in range(workers)]
+    rq = [subprocess.Popen([sys.executable, "-m", "service", "worker"], **quiet) for _ in range(workers)]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -27,7 +27,6 @@ def _add_operations(app: Flask, settings) -> None:
     from service.web import metrics
 
     logs.install(app)
-    metrics.install(app)
     app.register_blueprint(metrics.bp)
     if settings.serves_preview:
         from service import preview

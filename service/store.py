@@ -58,8 +58,13 @@ class Store:
         pipe = self.redis.pipeline()
         pipe.xadd(account_key(account_id, "inbox"), entry)
         pipe.set(account_key(account_id, "drain_pending"), 1, nx=True, ex=3600)
-        entry_id, first = pipe.execute()
+        pipe.incr(account_key(account_id, "metrics", "webhooks_received"))  # the intake rate is its rate()
+        entry_id, first, _ = pipe.execute()
         return entry_id.decode(), bool(first)
+
+    def webhooks_received(self, account_id: int) -> int:
+        """Deliveries stored since the account was installed."""
+        return int(self.redis.get(account_key(account_id, "metrics", "webhooks_received")) or 0)
 
     def claim_drain(self, account_id: int) -> bool:
         """Mark a drain as queued unless one already is; True when the caller must queue it."""

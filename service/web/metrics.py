@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import time
 
 import redis
@@ -17,7 +16,6 @@ from service.sync_progress import progress_view
 from service.web import deps
 
 bp = Blueprint("metrics", __name__)
-log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "::1")
 
 
@@ -42,23 +40,6 @@ def _authorize(token: str) -> None:
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         raise errors.Unauthorized("/metrics wants Authorization: Bearer <METRICS_TOKEN>")
-
-
-def install(app) -> None:
-    """Count webhooks accepted by this deployment (the intake rate is this counter's rate)."""
-    @app.after_request
-    def _count_webhook(response):
-        if request.endpoint == "hooks.receive" and response.status_code < 300:
-            try:
-                deps().redis.incr(received_key(request.view_args["account_id"]))
-            except redis.RedisError:
-                log.warning("could not count a received webhook")  # stored already; only the metric misses it
-        return response
-
-
-def received_key(account_id: int) -> str:
-    """The account's count of stored deliveries (apart from the intake counters, which count events)."""
-    return account_key(account_id, "metrics", "webhooks_received")
 
 
 class Exposition:
@@ -132,7 +113,7 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
     for account_id in d.store.account_ids():
         label = {"account": account_id}
         counters = d.store.counters(account_id)
-        rows["received"].append((label, int(d.redis.get(received_key(account_id)) or 0)))
+        rows["received"].append((label, d.store.webhooks_received(account_id)))
         rows["applied"].append((label, counters.get("applied", 0)))
         rows["duplicates"].append((label, counters.get("duplicates", 0)))
         rows["dead"].append((label, counters.get("dead_lettered", 0)))

@@ -37,9 +37,8 @@ def kill_with_children(pid):
 
 def start_worker(redis_url):
     env = {**os.environ, "REDIS_URL": redis_url, "DRAIN_LEASE_SECONDS": "2"}
-    return subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url,
-                             "--worker-class", "service.worker.Worker", "--serializer", "json",
-                             "webhooks", "insights", "sync"], cwd=ROOT, env=env, start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "service", "worker", "--burst"], cwd=ROOT, env=env,
+                            start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
