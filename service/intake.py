@@ -7,7 +7,7 @@ import time
 import weakref
 from collections import Counter
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Mapping
 
 import redis
@@ -98,25 +98,35 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     """Apply every stored webhook of the account; recompute each touched card once per batch."""
     deps.store.clear_drain_pending(account_id)
     account = deps.store.get_account(account_id)
-    totals = {"applied": 0, "duplicates": 0, "dead_lettered": 0}
-    if account is None:
-        return totals
-    # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds, not minutes.
-    lease = deps.settings.drain_lease_seconds
+    totals = Counter()
+    # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds (then the
+    # clock's sweeper queues a drain). A drain that finds the lease taken leaves at once instead of occupying a
+    # worker: the holder looks at the inbox again after letting go.
+    lock = deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=deps.settings.drain_lease_seconds)
+    if account is None or not lock.acquire(blocking=False):
+        return dict(totals)
     try:
-        with deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=lease,
-                             blocking_timeout=lease * 2) as lock:
-            while entries := deps.store.read_inbox(account_id):
-                lock.reacquire()
-                touched: set[int] = set()
-                batch = _apply_batch(deps, account, [entry for _, entry in entries], touched)
-                recompute_cards(deps, account_id, touched)
-                deps.store.mark_applied(account_id, entries[-1][0])
-                deps.store.count(account_id, **batch)
-                totals.update({k: totals[k] + n for k, n in batch.items()})
-    except LockError:  # another drain holds the inbox for long: look again shortly
-        deps.queues["webhooks"].enqueue_in(timedelta(seconds=lease), "service.jobs.drain_inbox", account_id)
-    return totals
+        while entries := deps.store.read_inbox(account_id):
+            lock.reacquire()
+            touched: set[int] = set()
+            batch = _apply_batch(deps, account, [entry for _, entry in entries], touched)
+            recompute_cards(deps, account_id, touched)
+            deps.store.mark_applied(account_id, entries[-1][0])
+            deps.store.count(account_id, **batch)
+            totals.update(batch)
+    finally:
+        _release(lock)
+    if deps.store.inbox_length(account_id) and deps.store.claim_drain(account_id):
+        queue_drain(deps, account_id)  # events that came in after our last read
+    return dict(totals)
+
+
+def _release(lock) -> None:
+    """Let go of the inbox; a lease that already ran out is nothing to report."""
+    try:
+        lock.release()
+    except LockError:
+        pass
 
 
 def _apply_batch(deps: Deps, account: Account, entries: list[dict], touched: set[int]) -> Counter:
@@ -190,6 +200,7 @@ def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
 def _apply_tasks(deps: Deps, account_id: int, events: list) -> set[int]:
     """Tasks by their own timestamps; an open task due later schedules a re-check of its deal."""
     tasks = deps.store.get_tasks(account_id, {e.id for e in events})
+    due_before = {t.id: (t.complete_till, t.is_completed) for t in tasks.values()}
     touched, removed = set(), []
     for event in events:
         task = mirror.apply_task_event(tasks.get(event.id), event)
@@ -202,8 +213,9 @@ def _apply_tasks(deps: Deps, account_id: int, events: list) -> set[int]:
         touched.add(task.lead_id)
     deps.store.save_tasks(account_id, tasks.values())
     deps.store.delete_tasks(account_id, removed)
-    for task in tasks.values():
-        schedule_recheck(deps, account_id, task.lead_id, task.complete_till, task.is_completed)
+    for task in tasks.values():  # a re-check per new due time; replays and other edits schedule nothing
+        if due_before.get(task.id) != (task.complete_till, task.is_completed):
+            schedule_recheck(deps, account_id, task.lead_id, task.complete_till, task.is_completed)
     return touched
 
 

@@ -124,7 +124,7 @@ def webhook_only_hints(deps: Deps, snap: Snapshot, lead: Lead, now: int) -> list
 
 def card_json(lead_id: int, hints: list, now: int) -> dict:
     """The JSON the widget receives for one lead card."""
-    return {"lead_id": lead_id, "as_of": now, "hints": [jsonable(h) for h in hints]}
+    return {"lead_id": lead_id, "as_of": now, "hints": [asdict(h) for h in hints]}
 
 
 def jsonable(value):

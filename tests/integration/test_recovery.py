@@ -56,7 +56,8 @@ def test_worker_killed_mid_drain_then_restarted_applies_everything_once(client, 
     left = deps.store.inbox_length(account.id)
     assert 0 < left < EVENTS, "the kill must land mid-drain for this test to mean anything"
 
-    assert intake.sweep_inboxes(deps) == [account.id]  # the stranded inbox is found
+    time.sleep(2.1)  # the dead worker's lease on the inbox (DRAIN_LEASE_SECONDS=2) runs out
+    assert intake.sweep_inboxes(deps) == [account.id]  # the clock's sweeper finds the stranded inbox
     start_worker(redis_url).wait(timeout=60)
 
     assert deps.store.inbox_length(account.id) == 0
