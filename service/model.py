@@ -34,6 +34,7 @@ class Stage:
     pipeline_id: int
     name: str
     sort: int = 0
+    is_unsorted: bool = False  # amoCRM's "Неразобранное" (status type 1): requests not yet accepted as deals
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,11 @@ class StageSchema(Wire):
     pipeline_id = fields.Integer(required=True)
     name = fields.String(load_default="")
     sort = fields.Integer(load_default=0)
+    type = fields.Integer(load_default=0)
 
     @post_load
     def _make(self, data, **kwargs) -> Stage:
-        return Stage(**data)
+        return Stage(is_unsorted=data.pop("type") == 1, **data)
 
 
 class PipelineSchema(Wire):

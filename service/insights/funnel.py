@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
 
-from service.model import LOST, WON, Lead, Pipeline
+from service.model import CLOSED_STATUSES, LOST, WON, Lead, Pipeline
 from service.insights.rates import Rate, pooled, rate
 from service.insights.spells import Spell
 
@@ -44,10 +44,15 @@ def first_entries(spells: Iterable[Spell], user_of: Optional[Mapping[int, int]] 
     return out
 
 
+def funnel_stages(pipeline: Pipeline) -> list:
+    """The pipeline's working stages in funnel order; won and lost are outcomes, not stages."""
+    return [s for s in sorted(pipeline.stages, key=lambda s: s.sort) if s.id not in CLOSED_STATUSES]
+
+
 def steps(entries: Mapping[int, Mapping[int, int]], pipeline: Pipeline, start: int, end: int,
           prior: Optional[Mapping[tuple, float]] = None, strength: float = 20.0) -> list[Step]:
     """Consecutive-stage conversion; a deal that skips the next stage does not count as passing it."""
-    order = [s.id for s in sorted(pipeline.stages, key=lambda s: s.sort)] + [WON]
+    order = [s.id for s in funnel_stages(pipeline)] + [WON]
     counts = {pair: [0, 0] for pair in zip(order, order[1:])}
     for times in entries.values():
         for (a, b), pair in counts.items():

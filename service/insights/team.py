@@ -8,7 +8,7 @@ from typing import Iterable, Mapping, Optional
 
 from service.model import LOST, WON, IncomingLead, Lead
 from service.insights import panel_texts
-from service.insights.funnel import StageLosses, Step, first_entries, losses_by_stage, steps, worst_loss_stage
+from service.insights.funnel import StageLosses, Step, first_entries, funnel_stages, losses_by_stage, steps, worst_loss_stage
 from service.insights.rates import Rate, rate
 from service.insights.settings import DAY
 from service.insights.snapshot import Snapshot
@@ -49,14 +49,14 @@ def funnel(snap: Snapshot) -> list[dict]:
             count[lead.status_id] += 1
             amount[lead.status_id] += lead.price
     return [{"pipeline_id": p.id, "status_id": s.id, "name": s.name, "count": count[s.id], "amount": amount[s.id]}
-            for p in snap.pipelines for s in sorted(p.stages, key=lambda s: s.sort)]
+            for p in snap.pipelines for s in funnel_stages(p)]
 
 
 def time_in_stage(snap: Snapshot, stats: StageStats) -> list[dict]:
     """Median and P80 days per stage (Kaplan–Meier), in funnel order."""
     rows = []
     for p in snap.pipelines:
-        for s in sorted(p.stages, key=lambda s: s.sort):
+        for s in funnel_stages(p):
             ts = stats.stages.get((p.id, s.id)) or TimeStats(0, 0, None, None, None)
             rows.append({"pipeline_id": p.id, "status_id": s.id, "name": s.name, "median_days": ts.median_days,
                          "p80_days": ts.p80_days, "exits": ts.exits, "censored": ts.censored})
@@ -69,14 +69,23 @@ def slowest_stage(rows: list[dict], min_exits: int = 5) -> Optional[dict]:
     return max(timed, key=lambda r: r["median_days"], default=None)
 
 
-def incoming_by_source(incoming: Iterable[IncomingLead], start: int, end: int, strength: float = 20.0) -> dict:
+def became_deal(item: IncomingLead, leads: Mapping[int, Lead], unsorted: set) -> bool:
+    """Accepted, as a webhook said, or its lead has left "Неразобранное" (a declined request's lead is deleted)."""
+    if item.accepted is not None:
+        return item.accepted
+    lead = leads.get(item.lead_id) if item.lead_id else None
+    return lead is not None and not lead.is_deleted and lead.status_id not in unsorted
+
+
+def incoming_by_source(incoming: Iterable[IncomingLead], start: int, end: int, strength: float = 20.0,
+                       leads: Mapping[int, Lead] = None, unsorted: set = frozenset()) -> dict:
     """Incoming requests in the period by source, with the share that became deals (shrunk, with sample)."""
     total, won = Counter(), Counter()
     for item in incoming:
         if start <= item.created_at < end:
             source = item.category or item.source_name or "other"
             total[source] += 1
-            won[source] += bool(item.accepted or (item.accepted is None and item.lead_id))
+            won[source] += became_deal(item, leads or {}, unsorted)
     n, k = sum(total.values()), sum(won.values())
     base = k / n if n else 0.0
     by_source = [SourceConversion(s, total[s], won[s], rate(won[s], total[s], base, strength))
@@ -124,7 +133,8 @@ def team_insights(snap: Snapshot, spells: list, stats: StageStats, start: int, e
     step_map = {p.id: steps(entries, p, start, end) for p in snap.pipelines}
     losses = losses_by_stage(spells, snap.leads, start, end, snap.loss_reasons)
     times = time_in_stage(snap, stats)
-    incoming = incoming_by_source(snap.incoming, start, end)
+    unsorted = {st.id for p in snap.pipelines for st in p.stages if st.is_unsorted}
+    incoming = incoming_by_source(snap.incoming, start, end, leads=snap.leads, unsorted=unsorted)
     places = panel_texts.team_places(worst_loss_stage(losses), slowest_stage(times), incoming, snap.stage_names,
                                      _weakest_step(step_map))
     return TeamInsights(now, (start, end), funnel(snap), step_map, losses, times, incoming, workload(snap),

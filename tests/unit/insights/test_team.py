@@ -94,3 +94,24 @@ def test_screenshot_scenario_deals_hang_in_decision_stage():
     assert days["Принимают решение"] > 30
     hang = next(p for p in team.places if p["code"] == "longest_stage")
     assert hang["status_id"] == S3 and "«Принимают решение»: медиана" in hang["text"]["ru"]
+
+
+def test_an_incoming_request_counts_as_a_deal_only_once_its_lead_left_unsorted():
+    from service.insights.team import became_deal
+    from service.model import IncomingLead
+
+    leads = {1: make_lead(id=1, status_id=500), 2: make_lead(id=2, status_id=S1)}
+    unsorted = {500}
+    assert not became_deal(IncomingLead("a", 0, lead_id=1), leads, unsorted)  # still waiting
+    assert became_deal(IncomingLead("b", 0, lead_id=2), leads, unsorted)  # accepted into the funnel
+    assert not became_deal(IncomingLead("c", 0, lead_id=3), leads, unsorted)  # declined: its lead was deleted
+    assert became_deal(IncomingLead("d", 0, lead_id=1, accepted=True), leads, unsorted)  # a webhook said so
+
+
+def test_won_and_lost_are_outcomes_not_funnel_stages():
+    from service.insights.funnel import funnel_stages
+    from service.model import Pipeline, Stage
+
+    pipeline = Pipeline(10, "P", (Stage(142, 10, "won", 10000), Stage(101, 10, "a", 20), Stage(143, 10, "lost", 11000),
+                                  Stage(100, 10, "unsorted", 10, True)))
+    assert [s.id for s in funnel_stages(pipeline)] == [100, 101]
