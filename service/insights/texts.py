@@ -107,11 +107,13 @@ def stuck_in_stage(ev: dict) -> dict:
     days, limit = ev["days_in_stage"], ev["limit_days"]
     where_ru = f"на этапе «{ev['stage_name']}»" if ev["stage_name"] else "на текущем этапе"
     where_en = f"in “{ev['stage_name']}”" if ev["stage_name"] else "in its current stage"
-    if ev["source_code"] in ("stage", "pipeline"):  # a measured percentile: say what it means
-        return both(f"Сделка {where_ru} уже {days_ru(days)} — дольше, чем {share} сделок этого этапа "
+    if ev["source_code"] in ("stage", "pipeline"):  # a measured percentile: say whose deals it measures
+        whose_ru, whose_en = (("этого этапа", "at this stage") if ev["source_code"] == "stage"
+                              else ("на этапах этой воронки", "across this pipeline's stages"))
+        return both(f"Сделка {where_ru} уже {days_ru(days)} — дольше, чем {share} сделок {whose_ru} "
                     f"(порог {days_ru(limit)}: {src['ru']}).",
-                    f"The deal has been {where_en} for {days_en(days)} — longer than {share} of deals at this "
-                    f"stage (limit {days_en(limit)}: {src['en']}).")
+                    f"The deal has been {where_en} for {days_en(days)} — longer than {share} of deals {whose_en} "
+                    f"(limit {days_en(limit)}: {src['en']}).")
     return both(f"Сделка {where_ru} уже {days_ru(days)} при пороге {days_ru(limit)} ({src['ru']}).",
                 f"The deal has been {where_en} for {days_en(days)}, past the {days_en(limit)} limit ({src['en']}).")
 
