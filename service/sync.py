@@ -148,15 +148,17 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
     progress = Progress.resume(deps.store, account_id, kind, deps.clock, bool(checkpoint))
     try:
         body(run, progress)
-    except AccountUnavailable as exc:
-        log.warning("account %s: %s sync stopped: %s", account_id, kind, exc)
-        if deps.store.get_account(account_id) is not None:  # not after a disable wiped the account
-            progress.finish("stopped", exc.state)
-        return {"state": "stopped", "reason": exc.state, "requests": run.client.requests_sent}
-    except Exception:
-        if deps.store.get_account(account_id) is not None:
+    except Exception as exc:
+        if deps.store.get_account(account_id) is None:  # the disable hook wiped the account while we synced
+            return _uninstalled_mid_sync(deps, account_id, kind, run, exc)
+        if not isinstance(exc, AccountUnavailable):
             progress.finish("interrupted", "will resume" if kind == "full" else "will retry")
-        raise
+            raise
+        log.warning("account %s: %s sync stopped: %s", account_id, kind, exc)
+        progress.finish("stopped", exc.state)
+        return {"state": "stopped", "reason": exc.state, "requests": run.client.requests_sent}
+    if deps.store.get_account(account_id) is None:  # wiped after the last page's lock renewal
+        return _uninstalled_mid_sync(deps, account_id, kind, run, NotInstalled("uninstalled"))
     progress.finish("done")
     deps.store.save_sync(account_id, "watermark", {"since": start - OVERLAP if kind == "incremental"
                                                    else checkpoint.get("started_at", start) - OVERLAP})
@@ -167,6 +169,14 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
         deps.queues["insights"].enqueue("service.jobs.score_forecast", account_id,
                                         job_id=f"score_forecast-{account_id}", job_timeout=1800)
     return {"state": "done", "requests": run.client.requests_sent, "entities": progress.entities}
+
+
+def _uninstalled_mid_sync(deps: Deps, account_id: int, kind: str, run: Run, exc: Exception) -> dict:
+    """Stop quietly (whatever the sync tripped on: a revoked token, its lock gone with the keys) and delete again
+    what the sync wrote between the wipe and noticing it (a page, its checkpoint, the progress record)."""
+    log.warning("account %s: uninstalled during its %s sync (%s); stopped", account_id, kind, type(exc).__name__)
+    deps.store.delete_account(account_id)
+    return {"state": "stopped", "reason": NotInstalled.state, "requests": run.client.requests_sent}
 
 
 def _full(run: Run, progress: Progress, lock) -> None:

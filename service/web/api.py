@@ -20,6 +20,8 @@ from service.web.auth import request_claims
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CORS_HEADERS = "X-Auth-Token, Content-Type"
 COMMON_ERRORS = (401, 403, 429, 503)
+MAX_BODY_BYTES = 64 * 1024  # the largest real body (settings: 500 supervisors, every stage overridden) is a few KB
+MAX_DEPTH = 32  # JSON nesting; the deepest real body (settings.stage_overrides.<id>.warn_days) has 3 levels
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,32 @@ def load(schema: type, data) -> dict:
 
 def body() -> dict:
     """The JSON body (an object)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the decoder recursed past Python's limit: never a 500
+        data = TOO_DEEP
+    if data is TOO_DEEP or _too_deep(data, MAX_DEPTH):
+        raise errors.BadRequest(f"the JSON body is nested too deeply (at most {MAX_DEPTH} levels)")
     if data is None and request.get_data(cache=True):
         raise errors.BadRequest("the body must be JSON (Content-Type: application/json)")
     if data is not None and not isinstance(data, dict):
         raise errors.BadRequest("the body must be a JSON object")
     return data or {}
+
+
+TOO_DEEP = object()
+
+
+def _too_deep(data, limit: int) -> bool:
+    """True when lists/objects nest more than `limit` levels (iterative: no recursion on hostile input)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((value, depth + 1) for value in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def answer(schema: type, data, status: int = 200) -> Response:
@@ -144,7 +166,7 @@ def me():
 @endpoint("GET", "/managers/<user>", "A manager's summary (own always; anyone's for supervisors)",
           s.ManagerAnswer, errors=(400, 404), params={"user": "a user id, or `me`"})
 def manager(user: str):
-    if user != "me" and not re.fullmatch(r"\d{1,12}", user):
+    if user != "me" and not re.fullmatch(r"[0-9]{1,12}", user):
         raise errors.BadRequest("user must be a user id or 'me'")
     user_id = None if user == "me" else int(user)
     return answer(s.ManagerAnswer, widget_api.manager_summary(deps(), claims(), user_id))
@@ -199,6 +221,19 @@ def openapi():
     from service.web.openapi import spec
 
     return Response(json.dumps(spec(), ensure_ascii=False), mimetype="application/json")
+
+
+@bp.before_request
+def limit_body():
+    """413 for a body bigger than any widget call sends (the app-wide limit is the webhooks' 1 MB): up front from
+    Content-Length, else (chunked) by reading one byte past the limit (werkzeug silently truncates at the limit)."""
+    size = request.content_length or 0
+    if size <= MAX_BODY_BYTES:
+        request.max_content_length = MAX_BODY_BYTES + 1
+        size = len(request.get_data(cache=True))  # cached: body() parses these bytes
+    if size > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"body is {request.content_length or 'more than ' + str(MAX_BODY_BYTES)} "
+                                     f"bytes; the widget API accepts at most {MAX_BODY_BYTES}")
 
 
 # --- CORS

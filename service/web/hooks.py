@@ -17,6 +17,11 @@ def receive(account_id: int, secret: str):
     limit = deps().settings.max_webhook_bytes
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {limit}")
+    # Without Content-Length (chunked, under gunicorn) werkzeug silently cuts the body at the limit: read one byte
+    # more, so that a longer body is refused instead of stored truncated.
+    request.max_content_length = limit + 1
     body = request.get_data(cache=False)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body is more than {limit} bytes; the limit is {limit}")
     result = intake.receive_webhook(deps(), account_id, secret, body, request.headers)
     return jsonify(result), 202 if result["rejected"] else 200

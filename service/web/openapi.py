@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from service.web import schemas as s
-from service.web.api import COMMON_ERRORS, ROUTES
+from service.web.api import COMMON_ERRORS, MAX_BODY_BYTES, ROUTES
 
 VERSION = "1.0.0"
 ERROR_TEXT = {
@@ -17,8 +17,9 @@ ERROR_TEXT = {
     402: "amoCRM refused: the account is unpaid (error amocrm_payment_required)",
     403: "Another account's token, an account that has not installed Deal Pulse, or the caller's rights do not "
          "allow it",
-    404: "Nothing of that kind here",
+    404: "Nothing of that kind here (also: a path id that is not a non-negative integer)",
     409: "Conflict with the current state (e.g. no follow-up offered; one is being created)",
+    413: f"The body is larger than the widget API accepts ({MAX_BODY_BYTES // 1024} KB)",
     422: "amoCRM rejected the request (error amocrm_rejected)",
     429: "More than the per-user rate (20 requests/s by default): wait Retry-After seconds",
     502: "amoCRM failed or did not answer in time (error amocrm_unavailable)",
@@ -55,7 +56,7 @@ def _operation(route) -> dict:
     if route.description:
         operation["description"] = route.description
     parameters = [{"in": "path", "name": name, "required": True,
-                   "schema": {"type": "integer" if kind == "int" else "string"},
+                   "schema": {"type": "integer", "minimum": 0} if kind == "int" else {"type": "string"},
                    "description": route.params.get(name, "")}
                   for kind, name in re.findall(r"<(?:(\w+):)?(\w+)>", route.path)]
     if route.query:
@@ -64,7 +65,12 @@ def _operation(route) -> dict:
         operation["parameters"] = parameters
     if route.body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
-    for status in sorted(set(COMMON_ERRORS) | set(route.errors)):
+    statuses = set(COMMON_ERRORS) | set(route.errors)
+    if "<" in route.path:
+        statuses.add(404)  # the router's answer to an id that is not a number (or to an unknown path)
+    if route.body:
+        statuses.add(413)
+    for status in sorted(statuses):
         operation["responses"][str(status)] = {"description": ERROR_TEXT[status], "content": {
             "application/json": {"schema": "Error"}}}
     return operation

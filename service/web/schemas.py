@@ -6,9 +6,18 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# ASCII digits only ("\d" also takes "٣"); the patterns stay plain JSON-Schema regexes for the OpenAPI description,
+# and `one_line` closes the loophole of Python's "$", which also matches before a trailing newline.
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 FEEDBACK_REASONS = ("not_relevant", "already_done", "wrong_data", "later", "other")
-month_field = dict(validate=validate.Regexp(MONTH, error="month must be YYYY-MM"))
+
+
+def one_line(value: str) -> None:
+    if "\n" in value:
+        raise ValidationError("must not contain a line break")
+
+
+month_field = dict(validate=[validate.Regexp(MONTH, error="month must be YYYY-MM"), one_line])
 
 
 class In(Schema):
@@ -68,7 +77,7 @@ class StageOverride(In):
 
 
 class SettingsWrite(In):
-    stage_overrides = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")),
+    stage_overrides = fields.Dict(keys=fields.String(validate=[validate.Regexp(r"^[0-9]{1,12}$"), one_line]),
                                   values=fields.Nested(StageOverride), metadata={
                                       "description": "status_id -> limits; replaces every override when given"})
     no_activity_days = fields.Float(validate=validate.Range(min=0.5, max=365))
