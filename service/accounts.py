@@ -25,7 +25,8 @@ from service.services import hook_url
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
 HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
-               "note_lead", "add_task", "update_task", "delete_task", "responsible_task"]
+               "note_lead", "add_task", "update_task", "delete_task", "responsible_task",
+               "add_contact"]  # contacts created vs deals created, per manager
 AUTHORIZE = {"amocrm": "https://www.amocrm.ru/oauth", "kommo": "https://www.kommo.com/oauth"}
 
 
