@@ -27,13 +27,15 @@ AREAS = {"lcard": "deal card", "advanced_settings": "supervisor panel"}
 
 
 def widget_token(settings: Settings, account: Account, user_id: int, is_admin: bool = False,
-                 now: float | None = None) -> str:
-    """A one-time widget token with the claims amoCRM's `$authorizedAjax` sends (FACTS §2)."""
+                 now: float | None = None, *, secret: str | None = None, **overrides) -> str:
+    """A one-time widget token with the claims amoCRM's `$authorizedAjax` sends (FACTS §2); a claim set to None
+    in `overrides` is left out (tests forge broken tokens this way)."""
     now = int(time.time() if now is None else now)
     claims = {"iss": account.origin, "aud": settings.token_audience, "jti": str(uuid.uuid4()), "iat": now,
               "nbf": now, "exp": now + 1800, "account_id": account.id, "user_id": user_id,
-              "subdomain": account.subdomain, "client_uuid": settings.client_id, "is_admin": is_admin}
-    return jwt.encode(claims, settings.client_secret, algorithm="HS256")
+              "subdomain": account.subdomain, "client_uuid": settings.client_id, "is_admin": is_admin, **overrides}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, secret or settings.client_secret, algorithm="HS256")
 
 
 def harness_config(account: Account, *, area: str = "lcard", lead_id: int = 0, lang: str = "ru",
