@@ -26,7 +26,7 @@ from service.redis_server import EmbeddedRedis  # noqa: E402
 SANDBOX_RPS = 7
 
 
-def serve_sandbox(size: str, leads, pipe) -> None:
+def serve_sandbox(size: str, leads, pipe, per_second=None) -> None:
     """Child: generate the account, serve it on a free port, hand back its URL, account and a token pair."""
     import logging
     from werkzeug.serving import make_server
@@ -34,6 +34,8 @@ def serve_sandbox(size: str, leads, pipe) -> None:
     from service.sandbox.generator import generate
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
     world = generate(size, seed=1, leads=leads)
+    if per_second:
+        world.settings["rate_limit"]["per_second"] = per_second  # lifted when the bench measures something else
     app = create_sandbox_app(world, start_webhooks=False)
     state = sandbox_state(app)
     with state.tokens.lock:
@@ -44,21 +46,31 @@ def serve_sandbox(size: str, leads, pipe) -> None:
     server.serve_forever()
 
 
-def bench(size: str, rps: float, leads, redis_url: str) -> None:
-    """Sync one generated account and print the figures."""
+def start_sandbox(size: str, leads=None, per_second=None):
+    """(process, url, account document, token pair, counts) of a sandbox served by a child process."""
     parent, child = multiprocessing.Pipe()
-    sandbox = multiprocessing.Process(target=serve_sandbox, args=(size, leads, child), daemon=True)
-    t0 = time.perf_counter()
+    sandbox = multiprocessing.Process(target=serve_sandbox, args=(size, leads, child, per_second), daemon=True)
     sandbox.start()
-    url, account_doc, pair, counts = parent.recv()
-    print(f"\n[{size}] sandbox ready in {time.perf_counter() - t0:.1f} s: {counts}")
-    settings = Settings(redis_url=redis_url, amocrm_api_base=url, amocrm_rps=rps)
+    return (sandbox, *parent.recv())
+
+
+def connect(settings: Settings, account_doc: dict, pair: dict):
+    """Deps over an empty Redis with the sandbox account installed (token pair saved): (deps, account)."""
     deps = bootstrap.build(settings)
     deps.redis.flushdb()
     account = schemas.make_account({**account_doc, "_embedded": {}}, "https://sandbox.amocrm.ru")
     TokenKeeper(deps.store, settings, None, deps.clock).save(
         account.id, TokenPair(pair["access_token"], pair["refresh_token"], int(time.time()) + 86400))
     deps.store.save_account(account)
+    return deps, account
+
+
+def bench(size: str, rps: float, leads, redis_url: str) -> None:
+    """Sync one generated account and print the figures."""
+    t0 = time.perf_counter()
+    sandbox, url, account_doc, pair, counts = start_sandbox(size, leads)
+    print(f"\n[{size}] sandbox ready in {time.perf_counter() - t0:.1f} s: {counts}")
+    deps, account = connect(Settings(redis_url=redis_url, amocrm_api_base=url, amocrm_rps=rps), account_doc, pair)
     throttled = []
     pause = deps.store.pause_requests
     deps.store.pause_requests = lambda a, ms: (throttled.append(ms), pause(a, ms))

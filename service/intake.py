@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 import weakref
 from collections import Counter
-import logging
 from datetime import datetime, timezone
 from typing import Mapping
 
@@ -14,11 +14,12 @@ import redis
 from redis.exceptions import LockError
 
 from service import errors, mirror
-from service.recompute import recompute_cards
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
 from service.model import Account, IncomingLead
+from service.recompute import recompute_cards
+from service.services import hook_secret
 from service.store import account_key
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
 
 def receive_webhook(deps: Deps, account_id: int, secret: str, body: bytes, headers: Mapping[str, str]) -> dict:
     """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
-    from service.services import hook_secret
-
     if not hmac.compare_digest(hook_secret(deps.settings.secret_key, account_id), secret):
         raise errors.Forbidden("wrong webhook secret for this account")
     try:

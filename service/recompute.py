@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, is_dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
 from service.bootstrap import Deps
 from service.insights import cards
@@ -17,24 +17,31 @@ from service.insights.winrate import WinModel
 from service.insights.plans import Plan
 from service.model import Lead
 
-def load_snapshot(deps: Deps, account_id: int, lead_ids: Optional[Iterable[int]] = None) -> Snapshot:
-    """The account's mirror (or the part of it about `lead_ids`) as the insight core takes it."""
+def load_snapshot(deps: Deps, account_id: int) -> Snapshot:
+    """The account's whole mirror as the insight core takes it."""
     store = deps.store
-    account = store.get_account(account_id)
-    leads = list(store.all_leads(account_id)) if lead_ids is None else list(store.get_leads(account_id, lead_ids).values())
-    ids = [lead.id for lead in leads]
-    if lead_ids is None:
-        tasks = list(store.all_tasks(account_id))
-    else:
-        tasks = [t for group in store.tasks_of(account_id, ids).values() for t in group]
-    timeline = {kind: [x for group in store.timelines(account_id, kind, ids).values() for x in group]
-                for kind in ("history", "calls", "close_dates")}
-    contacts = store.all_records(account_id, "contacts") if lead_ids is None else {}
-    return build_snapshot(account, store.get_pipelines(account_id), store.get_users(account_id).values(), leads,
-                          tasks, timeline["history"], timeline["calls"], timeline["close_dates"],
-                          store.last_note_at(account_id, ids),
-                          store.all_records(account_id, "incoming").values() if lead_ids is None else (),
-                          store.all_records(account_id, "loss_reasons"), _contacts_by_user(contacts))
+    return _snapshot(deps, account_id, list(store.all_leads(account_id)), list(store.all_tasks(account_id)),
+                     users=store.get_users(account_id).values(),
+                     incoming=store.all_records(account_id, "incoming").values(),
+                     loss_reasons=store.all_records(account_id, "loss_reasons"),
+                     contacts_created=_contacts_by_user(store.all_records(account_id, "contacts")))
+
+
+def load_cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int]) -> Snapshot:
+    """Only what the cards of `lead_ids` need: account-wide records (users, requests, contacts) stay unread."""
+    leads = list(deps.store.get_leads(account_id, lead_ids).values())
+    tasks = [t for group in deps.store.tasks_of(account_id, [lead.id for lead in leads]).values() for t in group]
+    return _snapshot(deps, account_id, leads, tasks)
+
+
+def _snapshot(deps: Deps, account_id: int, leads: list[Lead], tasks: list, **account_wide) -> Snapshot:
+    """The leads with their timelines and latest notes, plus the pipelines (stage names)."""
+    store, ids = deps.store, [lead.id for lead in leads]
+    history, calls, close_dates = ([x for group in store.timelines(account_id, kind, ids).values() for x in group]
+                                   for kind in ("history", "calls", "close_dates"))
+    return build_snapshot(store.get_account(account_id), store.get_pipelines(account_id), leads=leads, tasks=tasks,
+                          history=history, calls=calls, close_date_changes=close_dates,
+                          last_note_at=store.last_note_at(account_id, ids), **account_wide)
 
 
 def _contacts_by_user(contacts: dict) -> dict[int, int]:
@@ -100,7 +107,7 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
         return
     now = int(deps.clock())
     raw_models = deps.store.read_models(account_id)
-    snap = load_snapshot(deps, account_id, lead_ids)
+    snap = load_cards_snapshot(deps, account_id, lead_ids)
     if raw_models is None:
         fresh = {lead.id: card_json(lead.id, webhook_only_hints(deps, snap, lead, now), now)
                  for lead in snap.leads.values()}

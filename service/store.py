@@ -9,7 +9,7 @@ from typing import Iterable, Iterator, Mapping, Optional
 import redis
 
 from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
-from service.model import Pipeline, ResponsibleChange, Stage, User  # issue 4
+from service.model import Pipeline, Stage, User
 
 INBOX_BATCH = 500
 
@@ -373,15 +373,6 @@ class Store:
     def all_tasks(self, account_id: int) -> Iterator[Task]:
         """Every mirrored task, streamed."""
         return _scan_records(self.redis, account_key(account_id, "tasks"), Task)
-
-    def responsible_changes(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list]:
-        """Each lead's hand-overs, oldest first."""
-        lead_ids = list(lead_ids)
-        pipe = self.redis.pipeline(transaction=False)
-        for lead_id in lead_ids:
-            pipe.zrange(account_key(account_id, "responsible", lead_id), 0, -1)
-        return {lead: [ResponsibleChange(**json.loads(r)) for r in rows]
-                for lead, rows in zip(lead_ids, pipe.execute())}
 
     def save_sync(self, account_id: int, name: str, document: dict) -> None:
         """Write one sync document: progress, checkpoint or watermarks."""

@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-import requests
 
 from service import create_app, failed_jobs, logs
 from service.config import Settings
@@ -109,10 +108,6 @@ def test_metrics_show_queues_intake_and_accounts(deps, account, run_worker):
 # --- failed jobs: inspect and replay
 def job_that_fails(account_id, secret=None):
     raise RuntimeError(f"amoCRM said no to Bearer {secret or 'abc.def'}")
-
-
-def job_that_logs():
-    logging.getLogger("service.test").warning("from inside a job")
 
 
 def test_failed_jobs_are_listed_with_their_error_and_no_secret(deps, run_worker):
