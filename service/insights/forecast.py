@@ -146,6 +146,8 @@ def _band(values: list[float], offset: float = 0.0) -> dict:
 def forecast_from(spells: list[Spell], deals: list[OpenDeal], won_prices: list, won_so_far: float, now: int,
                   tz: str, settings: InsightSettings, months: int = 3) -> Forecast:
     """The forecast core: model from spells, Monte Carlo over `deals`, run-rate from the spells' recent arrivals."""
+    # The draws are taken in deal order: sorted, the bands depend on the account, not on how the mirror lists it.
+    deals, won_prices = sorted(deals, key=lambda d: d.lead_id), sorted(won_prices)
     bounds = [month_bounds(now, tz, k) for k in range(months)]
     edges = [end for _, end in bounds]
     model = chain_model(spells, now, settings.window_days)

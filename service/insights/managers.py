@@ -52,7 +52,7 @@ def p_plan_met(deals: list[tuple[float, float]], needed: float, sims: int, seed:
     """Share of simulated months where this month's wins from (price, p) deals reach `needed`."""
     if needed <= 0:
         return 1.0
-    rng, hits = random.Random(seed), 0
+    rng, hits, deals = random.Random(seed), 0, sorted(deals)  # draws in a fixed order: same deals, same chance
     for _ in range(sims):
         hits += sum(price for price, p in deals if rng.random() < p) >= needed
     return hits / sims
@@ -66,7 +66,7 @@ def gap_deals(leads, outlooks: Mapping, limit: int = 10) -> list[dict]:
         if lead.is_open and o is not None:
             rows.append({"lead_id": lead.id, "name": lead.name, "price": lead.price,
                          "p_win_month": round(o.by_month[0], 4), "expected": round(o.by_month[0] * lead.price, 2)})
-    return sorted(rows, key=lambda r: -r["expected"])[:limit]
+    return sorted(rows, key=lambda r: (-r["expected"], r["lead_id"]))[:limit]
 
 
 def calls_table(snap: Snapshot, start: int, end: int) -> dict[int, list[int]]:

@@ -101,12 +101,12 @@ def harness_account(harness, deps):
 
 @pytest.fixture
 def scenario(deps, harness_account):
-    """The insight scenario account (tests/unit/insights/scenario.py) in our store, a supervisor (1001) included."""
+    """The screenshot account (tests/support/report_screenshots.py) in our store, its supervisor (1001) included."""
     from service.insights.plans import month_key
-    from tests.support.scenario_store import SUPERVISOR, load_scenario
+    from tests.support.scenario_store import load_scenario
 
     month = month_key(int(deps.clock()), harness_account.timezone)
-    load_scenario(deps, harness_account, supervisor=SUPERVISOR,
+    load_scenario(deps, harness_account,
                   plans=({"month": month, "user_id": 1, "amount": 100_000, "count": None},
                          {"month": month, "user_id": 2, "amount": 80_000, "count": 4}))
     return harness_account

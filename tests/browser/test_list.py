@@ -1,7 +1,8 @@
 """The leads list's panel: my deals that need attention, ranked, each a link to its card."""
 from tests.browser.conftest import screenshot, text_of
 
-MANAGER = 1  # scenario: Анна Смирнова is responsible for the open deals 54, 57, 60, 63 and 66
+MANAGER = 1  # scenario: Анна Смирнова is responsible for the open deals 54–66 and the fresh requests 69–81
+MY_OPEN_DEALS = [54, 57, 60, 63, 66, 69, 72, 75, 78, 81]
 
 
 def test_list_ranks_my_deals_that_need_attention_with_links_to_their_cards(page, harness, scenario):
@@ -10,7 +11,7 @@ def test_list_ranks_my_deals_that_need_attention_with_links_to_their_cards(page,
     assert page.locator(".deal-pulse__caption").inner_text() == "Сделки, которым нужно внимание"
     deals = page.locator(".deal-pulse__deal")
     ids = deals.evaluate_all("items => items.map(i => Number(i.dataset.lead))")
-    assert sorted(ids) == [54, 57, 60, 63, 66]
+    assert sorted(ids) == MY_OPEN_DEALS
     assert ids[:3] == [54, 57, 60]  # critical (57 days in the stage) before the fresh deals' warnings
     links = page.locator(".deal-pulse__deal-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert links == [f"/leads/detail/{i}" for i in ids]

@@ -55,6 +55,16 @@ def test_forecast_is_reproducible_with_its_seed():
     assert forecast(leads, spells, NOW, UTC, settings).months == forecast(leads, spells, NOW, UTC, settings).months
 
 
+def test_forecast_does_not_depend_on_the_order_the_mirror_lists_leads_in():
+    acc, settings = generate_account(500, seed=2), InsightSettings(forecast_sims=100)
+
+    def forecast_of(leads):
+        return forecast({l.id: l for l in leads}, build_spells(leads, group_history(acc.history)), NOW, UTC, settings)
+
+    listed, reversed_ = forecast_of(acc.leads), forecast_of(acc.leads[::-1])
+    assert (listed.months, listed.cumulative) == (reversed_.months, reversed_.cumulative)
+
+
 def test_backtest_scores_wape_bias_and_coverage():
     rows = [{"actual": 100, "p10": 50, "p50": 90, "p90": 120, "inside": True},
             {"actual": 200, "p10": 210, "p50": 230, "p90": 260, "inside": False}]

@@ -2,7 +2,8 @@
 import pytest
 
 from service.model import WON, Account, User
-from service.insights.managers import p_plan_met
+from service.insights.forecast import DealOutlook
+from service.insights.managers import gap_deals, p_plan_met
 from service.insights.plans import Plan, month_key
 from service.insights.recompute import deal_hints_for, recompute_account
 from service.insights.settings import InsightSettings
@@ -51,6 +52,14 @@ def test_gap_deals_are_ranked_by_expected_contribution():
     result = recompute_account(snap, [], NOW, SETTINGS)
     deals = max((m.gap_deals for m in result.managers.values()), key=len)
     assert deals and [d["expected"] for d in deals] == sorted((d["expected"] for d in deals), reverse=True)
+
+
+def test_plan_chance_and_gap_deals_do_not_depend_on_the_order_of_the_deals():
+    deals = [(100, 0.5), (300, 0.2), (50, 0.9)]
+    assert p_plan_met(deals, 150, 200, 0) == p_plan_met(deals[::-1], 150, 200, 0)
+    leads = [make_lead(id=i, price=1_000) for i in (5, 3, 4)]
+    outlooks = {i: DealOutlook(0.5, (0.5, 0.0, 0.0)) for i in (3, 4, 5)}
+    assert [d["lead_id"] for d in gap_deals(leads, outlooks)] == [3, 4, 5]
 
 
 def test_plan_met_probability_is_certain_when_nothing_is_needed_and_small_when_out_of_reach():
