@@ -181,17 +181,19 @@ def apply_events(deps: Deps, account_id: int, events: list) -> set[int]:
 
 
 def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
-    """Leads by amoCRM's timestamps, and the stage moves they made."""
+    """Leads by amoCRM's timestamps, and the stage moves and date field changes they made."""
     leads = deps.store.get_leads(account_id, {e.id for e in events})
-    changed, moves = {}, []
+    changed, moves, dates = {}, [], []
     for event in events:
         before = leads.get(event.id)
         after = mirror.apply_lead_event(before, event)
         if after is not None and after != before:
             leads[event.id] = changed[event.id] = after
         moves += [m for m in [mirror.stage_change(before, after, event)] if m]  # even when overtaken
+        dates += mirror.date_changes(before, after, event.updated_at)
     # The moves first: if we die between the writes, the replay still sees the old lead and redoes the move.
     deps.store.add_timeline(account_id, "history", moves)
+    deps.store.add_timeline(account_id, "close_dates", dates)
     deps.store.save_leads(account_id, changed.values())
     return set(changed) | {m.lead_id for m in moves}
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Optional
 
 from service.amocrm.events import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
-from service.model import Call, IncomingLead, Lead, StageChange, Task
+from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 
 
 def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead]:
@@ -29,6 +29,7 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead
         updated_at=max(event.updated_at, current.updated_at),
         stage_entered_at=event.updated_at if moved else current.stage_entered_at,
         is_deleted=False,
+        date_fields=event.date_fields,  # a lead's hooks carry all its filled fields: a date left out was cleared
     )
 
 
@@ -45,6 +46,7 @@ def _new_lead(event: LeadEvent) -> Lead:
         created_at=event.created_at,
         updated_at=event.updated_at,
         stage_entered_at=entered or event.updated_at,
+        date_fields=event.date_fields,
     )
 
 
@@ -71,6 +73,19 @@ def stage_change(before: Optional[Lead], after: Optional[Lead], event: LeadEvent
         return None
     return StageChange(lead_id=event.id, at=event.updated_at, pipeline_id=event.pipeline_id,
                        status_id=event.status_id, old_pipeline_id=old_pipeline, old_status_id=old_status)
+
+
+def date_changes(before: Optional[Lead], after: Optional[Lead], at: int) -> list[CloseDateChange]:
+    """The date fields `after` holds differently from `before`, as changes made at `at`.
+
+    Callers pass only a newer state (an older event or page never replaces the mirror), so an overtaken change is
+    folded into the newer one instead of being recorded backwards.
+    """
+    if before is None or after is None:
+        return []
+    old, new = dict(before.date_fields), dict(after.date_fields)
+    return [CloseDateChange(lead_id=after.id, at=at, old=old.get(field), new=new.get(field), field_id=field)
+            for field in sorted(old.keys() | new.keys()) if old.get(field) != new.get(field)]
 
 
 def apply_task_event(current: Optional[Task], event: TaskEvent) -> Optional[Task]:

@@ -1,7 +1,7 @@
 """Frozen dataclasses shared by every layer: the vocabulary of Deal Pulse."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Optional
 
 WON = 142
@@ -74,8 +74,13 @@ class Lead:
     loss_reason_id: Optional[int] = None
     group_id: int = 0
     source: str = ""
-    close_date: Optional[int] = None  # the account's "planned close date" field, if mapped
     is_deleted: bool = False
+    date_fields: tuple = ()  # ((custom field id, unix seconds), ...) of its date fields, by field id
+    close_date: InitVar[Optional[int]] = None  # a key of mirrors written before date_fields: accepted, not kept
+
+    def __post_init__(self, close_date) -> None:
+        if isinstance(self.date_fields, list):  # decoded from JSON
+            object.__setattr__(self, "date_fields", tuple(map(tuple, self.date_fields)))
 
     @property
     def is_open(self) -> bool:
@@ -160,12 +165,13 @@ class Hint:
 
 @dataclass(frozen=True)
 class CloseDateChange:
-    """The lead's planned close date changed from `old` to `new` at `at` (unix seconds)."""
+    """A date field of the lead (the planned close date when it is the chosen one) changed at `at` (unix seconds)."""
 
     lead_id: int
     at: int
     old: Optional[int]
     new: Optional[int]
+    field_id: int = 0  # the date custom field that changed
 
 
 @dataclass(frozen=True)

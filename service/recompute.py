@@ -59,6 +59,7 @@ def insight_settings(deps: Deps, account_id: int) -> InsightSettings:
     saved = deps.store.read_insight(account_id, "settings") or {}
     overrides = {int(k): StageOverride(**v) for k, v in saved.get("stage_overrides", {}).items()}
     return InsightSettings(no_activity_days=saved.get("no_activity_days", 7.0), stage_overrides=overrides,
+                           close_date_field_id=saved.get("close_date_field_id"),
                            default_warn_days=deps.settings.stuck_default_days,
                            default_crit_days=deps.settings.stuck_default_days * 1.5)
 

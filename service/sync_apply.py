@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Iterable, Optional
 
 from service.amocrm import schemas
+from service.mirror import date_changes
 from service.model import Lead, StageChange
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,17 @@ def apply_leads(ctx, items: list) -> int:
     leads = [lead for lead in _load(LEADS, items, "leads", ctx.account_id) if in_window(lead, ctx.since)]
     history = ctx.store.timelines(ctx.account_id, "history", [lead.id for lead in leads])
     leads = [replace(lead, stage_entered_at=entered_at(lead, history.get(lead.id, ()))) for lead in leads]
+    held = ctx.store.get_leads(ctx.account_id, [lead.id for lead in leads])
+    ctx.store.add_timeline(ctx.account_id, "close_dates", synced_date_changes(held, leads))
     ctx.store.save_lead_changes(ctx.account_id, leads)
     return len(leads)
+
+
+def synced_date_changes(held: dict, leads: list[Lead]) -> list:
+    """Date fields a page reports otherwise than an older mirror (a webhook was lost), changed at updated_at."""
+    # updated_at is the latest time they can have changed; a mirror newer than the page keeps its own dates
+    return [change for lead in leads if lead.id in held and held[lead.id].updated_at <= lead.updated_at
+            for change in date_changes(held[lead.id], lead, lead.updated_at)]
 
 
 def in_window(lead: Lead, since: int) -> bool:

@@ -30,7 +30,7 @@ class LeadEvent:
     old_responsible_user_id: Optional[int] = None
     modified_user_id: Optional[int] = None
     name: Optional[str] = None
-    custom_fields: tuple = ()  # ((field_id, first value), ...)
+    date_fields: tuple = ()  # ((field_id, unix seconds), ...) of the date fields it carries, by field id
 
 
 @dataclass(frozen=True)
@@ -188,23 +188,28 @@ class LeadEventSchema(EventSchema):
 
     @post_load
     def _make(self, data: dict, **kwargs) -> LeadEvent:
-        data["custom_fields"] = custom_field_values(data.get("custom_fields"))
+        data["date_fields"] = date_field_values(data.pop("custom_fields"))
         return LeadEvent(**data)
 
 
-def custom_field_values(raw) -> tuple:
-    """((field_id, first value), ...) from `[custom_fields][i][id]` and `[values][0]` or `[values][0][value]`."""
-    if not isinstance(raw, dict):
-        return ()
-    pairs = []
-    for entry in raw.values():
-        if not isinstance(entry, dict) or not str(entry.get("id", "")).isdecimal():
-            continue
-        first = next(iter((entry.get("values") or {}).values()), None) if isinstance(entry.get("values"), dict) else None
-        value = first.get("value") if isinstance(first, dict) else first
-        if isinstance(value, str):
-            pairs.append((int(entry["id"]), value))
-    return tuple(pairs)
+def date_field_values(raw) -> tuple:
+    """((field_id, unix seconds), ...) of the date fields among `[custom_fields][i]`, by field id.
+
+    amoCRM sends a date as a bare `[values][0]=<unix ts>`; every other type (text, number, checkbox, select) as
+    `[values][0][value]=...` (FACTS §4 and real captures), so the shape tells dates apart without the field list.
+    """
+    entries = raw.values() if isinstance(raw, dict) else ()
+    return tuple(sorted(dict(pair for pair in map(_date_value, entries) if pair).items()))
+
+
+def _date_value(entry) -> Optional[tuple[int, int]]:
+    """(field_id, unix seconds) of a custom field entry sent in the date shape, else None."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("values"), dict):
+        return None
+    field_id, first = str(entry.get("id", "")), entry["values"].get("0")
+    if not (field_id.isdecimal() and isinstance(first, str) and first.isdecimal()) or int(first) > MAX_TIMESTAMP:
+        return None
+    return int(field_id), int(first)
 
 
 class TaskEventSchema(EventSchema):

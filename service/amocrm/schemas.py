@@ -1,10 +1,12 @@
 """Wire schemas: API v4 JSON objects in, model dataclasses out. Unknown keys are ignored, nulls become defaults."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable, Optional
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
+from service.amocrm.events import MAX_TIMESTAMP
 from service.model import (Account, Call, IncomingLead, Lead, Pipeline, ResponsibleChange, Stage, StageChange,
                            Task, User)
 
@@ -93,14 +95,46 @@ class LeadSchema(Wire):
     group_id = fields.Integer(load_default=0)
     is_deleted = fields.Boolean(load_default=False)
     source = fields.Method(deserialize="_source", data_key="_embedded", load_default="")
+    date_fields = fields.Method(deserialize="_dates", data_key="custom_fields_values", load_default=())
 
     def _source(self, embedded) -> str:
         return str(((embedded or {}).get("source") or {}).get("name") or "")
+
+    def _dates(self, values) -> tuple:
+        return tuple(sorted(dict(pair for pair in map(date_value, values or ()) if pair).items()))
 
     @post_load
     def _make(self, data, **kwargs) -> Lead:
         # stage_entered_at is not in the API: the sync sets it from stage history.
         return Lead(stage_entered_at=data["created_at"], **data)
+
+
+DATE_TYPES = frozenset({"date", "date_time", "birthday"})  # field types whose values are unix seconds
+
+
+def date_value(entry) -> Optional[tuple[int, int]]:
+    """(field_id, unix seconds) of a date-typed `custom_fields_values` entry, else None."""
+    if not isinstance(entry, dict) or entry.get("field_type") not in DATE_TYPES:
+        return None
+    values, field_id = entry.get("values"), entry.get("field_id")
+    first = values[0].get("value") if isinstance(values, list) and values and isinstance(values[0], dict) else None
+    seconds = unix_seconds(first)
+    return (field_id, seconds) if isinstance(field_id, int) and seconds is not None else None
+
+
+def unix_seconds(value) -> Optional[int]:
+    """A date field's value: unix seconds (what the API returns) or RFC 3339 (what it also takes), else None."""
+    seconds = int(value) if str(value).isdecimal() else _rfc3339_seconds(value)
+    return seconds if seconds is not None and 0 <= seconds <= MAX_TIMESTAMP else None
+
+
+def _rfc3339_seconds(value) -> Optional[int]:
+    """Unix seconds of an RFC 3339 time (its offset required), else None."""
+    try:
+        when = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return int(when.timestamp()) if when.tzinfo else None
 
 
 class TaskSchema(Wire):

@@ -20,7 +20,8 @@ class DealContext:
     tasks: tuple[Task, ...] = ()
     calls: tuple[Call, ...] = ()
     last_activity_at: Optional[int] = None
-    close_date_changes: tuple[CloseDateChange, ...] = ()
+    close_date: Optional[int] = None  # the planned close date: the value of the account's chosen date field
+    close_date_changes: tuple[CloseDateChange, ...] = ()  # of that field
     win_model: Optional[WinModel] = None
     remaining_plan: Optional[float] = None  # the manager's plan amount still to win this month
     stage_name: str = ""
@@ -96,12 +97,12 @@ def no_activity(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
 
 def close_date_passed(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
     """The planned close date is behind us and the deal is still open."""
-    if lead.close_date is None or lead.close_date >= now:
+    if ctx.close_date is None or ctx.close_date >= now:
         return None
-    days = (now - lead.close_date) / DAY
+    days = (now - ctx.close_date) / DAY
     limit = ctx.settings.close_date_critical_days
     severity = "critical" if days >= limit else "warning"
-    evidence = {"days_past": round(days, 1), "close_date": lead.close_date}
+    evidence = {"days_past": round(days, 1), "close_date": ctx.close_date}
     threshold = Threshold(limit, f"critical after {limit:g} days past the date", "default")
     return make_hint("close_date_passed", severity, days, "days", threshold, evidence, lead, ctx, now)
 

@@ -75,8 +75,10 @@ def deal_context(lead: Lead, snap: Snapshot, stats: StageStats, win_model: Optio
                  remaining_plans: Mapping[int, float], settings: InsightSettings,
                  as_of: Optional[int] = None) -> DealContext:
     """The DealContext of one lead from the snapshot and the account-level models."""
+    field = settings.close_date_field_id  # the mirror keeps every date field: changing the choice needs no sync
+    changes = tuple(c for c in snap.close_dates_by_lead.get(lead.id, ()) if c.field_id == field)
     return DealContext(stage_stats=stats, settings=settings, tasks=tuple(snap.tasks_by_lead.get(lead.id, ())),
                        calls=tuple(snap.calls_by_lead.get(lead.id, ())), last_activity_at=last_activity_at(lead, snap),
-                       close_date_changes=tuple(snap.close_dates_by_lead.get(lead.id, ())), win_model=win_model,
-                       remaining_plan=remaining_plans.get(lead.responsible_user_id),
+                       close_date=dict(lead.date_fields).get(field), close_date_changes=changes,
+                       win_model=win_model, remaining_plan=remaining_plans.get(lead.responsible_user_id),
                        stage_name=snap.stage_names.get(lead.status_id, str(lead.status_id)), as_of=as_of)

@@ -61,6 +61,11 @@ class Script:
     def complete_first_task(self, lead_id: int) -> None:
         self.world.complete_task(self.tasks[lead_id][0], "Готово", at=self.tick())
 
+    def push_close_date(self, lead_id: int) -> None:
+        lead = self.world.leads[lead_id]
+        self.world.set_close_date(lead_id, (lead.close_date or self.start) + 7 * DAY, by=lead.responsible_user_id,
+                                  at=self.tick())
+
     def call(self, lead_id: int) -> None:
         note = self.world.log_call(lead_id, "out" if lead_id % 2 else "in", 30 + lead_id % 200, at=self.tick())
         self.notes.setdefault(lead_id, []).append(note.id)
@@ -83,8 +88,8 @@ class Script:
 
 
 ROUNDS = [  # each round touches every lead once, so deliveries of different leads interleave
-    Script.advance, Script.plan_task, Script.hand_over, Script.call, Script.advance, Script.plan_task,
-    Script.complete_first_task, Script.add_contact,
+    Script.advance, Script.plan_task, Script.hand_over, Script.call, Script.push_close_date, Script.advance,
+    Script.plan_task, Script.complete_first_task, Script.push_close_date, Script.add_contact,
 ]
 
 
@@ -118,7 +123,8 @@ def sandbox_view(world, script: Script, lead_ids) -> dict:
         tasks = {t: world.tasks[t] for t in script.tasks.get(lead_id, [])}
         notes = [world.notes[n] for n in script.notes.get(lead_id, [])]
         view[lead_id] = {
-            "lead": (lead.status_id, lead.pipeline_id, lead.responsible_user_id, lead.price, lead.is_deleted),
+            "lead": (lead.status_id, lead.pipeline_id, lead.responsible_user_id, lead.price, lead.is_deleted,
+                     lead.close_date),
             "tasks": {t.id: (t.entity_id, t.responsible_user_id, t.complete_till, t.is_completed)
                       for t in tasks.values()},
             "history": moves[lead_id],
@@ -127,7 +133,7 @@ def sandbox_view(world, script: Script, lead_ids) -> dict:
     return view
 
 
-def mirror_view(deps, account_id: int, lead_ids) -> dict:
+def mirror_view(deps, account_id: int, lead_ids, close_date_field: int) -> dict:
     leads = deps.store.get_leads(account_id, lead_ids)
     tasks = deps.store.tasks_of(account_id, lead_ids)
     history = deps.store.timelines(account_id, "history", lead_ids)
@@ -136,7 +142,8 @@ def mirror_view(deps, account_id: int, lead_ids) -> dict:
     for lead_id in lead_ids:
         lead = leads.get(lead_id)
         view[lead_id] = {
-            "lead": lead and (lead.status_id, lead.pipeline_id, lead.responsible_user_id, lead.price, lead.is_deleted),
+            "lead": lead and (lead.status_id, lead.pipeline_id, lead.responsible_user_id, lead.price, lead.is_deleted,
+                              dict(lead.date_fields).get(close_date_field)),
             "tasks": {t.id: (t.lead_id, t.responsible_user_id, t.complete_till, t.is_completed)
                       for t in tasks[lead_id]},
             "history": {(c.at, c.old_pipeline_id, c.old_status_id, c.pipeline_id, c.status_id)
@@ -149,7 +156,7 @@ def mirror_view(deps, account_id: int, lead_ids) -> dict:
 def assert_mirror_equals_sandbox(delivery, script: Script, lead_ids=None) -> None:
     lead_ids = script.leads if lead_ids is None else lead_ids
     expected = sandbox_view(delivery.world, script, lead_ids)
-    actual = mirror_view(delivery.deps, delivery.account.id, lead_ids)
+    actual = mirror_view(delivery.deps, delivery.account.id, lead_ids, delivery.world.close_date_field["id"])
     wrong = [f"lead {lead_id} {part}: {difference(expected[lead_id][part], actual[lead_id][part])}"
              for lead_id in lead_ids for part in expected[lead_id] if expected[lead_id][part] != actual[lead_id][part]]
     assert not wrong, "the mirror differs from the sandbox:\n" + "\n".join(wrong)
@@ -169,6 +176,16 @@ def assert_everything_accounted_for(delivery) -> None:
     assert delivery.deps.store.inbox_length(delivery.account.id) == 0
 
 
+def close_date_moves(delivery, script: Script) -> tuple[set, set]:
+    """(lead, at, old, new) of every planned-date change: the sandbox's events, and the timeline we recorded."""
+    field = delivery.world.close_date_field["id"]
+    sandbox = {(row[EV_EID], row[EV_AT], row[EV_A] or None, row[EV_B]) for row in delivery.world.events
+               if row[EV_TYPE] == EVENT_CODE["custom_field_value_changed"] and row[EV_AT] >= script.start}
+    held = delivery.deps.store.timelines(delivery.account.id, "close_dates", script.leads)
+    return sandbox, {(c.lead_id, c.at, c.old, c.new) for changes in held.values() for c in changes
+                     if c.field_id == field}
+
+
 def statuses(delivery) -> set:
     return {entry["status"] for entry in delivery.sender.log}
 
@@ -179,6 +196,8 @@ def test_in_order_delivery_mirrors_the_sandbox(delivery):
     assert statuses(delivery) == {200}
     assert_everything_accounted_for(delivery)
     assert_mirror_equals_sandbox(delivery, script)
+    sandbox, ours = close_date_moves(delivery, script)
+    assert len(sandbox) == 2 * len(script.leads) and ours == sandbox
     contacts = delivery.deps.store.all_records(delivery.account.id, "contacts")
     assert {c: contacts[c]["responsible_user_id"] for c in script.contacts} == \
         {c: delivery.world.contacts[c].responsible_user_id for c in script.contacts}
@@ -191,6 +210,12 @@ def test_duplicated_and_reordered_deliveries_leave_the_mirror_equal_to_the_sandb
     assert len(bodies) > len(set(bodies)) and statuses(delivery) == {200}  # some were sent twice
     assert_everything_accounted_for(delivery)
     assert_mirror_equals_sandbox(delivery, script)
+    # A hook overtaken by a later one of its lead is not replayed backwards: the later hook (which carries the new
+    # date too) records the move at its own time. So every move we hold happened in the sandbox, no later, forward.
+    sandbox, ours = close_date_moves(delivery, script)
+    made = {(lead, new): at for lead, at, _, new in sandbox}
+    assert ours and all(made.get((lead, new), at + 1) <= at and (old is None or old < new)
+                        for lead, at, old, new in ours)
 
 
 def test_deliveries_refused_with_5xx_are_retried_and_then_applied(delivery):

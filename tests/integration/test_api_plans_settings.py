@@ -102,7 +102,7 @@ def test_supervisor_changes_settings_the_insight_core_reads_them_and_a_recompute
     assert reply.json["recompute"] == "queued" and len(recompute_jobs(deps)) == 1
     core = recompute.insight_settings(deps, ACCOUNT.id)
     assert core.no_activity_days == 4 and core.stage_overrides[11].warn_days == 3
-    assert core.stage_overrides[11].critical_days == 5
+    assert core.stage_overrides[11].critical_days == 5 and core.close_date_field_id == 555
     assert call(client, settings, "GET", "/settings", MINE).json["close_date_field_id"] == 555
 
 

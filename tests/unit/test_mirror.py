@@ -1,7 +1,10 @@
 """Folding lead events into the mirror is idempotent and order-safe."""
+import json
+from dataclasses import asdict
+
 from service.amocrm.events import LeadEvent
-from service.mirror import apply_lead_event
-from service.model import Lead
+from service.mirror import apply_lead_event, date_changes
+from service.model import CloseDateChange, Lead
 
 LEAD = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, price=500, updated_at=1000,
             stage_entered_at=900)
@@ -47,3 +50,72 @@ def test_new_lead_from_add_entered_its_stage_when_created():
 def test_delete_marks_the_lead_and_closes_its_hints():
     assert not apply_lead_event(LEAD, event(action="delete")).is_open
     assert apply_lead_event(None, event(action="delete")) is None
+
+
+# --- date fields (the planned close date is one of them) and their changes
+CLOSE, OTHER, DAY = 957903, 957904, 86400
+MAY_12, MAY_19, MAY_26 = 1747008000, 1747612800, 1748217600
+
+
+def fold(lead, *events):
+    """Apply events in arrival order as the intake does; return the mirror and the date changes recorded."""
+    changes = []
+    for e in events:
+        after = apply_lead_event(lead, e)
+        changes += date_changes(lead, after, e.updated_at)
+        lead = after
+    return lead, changes
+
+
+def test_a_newer_event_that_moves_a_date_records_the_change_at_its_own_time():
+    dated = apply_lead_event(LEAD, event(date_fields=((CLOSE, MAY_12), (OTHER, 1))))
+    lead, changes = fold(dated, event(updated_at=3000, date_fields=((CLOSE, MAY_19), (OTHER, 1))))
+    assert lead.date_fields == ((CLOSE, MAY_19), (OTHER, 1))
+    assert changes == [CloseDateChange(lead_id=1, at=3000, old=MAY_12, new=MAY_19, field_id=CLOSE)]
+
+
+def test_an_older_event_neither_moves_the_date_nor_records_a_change():
+    dated = apply_lead_event(LEAD, event(updated_at=3000, date_fields=((CLOSE, MAY_19),)))
+    lead, changes = fold(dated, event(updated_at=2500, date_fields=((CLOSE, MAY_12),)))
+    assert (lead, changes) == (dated, [])
+
+
+def test_reordered_events_end_on_the_newest_date_and_never_record_a_move_backwards():
+    first, second = (event(updated_at=3000, date_fields=((CLOSE, MAY_19),)),
+                     event(updated_at=4000, date_fields=((CLOSE, MAY_26),)))
+    start = apply_lead_event(LEAD, event(date_fields=((CLOSE, MAY_12),)))
+    in_order, late = fold(start, first, second), fold(start, second, first)
+    assert in_order[0].date_fields == late[0].date_fields == ((CLOSE, MAY_26),)
+    assert [(c.old, c.new) for c in in_order[1]] == [(MAY_12, MAY_19), (MAY_19, MAY_26)]
+    assert [(c.at, c.old, c.new) for c in late[1]] == [(4000, MAY_12, MAY_26)]  # the overtaken step is folded in
+
+
+def test_a_duplicated_event_records_its_change_once():
+    start = apply_lead_event(LEAD, event(date_fields=((CLOSE, MAY_12),)))
+    moved = event(updated_at=3000, date_fields=((CLOSE, MAY_19),))
+    assert len(fold(start, moved, moved)[1]) == 1
+
+
+def test_a_date_left_out_of_a_newer_hook_was_cleared():
+    start = apply_lead_event(LEAD, event(date_fields=((CLOSE, MAY_12),)))
+    lead, changes = fold(start, event(updated_at=3000))
+    assert lead.date_fields == () and [(c.old, c.new) for c in changes] == [(MAY_12, None)]
+
+
+def test_a_new_lead_brings_its_dates_and_a_delete_keeps_them_without_a_change():
+    lead, changes = fold(None, event(action="add", created_at=1500, date_fields=((CLOSE, MAY_12),)))
+    assert (lead.date_fields, changes) == (((CLOSE, MAY_12),), [])
+    deleted, changes = fold(lead, event(action="delete", updated_at=0))
+    assert (deleted.is_deleted, deleted.date_fields, changes) == (True, ((CLOSE, MAY_12),), [])
+
+
+def test_dates_read_back_from_json_equal_the_dates_written():
+    dated = apply_lead_event(LEAD, event(date_fields=((CLOSE, MAY_12),)))
+    decoded = Lead(**json.loads(json.dumps(asdict(dated))))
+    assert decoded == dated and apply_lead_event(decoded, event(date_fields=((CLOSE, MAY_12),))) == dated
+
+
+def test_a_mirror_written_before_date_fields_still_decodes():
+    old_record = {**asdict(LEAD), "close_date": None}
+    del old_record["date_fields"]
+    assert Lead(**old_record) == LEAD

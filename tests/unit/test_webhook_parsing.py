@@ -18,8 +18,8 @@ def test_old_status_lead_sample():
     [lead] = hook.events
     assert lead == LeadEvent(action="status", id=31926520, status_id=10216994, pipeline_id=2116,
                              updated_at=1456820780, created_at=1456808154, price=1000, responsible_user_id=938348,
-                             old_status_id=10216995, modified_user_id=102525, name="Some test lead",
-                             custom_fields=((1119321, "some text"),))
+                             old_status_id=10216995, modified_user_id=102525, name="Some test lead")
+    assert lead.date_fields == ()  # its one custom field is text ([values][0][value]), not a date
 
 
 def test_old_add_update_responsible_samples():
@@ -36,8 +36,23 @@ def test_modern_add_update_delete_samples():
     assert add.account_id == 16700680 and add.subdomain == "unirock"
     assert add.events[0].created_at == 1744532875 and add.events[0].price == 0
     assert update.events[0].modified_user_id == 0  # a robot or the API made the change
-    assert update.events[0].custom_fields == ((957901, "30052055"),)
+    assert update.events[0].date_fields == ()  # test_id=30052055 looks like a time but is sent as a text value
     assert delete.events == [LeadEvent(action="delete", id=30052055, status_id=17944873, pipeline_id=936736)]
+
+
+def test_date_fields_are_read_from_the_bare_value_shape_and_nothing_else():
+    first, moved = (parse_webhook(b).events[0] for b in webhook_bodies("update_lead_date_field_modern.txt"))
+    assert first.date_fields == ((957903, 1747008000),)  # beside test_id, a text field in the same body
+    assert (moved.updated_at, moved.date_fields) == (1744619276, ((957903, 1747612800),))
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-86400", "12.5", str(2 ** 32)])
+def test_a_date_field_that_is_no_unix_time_is_left_out_and_the_lead_kept(value):
+    lead, fields = "leads[update][0]", "leads[update][0][custom_fields]"
+    hook = parse_webhook(body([(f"{lead}[id]", "1"), (f"{lead}[status_id]", "2"), (f"{lead}[pipeline_id]", "3"),
+                               (f"{fields}[0][id]", "7"), (f"{fields}[0][values][0]", value),
+                               (f"{fields}[1][id]", "8"), (f"{fields}[1][values][0]", "86400"), ("account[id]", "1")]))
+    assert [e.date_fields for e in hook.events] == [((8, 86400),)] and hook.errors == []
 
 
 def test_task_with_local_dates_from_the_docs_example():

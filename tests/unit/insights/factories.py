@@ -45,9 +45,9 @@ def move(lead_id, at, to_status, from_status=None, pipeline_id=PIPE) -> StageCha
                        old_pipeline_id=pipeline_id if from_status else None, old_status_id=from_status)
 
 
-def close_date_change(lead_id, at, old, new) -> CloseDateChange:
+def close_date_change(lead_id, at, old, new, field_id=0) -> CloseDateChange:
     return CloseDateChange(lead_id=lead_id, at=int(at), old=None if old is None else int(old),
-                           new=None if new is None else int(new))
+                           new=None if new is None else int(new), field_id=field_id)
 
 
 def path(lead_id, start, steps, pipeline_id=PIPE):

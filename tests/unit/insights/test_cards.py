@@ -1,7 +1,8 @@
 """Per-deal hints: one specification per rule of the catalogue."""
-from service.model import LOST, WON
+from service.model import LOST, WON, Account
 from service.insights.cards import CODES, DealContext, deal_hints
 from service.insights.settings import InsightSettings
+from service.insights.snapshot import build_snapshot, deal_context
 from service.insights.spells import build_spells, group_history
 from service.insights.stages import StageStats, TimeStats
 from service.insights.winrate import win_model
@@ -112,27 +113,41 @@ def test_no_activity_limit_is_configurable():
 
 
 def test_close_date_in_the_past_is_flagged():
-    lead = make_lead(close_date=NOW - 2 * DAY)
-    assert codes(lead, busy_ctx(lead))["close_date_passed"].severity == "warning"
-    lead = make_lead(close_date=NOW - 10 * DAY)
-    assert codes(lead, busy_ctx(lead))["close_date_passed"].severity == "critical"
-    lead = make_lead(close_date=NOW + DAY)
-    assert "close_date_passed" not in codes(lead, busy_ctx(lead))
+    lead = make_lead()
+    assert codes(lead, busy_ctx(lead, close_date=NOW - 2 * DAY))["close_date_passed"].severity == "warning"
+    assert codes(lead, busy_ctx(lead, close_date=NOW - 10 * DAY))["close_date_passed"].severity == "critical"
+    assert "close_date_passed" not in codes(lead, busy_ctx(lead, close_date=NOW + DAY))
+    assert "close_date_passed" not in codes(lead, busy_ctx(lead))  # no date field chosen, or none filled
+
+
+def test_the_chosen_date_field_is_the_close_date_and_only_its_changes_count():
+    lead = make_lead(date_fields=((7, NOW - 2 * DAY), (8, NOW + 30 * DAY)))
+    snap = build_snapshot(Account(1, "a"), leads=[lead], close_date_changes=[
+        close_date_change(lead.id, NOW - 3 * DAY, NOW - 9 * DAY, NOW - 2 * DAY, field_id=7),
+        close_date_change(lead.id, NOW - 3 * DAY, NOW + 9 * DAY, NOW + 30 * DAY, field_id=8)])
+
+    def chosen(field):
+        return deal_context(lead, snap, STATS, None, {}, InsightSettings(close_date_field_id=field))
+
+    assert (chosen(7).close_date, [c.old for c in chosen(7).close_date_changes]) == (NOW - 2 * DAY, [NOW - 9 * DAY])
+    assert (chosen(8).close_date, [c.old for c in chosen(8).close_date_changes]) == (NOW + 30 * DAY, [NOW + 9 * DAY])
+    assert (chosen(None).close_date, chosen(None).close_date_changes) == (None, ())  # no field chosen
+    assert "close_date_passed" in codes(lead, chosen(7)) and "close_date_passed" not in codes(lead, chosen(8))
 
 
 def test_close_date_pushed_twice_is_a_warning():
-    lead = make_lead(close_date=NOW + 20 * DAY)
+    lead = make_lead()
     changes = (close_date_change(lead.id, NOW - 9 * DAY, NOW - 5 * DAY, NOW + 5 * DAY),
                close_date_change(lead.id, NOW - 2 * DAY, NOW + 5 * DAY, NOW + 20 * DAY))
-    hint = codes(lead, busy_ctx(lead, close_date_changes=changes))["close_date_pushed"]
+    hint = codes(lead, busy_ctx(lead, close_date=NOW + 20 * DAY, close_date_changes=changes))["close_date_pushed"]
     assert (hint.severity, hint.value, hint.evidence["days_pushed"]) == ("warning", 2, 25)
 
 
 def test_close_date_set_or_pulled_earlier_is_not_a_push():
-    lead = make_lead(close_date=NOW + 5 * DAY)
+    lead = make_lead()
     changes = (close_date_change(lead.id, NOW - 9 * DAY, None, NOW + 9 * DAY),
                close_date_change(lead.id, NOW - 2 * DAY, NOW + 9 * DAY, NOW + 5 * DAY))
-    assert "close_date_pushed" not in codes(lead, busy_ctx(lead, close_date_changes=changes))
+    assert "close_date_pushed" not in codes(lead, busy_ctx(lead, close_date=NOW + 5 * DAY, close_date_changes=changes))
 
 
 def history_of_outcomes(wins_fast, losses_fast, wins_slow, losses_slow):
@@ -172,17 +187,18 @@ def test_plan_impact_is_the_share_of_the_remaining_plan():
 
 def test_closed_deals_get_no_hints():
     for status in (WON, LOST):
-        lead = make_lead(status_id=status, in_stage_days=100, close_date=NOW - 30 * DAY)
-        assert deal_hints(lead, ctx(last_activity_at=NOW - 60 * DAY), NOW) == []
+        lead = make_lead(status_id=status, in_stage_days=100)
+        assert deal_hints(lead, ctx(last_activity_at=NOW - 60 * DAY, close_date=NOW - 30 * DAY), NOW) == []
     assert deal_hints(make_lead(is_deleted=True), ctx(), NOW) == []
 
 
 def test_every_hint_carries_its_reason():
-    lead = make_lead(status_id=S1, in_stage_days=30, price=50_000, close_date=NOW - DAY)
+    lead = make_lead(status_id=S1, in_stage_days=30, price=50_000)
     changes = (close_date_change(lead.id, NOW - 9 * DAY, NOW - 5 * DAY, NOW - DAY),)
     model = history_of_outcomes(5, 5, 5, 5)
     context = ctx(tasks=(make_task(lead.id, due_in_hours=-30),), last_activity_at=NOW - 30 * DAY,
-                  close_date_changes=changes, win_model=model, remaining_plan=80_000, as_of=NOW - 60)
+                  close_date=NOW - DAY, close_date_changes=changes, win_model=model, remaining_plan=80_000,
+                  as_of=NOW - 60)
     hints = deal_hints(lead, context, NOW)
     assert {h.code for h in hints} == set(CODES) - {"no_open_task"}
     for h in hints:
