@@ -164,6 +164,15 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class DateField:
+    """A lead custom field of the account whose values are dates: a candidate planned close date."""
+
+    id: int
+    name: str
+    type: str  # date (a whole day) | date_time (a moment) | birthday
+
+
+@dataclass(frozen=True)
 class CloseDateChange:
     """A date field of the lead (the planned close date when it is the chosen one) changed at `at` (unix seconds)."""
 

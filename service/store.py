@@ -9,7 +9,7 @@ from typing import Iterable, Iterator, Mapping, Optional
 import redis
 
 from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
-from service.model import Pipeline, Stage, User
+from service.model import DateField, Pipeline, Stage, User
 
 INBOX_BATCH = 500
 
@@ -448,7 +448,7 @@ def _key(raw: bytes):
 
 
 TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChange}
-RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None}
+RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None, "date_fields": DateField}
 _MAX_HSET = """
 local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end

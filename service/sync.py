@@ -66,6 +66,8 @@ REFERENCE = [
          counted=False),
     Step("loss_reasons", "/api/v4/leads/loss_reasons", "loss_reasons", lambda r: {}, apply.apply_loss_reasons,
          counted=False),
+    Step("date_fields", "/api/v4/leads/custom_fields", "custom_fields", lambda r: {"limit": 250},
+         apply.apply_date_fields, counted=False),
 ]
 EVENTS = Step("events", "/api/v4/events", "events",
               lambda r: {"filter[type]": EVENT_TYPES, "filter[entity]": "lead",

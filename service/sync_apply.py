@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 PIPELINES, USERS, LEADS, TASKS = (schemas.PipelineSchema(), schemas.UserSchema(), schemas.LeadSchema(),
                                   schemas.TaskSchema())
 EVENTS, CALLS, UNSORTED = schemas.EventSchema(), schemas.CallNoteSchema(), schemas.UnsortedSchema()
+DATE_FIELDS = schemas.DateFieldSchema()
 
 
 def _load(schema, items: list, what: str, account_id: int) -> list:
@@ -42,6 +43,13 @@ def apply_loss_reasons(ctx, items: list) -> int:
     reasons = {int(r["id"]): str(r.get("name") or "") for r in items if isinstance(r, dict) and "id" in r}
     ctx.store.save_records(ctx.account_id, "loss_reasons", reasons)
     return len(reasons)
+
+
+def apply_date_fields(ctx, items: list) -> int:
+    """Write the lead fields of date types by id: the choices for the planned close date."""
+    date_fields = _load(DATE_FIELDS, items, "lead custom fields", ctx.account_id)
+    ctx.store.save_records(ctx.account_id, "date_fields", {f.id: f for f in date_fields})
+    return len(date_fields)
 
 
 def apply_events(ctx, items: list) -> int:

@@ -407,6 +407,7 @@ define(['jquery'], function ($) {
     C + '__table td' + C + '__num,' + C + '__table th' + C + '__num{text-align:right;white-space:nowrap}',
     C + '__input{font:inherit;font-size:12px;padding:3px 6px;border:1px solid #c5ccd6;border-radius:3px;width:110px}',
     C + '__input--short{width:70px}',
+    C + '__input--field{width:auto;max-width:100%}',  // a field's name is read whole, not cut
     C + '__form-row{display:flex;align-items:center;gap:8px;margin:0 0 8px;flex-wrap:wrap}',
     C + '__form-row label{min-width:220px}',
     C + '__checks{display:flex;flex-wrap:wrap;gap:4px 16px}',
@@ -1043,12 +1044,18 @@ define(['jquery'], function ($) {
       function auto() {  // an empty field: the limit is learned from the stage's history (P80 / P95)
         return t('panel.settings_auto');
       }
-      var fieldControl = fields.length ? '<select class="' + el('input') + '" name="close_date_field">' +
+      var known = fields.some(function (f) { return String(f.id) === String(closeField); });
+      var kinds = {date_time: 'panel.settings_type_date_time', birthday: 'panel.settings_type_birthday'};
+      var fieldControl = fields.length ? '<select class="' + el('input', CSS + '__input--field') +
+        '" name="close_date_field">' +
         '<option value="">' +
         esc(t('panel.settings_none')) + '</option>' + fields.map(function (f) {
+          var kind = kinds[f.type] ? ' (' + t(kinds[f.type]) + ')' : '';  // a plain date needs no note
           return '<option value="' + esc(f.id) + '"' + (String(f.id) === String(closeField) ? ' selected' : '') + '>' +
-            esc(f.name) + '</option>';
-        }).join('') + '</select>' :
+            esc(f.name + kind) + '</option>';
+        }).join('') + (closeField && !known ?  // chosen by id before the fields were synced, or deleted since
+          '<option value="' + esc(closeField) + '" selected>' +
+          esc(t('panel.settings_field_unknown', {id: closeField})) + '</option>' : '') + '</select>' :
         '<input class="' + el('input') + '" name="close_date_field" type="number" min="0" value="' +
         esc(closeField || '') + '" placeholder="' + esc(t('panel.settings_field_id')) + '">';
       return '<form class="' + el('settings-form') + '" onsubmit="return false">' +

@@ -7,8 +7,8 @@ from typing import Iterable, Optional
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
 from service.amocrm.events import MAX_TIMESTAMP
-from service.model import (Account, Call, IncomingLead, Lead, Pipeline, ResponsibleChange, Stage, StageChange,
-                           Task, User)
+from service.model import (Account, Call, DateField, IncomingLead, Lead, Pipeline, ResponsibleChange, Stage,
+                           StageChange, Task, User)
 
 
 class Wire(Schema):
@@ -135,6 +135,18 @@ def _rfc3339_seconds(value) -> Optional[int]:
     except (TypeError, ValueError):
         return None
     return int(when.timestamp()) if when.tzinfo else None
+
+
+class DateFieldSchema(Wire):
+    """A `GET /api/v4/leads/custom_fields` item; fields of other types load as None."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(load_default="")
+    type = fields.String(load_default="")
+
+    @post_load
+    def _make(self, data, **kwargs) -> Optional[DateField]:
+        return DateField(**data) if data["type"] in DATE_TYPES else None
 
 
 class TaskSchema(Wire):

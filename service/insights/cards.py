@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 from service.model import CloseDateChange, Call, Hint, Lead, Task, Threshold
 from service.insights import texts
@@ -22,6 +24,7 @@ class DealContext:
     last_activity_at: Optional[int] = None
     close_date: Optional[int] = None  # the planned close date: the value of the account's chosen date field
     close_date_changes: tuple[CloseDateChange, ...] = ()  # of that field
+    timezone: str = "UTC"  # the account's: a planned close date (a day) ends at its local midnight
     win_model: Optional[WinModel] = None
     remaining_plan: Optional[float] = None  # the manager's plan amount still to win this month
     stage_name: str = ""
@@ -97,14 +100,39 @@ def no_activity(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
 
 def close_date_passed(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
     """The planned close date is behind us and the deal is still open."""
-    if ctx.close_date is None or ctx.close_date >= now:
+    if ctx.close_date is None:
         return None
-    days = (now - ctx.close_date) / DAY
+    passed_at = close_date_passes_at(ctx.close_date, ctx.settings.close_date_field_type, ctx.timezone)
+    if passed_at > now:
+        return None
+    days = (now - passed_at) / DAY
     limit = ctx.settings.close_date_critical_days
     severity = "critical" if days >= limit else "warning"
     evidence = {"days_past": round(days, 1), "close_date": ctx.close_date}
     threshold = Threshold(limit, f"critical after {limit:g} days past the date", "default")
     return make_hint("close_date_passed", severity, days, "days", threshold, evidence, lead, ctx, now)
+
+
+def close_date_passes_at(value: int, field_type: str, timezone: str) -> int:
+    """When a planned close date is behind us: a date_time at its moment, a date (or birthday) once its day has
+    ended in the account's `timezone`."""
+    if field_type == "date_time":
+        return value
+    zone = ZoneInfo(timezone)
+    next_day = planned_day(value, zone) + timedelta(days=1)
+    return int(datetime.combine(next_day, time(), zone).timestamp())
+
+
+def planned_day(value: int, zone: ZoneInfo) -> date:
+    """The calendar day a date field's value names.
+
+    amoCRM returns a date as the start of its day in the account's timezone; the docs' examples show UTC midnights
+    instead, which name the UTC day (west of UTC that is the local day before): both readings are accepted.
+    """
+    local = datetime.fromtimestamp(value, zone)
+    if local.time() != time() and value % DAY == 0:
+        return datetime.fromtimestamp(value, ZoneInfo("UTC")).date()
+    return local.date()
 
 
 def close_date_pushed(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:

@@ -37,6 +37,7 @@ class InsightSettings:
     overdue_critical_hours: float = 24.0
     close_date_critical_days: float = 7.0
     close_date_field_id: Optional[int] = None  # the lead date field holding the planned close date (None: none)
+    close_date_field_type: str = "date"  # its amoCRM type: a "date" passes when its day ends, a "date_time" at once
     plan_impact_warning_share: float = 0.25
     prior_strength: float = 20.0
     forecast_sims: int = 1000

@@ -80,5 +80,6 @@ def deal_context(lead: Lead, snap: Snapshot, stats: StageStats, win_model: Optio
     return DealContext(stage_stats=stats, settings=settings, tasks=tuple(snap.tasks_by_lead.get(lead.id, ())),
                        calls=tuple(snap.calls_by_lead.get(lead.id, ())), last_activity_at=last_activity_at(lead, snap),
                        close_date=dict(lead.date_fields).get(field), close_date_changes=changes,
+                       timezone=snap.account.timezone,
                        win_model=win_model, remaining_plan=remaining_plans.get(lead.responsible_user_id),
                        stage_name=snap.stage_names.get(lead.status_id, str(lead.status_id)), as_of=as_of)

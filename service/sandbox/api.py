@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, request
 from . import render, render_account
 from .guard import problem
 from .listing import (BadRequest, as_ints, as_list, base_url, freeze, hal, nested_args, no_content,
-                      order_arg, paged, time_range)
+                      order_arg, paged, time_range, with_totals)
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v4")
 
@@ -158,19 +158,21 @@ def loss_reasons():
                 "_embedded": {"loss_reasons": [render.loss_reason(r, base) for r in items]}})
 
 
+@bp.get("/leads/custom_fields")
+def lead_custom_fields():
+    """Lead custom fields: the planned-close-date field (id 0: none); up to 50 a page, the docs' per-request limit."""
+    field, base = state().world.close_date_field, base_url()
+    items = [field] if field["id"] else []
+    return with_totals(paged("custom_fields", items, lambda f: render.custom_field(f, base), max_limit=50),
+                       len(items), max_limit=50)
+
+
 @bp.get("/users")
 def users():
     """Users with rights (the API allows this to admins only; the sandbox token is an admin's)."""
     world, base, parts = state().world, base_url(), with_args()
     items = sorted(world.users.values(), key=lambda u: u.id)
-    response = paged("users", items, lambda u: render_account.user(world, u, base, parts))
-    if response.status_code == 200:
-        body = response.get_json()
-        limit = min(int(request.args.get("limit", 50)), 250)
-        wrapped = {"_total_items": len(items), "_page": body["_page"],
-                   "_page_count": -(-len(items) // limit), **{k: body[k] for k in ("_links", "_embedded")}}
-        return hal(wrapped)
-    return response
+    return with_totals(paged("users", items, lambda u: render_account.user(world, u, base, parts)), len(items))
 
 
 # ---- tasks, notes, contacts, unsorted ---------------------------------------------------

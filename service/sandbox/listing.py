@@ -144,6 +144,15 @@ def paged(name: str, items: list, render, max_limit: int = 250) -> Response:
     return hal({"_page": page, "_links": links, "_embedded": {name: [render(item) for item in chunk]}})
 
 
+def with_totals(response: Response, total: int, max_limit: int = 250) -> Response:
+    """A page from `paged` with the `_total_items` and `_page_count` some lists carry (users, custom fields)."""
+    if response.status_code != 200:
+        return response
+    body, limit = response.get_json(), min(int(request.args.get("limit", 50)), max_limit)
+    return hal({"_total_items": total, "_page": body["_page"], "_page_count": -(-total // limit),
+                **{k: body[k] for k in ("_links", "_embedded")}})
+
+
 class QueryCache:
     """Small LRU of computed (filtered, ordered) lists, invalidated by the world's version."""
 

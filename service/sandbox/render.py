@@ -49,6 +49,13 @@ def loss_reason(reason, base: str) -> dict:
             "updated_at": reason.updated_at, "_links": link(f"{base}/api/v4/leads/loss_reasons/{reason.id}")}
 
 
+def custom_field(field: dict, base: str) -> dict:
+    """A lead custom field as GET /api/v4/leads/custom_fields lists it (the sandbox keeps its close date field)."""
+    return {"id": field["id"], "name": field["name"], "sort": 510, "type": "date", "is_predefined": False,
+            "settings": None, "remind": None, "is_api_only": False, "group_id": None, "enums": None,
+            "required_statuses": None, "_links": link(f"{base}/api/v4/custom_fields/{field['id']}/")}
+
+
 def close_date_values(world, lead) -> list | None:
     """custom_fields_values for the planned-close-date field (date fields carry unix seconds)."""
     if lead.close_date is None:

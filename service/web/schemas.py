@@ -325,6 +325,12 @@ class UserRef(Schema):
     is_admin = fields.Boolean()
 
 
+class DateFieldRef(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    type = fields.String(metadata={"description": "date | date_time | birthday"})
+
+
 class Defaults(Schema):
     warn_days = fields.Float()
     crit_days = fields.Float()
@@ -341,6 +347,8 @@ class SettingsAnswer(Schema):
     defaults = fields.Nested(Defaults)
     stages = fields.List(fields.Nested(StageRef), metadata={"description": "open stages that may be overridden"})
     users = fields.List(fields.Nested(UserRef), metadata={"description": "candidates for supervisor_ids"})
+    date_fields = fields.List(fields.Nested(DateFieldRef), metadata={
+        "description": "the account's lead date fields (synced from amoCRM): candidates for close_date_field_id"})
     recompute = fields.String(metadata={"description": "after a PUT: queued"})
 
 

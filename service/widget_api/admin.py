@@ -1,6 +1,7 @@
 """Plans and settings: read by everyone, written by supervisors; every write queues a recompute of the account."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Optional
 
 from service import errors
@@ -83,6 +84,7 @@ def _check(deps: Deps, account_id: int, changes: dict) -> None:
 def _view(deps: Deps, account_id: int, doc: dict) -> dict:
     days = deps.settings.stuck_default_days
     pipelines, users = deps.store.get_pipelines(account_id), deps.store.get_users(account_id)
+    date_fields = deps.store.all_records(account_id, "date_fields").values()
     return {"stage_overrides": doc.get("stage_overrides") or {},
             "no_activity_days": doc.get("no_activity_days", DEFAULT_NO_ACTIVITY_DAYS),
             "close_date_field_id": doc.get("close_date_field_id"),
@@ -92,4 +94,5 @@ def _view(deps: Deps, account_id: int, doc: dict) -> dict:
             "stages": [{"pipeline_id": p.id, "pipeline_name": p.name, "status_id": s.id, "name": s.name}
                        for p in pipelines for s in p.stages if s.id not in CLOSED_STATUSES],
             "users": [{"id": u.id, "name": u.name, "is_admin": u.is_admin}
-                      for u in sorted(users.values(), key=lambda u: (u.name, u.id))]}
+                      for u in sorted(users.values(), key=lambda u: (u.name, u.id))],
+            "date_fields": [asdict(f) for f in sorted(date_fields, key=lambda f: (f.name, f.id))]}

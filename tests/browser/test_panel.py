@@ -1,6 +1,7 @@
 """The supervisor panel (advanced_settings) on the insight scenario account: the figures the insight tests assert."""
 import json
 
+from service.model import DateField
 from tests.browser.conftest import foreign_css, screenshot, text_of
 
 SUPERVISOR = 1001
@@ -69,9 +70,20 @@ def test_plan_edit_round_trip(page, harness, scenario, deps):
         == "150000"
 
 
+CLOSE_FIELD, CALL_FIELD = 957903, 957905  # the account's lead date fields, as the sync stores them
+
+
 def test_settings_round_trip(page, harness, scenario, deps):
+    deps.store.save_records(scenario.id, "date_fields", {
+        CLOSE_FIELD: DateField(CLOSE_FIELD, "Планируемая дата закрытия", "date"),
+        CALL_FIELD: DateField(CALL_FIELD, "Созвон с клиентом", "date_time")})
     open_panel(page, harness)
     form = page.locator(".deal-pulse__settings-form")
+    close_field = form.locator('select[name="close_date_field"]')
+    assert close_field.locator("option").all_inner_texts() == [
+        "не выбрано", "Планируемая дата закрытия", "Созвон с клиентом (дата и время)"]
+    assert close_field.input_value() == ""  # none chosen yet
+    close_field.select_option(label="Планируемая дата закрытия")
     form.locator('[name="no_activity_days"]').fill("5")
     form.locator(f'input[data-stage="{DECISION}"][data-kind="warn_days"]').fill("30")
     form.locator('input[name="supervisor"][value="2"]').check()
@@ -82,7 +94,26 @@ def test_settings_round_trip(page, harness, scenario, deps):
     saved = deps.store.read_insight(scenario.id, "settings")
     assert saved["no_activity_days"] == 5 and saved["supervisor_ids"] == [2]
     assert saved["stage_overrides"] == {str(DECISION): {"warn_days": 30, "crit_days": None}}
+    assert saved["close_date_field_id"] == CLOSE_FIELD
     screenshot(page, "panel-settings", '[data-section="settings"]')
+    open_panel(page, harness, lang="en")  # the choice comes back selected, by name, in either language
+    close_field = page.locator('.deal-pulse__settings-form select[name="close_date_field"]')
+    assert close_field.input_value() == str(CLOSE_FIELD)
+    assert close_field.locator("option").all_inner_texts()[0] == "not chosen"
+    assert close_field.locator("option:checked").inner_text() == "Планируемая дата закрытия"
+
+
+def test_a_close_date_field_missing_from_the_synced_ones_stays_chosen_until_changed(page, harness, scenario, deps):
+    deps.store.save_records(scenario.id, "date_fields", {CALL_FIELD: DateField(CALL_FIELD, "Созвон", "date_time")})
+    deps.store.save_insight(scenario.id, "settings", {"close_date_field_id": CLOSE_FIELD})  # typed in by id
+    open_panel(page, harness)
+    close_field = page.locator('.deal-pulse__settings-form select[name="close_date_field"]')
+    assert close_field.input_value() == str(CLOSE_FIELD)
+    assert close_field.locator("option:checked").inner_text() == f"поле {CLOSE_FIELD} (нет среди полей сделок)"
+    page.locator('[data-dp-action="save-settings"]').click()  # saving other settings keeps it
+    page.wait_for_function("document.querySelector('[data-section=\"settings\"] .deal-pulse__status')"
+                           ".textContent === 'Сохранено'", timeout=5_000)
+    assert deps.store.read_insight(scenario.id, "settings")["close_date_field_id"] == CLOSE_FIELD
 
 
 def test_panel_is_for_supervisors_only(page, harness, scenario):

@@ -1,10 +1,15 @@
 """/plans and /settings: read by everyone, written by supervisors; writes are validated and queue a recompute."""
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
 from service import recompute
 from service.model import Pipeline, Stage
+from service.sync_apply import apply_date_fields
+from tests.support.samples import DATA
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ADMIN, ALL, CHOSEN, DENIED, MINE, OTHER, call, install_world
 
@@ -91,6 +96,18 @@ def test_settings_with_defaults_stages_and_users_for_everyone(client, settings, 
     assert view["defaults"] == {"warn_days": 14.0, "crit_days": 21.0, "no_activity_days": 7.0}
     assert [s["status_id"] for s in view["stages"]] == [11, 12]  # closed stages cannot be overridden
     assert {u["id"] for u in view["users"]} == {1, 2, 3, 4, 5, 6, 7}
+    assert view["date_fields"] == []  # none synced yet: the widget asks for a field id instead
+
+
+def test_settings_offer_the_synced_lead_date_fields_of_the_account_by_name(client, settings, world, deps):
+    page_1 = json.loads((DATA / "samples" / "api" / "custom_fields_list.json").read_text())["_embedded"]
+    page_2 = [{"id": 7, "name": "Созвон", "type": "date_time"}, {"id": 4440043, "name": "Закрытие", "type": "date"}]
+    for page in (page_1["custom_fields"], page_2):  # a later page (or sync) renames a field: the latest name wins
+        apply_date_fields(SimpleNamespace(store=deps.store, account_id=ACCOUNT.id), page)
+    apply_date_fields(SimpleNamespace(store=deps.store, account_id=OTHER_ACCOUNT.id), [{"id": 9, "type": "date"}])
+    view = call(client, settings, "GET", "/settings", MINE).json
+    assert view["date_fields"] == [{"id": 4440043, "name": "Закрытие", "type": "date"},
+                                   {"id": 7, "name": "Созвон", "type": "date_time"}]
 
 
 def test_supervisor_changes_settings_the_insight_core_reads_them_and_a_recompute_is_queued(client, settings,

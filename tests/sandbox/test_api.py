@@ -44,6 +44,11 @@ def test_events_filter_by_type_entity_and_time(get, world):
     assert get("/api/v4/events?filter[created_at][from]=1&filter[created_at][to]=2").status_code == 204
 
 
+def test_an_account_without_a_date_field_lists_no_lead_custom_fields(get, world):
+    world.close_date_field = {"id": 0, "name": "Планируемая дата закрытия"}  # an account file with none
+    assert get("/api/v4/leads/custom_fields").status_code == 204
+
+
 def test_empty_list_page_is_204_with_empty_body(get):
     response = get("/api/v4/leads?page=999")
     assert response.status_code == 204 and response.data == b""

@@ -52,6 +52,17 @@ def test_users_with_role_and_group_match_the_users_sample(get):
     assert shape_errors(body, sample("users_list.json"), nullable=("*.status_rights",)) == []
 
 
+def test_lead_custom_fields_match_the_custom_fields_sample(get, world):
+    body = get("/api/v4/leads/custom_fields?limit=250").get_json()
+    theirs = sample("custom_fields_list.json")
+    del theirs["_links"]["next"], theirs["_links"]["last"]  # the sample is page 1 of 10; ours is all on one page
+    assert shape_errors(body, theirs, nullable=("*.required_statuses",)) == []  # the sample's date field: null
+    field = world.close_date_field  # the one the leads' custom_fields_values and webhooks carry
+    assert [(f["id"], f["name"], f["type"]) for f in body["_embedded"]["custom_fields"]] == \
+        [(field["id"], field["name"], "date")]
+    assert (body["_total_items"], body["_page_count"]) == (1, 1)
+
+
 def test_tasks_match_the_tasks_sample(get):
     body = get("/api/v4/tasks?filter[is_completed][]=1&limit=2").get_json()
     assert shape_errors(body, sample("tasks_list.json")) == []

@@ -1,8 +1,8 @@
 """API v4 leads: date-typed custom_fields_values become the lead's date fields; a sync page records what moved."""
 import json
 
-from service.amocrm.schemas import LeadSchema
-from service.model import CloseDateChange
+from service.amocrm.schemas import DateFieldSchema, LeadSchema, load_each
+from service.model import CloseDateChange, DateField
 from service.sync_apply import synced_date_changes
 from tests.support.samples import DATA
 
@@ -57,3 +57,13 @@ def test_a_page_older_than_the_mirror_or_a_first_sight_records_nothing():
     assert synced_date_changes({newer.id: newer}, [older]) == []  # a webhook got there first
     assert synced_date_changes({}, [older]) == []  # nothing to compare with: not a move
     assert synced_date_changes({newer.id: newer}, [newer]) == []  # a replayed page
+
+
+def test_the_lead_fields_list_keeps_the_date_typed_fields_with_their_names():
+    listed = json.loads((DATA / "samples" / "api" / "custom_fields_list.json").read_text())["_embedded"]
+    more = [{"id": 7, "name": "Созвон", "type": "date_time"}, {"id": 8, "name": "ДР", "type": "birthday"},
+            {"name": "без id", "type": "date"}]
+    fields, problems = load_each(DateFieldSchema(), listed["custom_fields"] + more)
+    assert fields == [DateField(4440043, "Пример поля с типом 'data'", "date"), DateField(7, "Созвон", "date_time"),
+                      DateField(8, "ДР", "birthday")]  # the text field is not a candidate
+    assert len(problems) == 1  # the one without an id: reported, not fatal

@@ -120,6 +120,34 @@ def test_close_date_in_the_past_is_flagged():
     assert "close_date_passed" not in codes(lead, busy_ctx(lead))  # no date field chosen, or none filled
 
 
+def test_close_date_today_has_not_passed_until_the_day_ends():
+    # NOW is 2025-10-09 08:53:20 UTC = 11:53:20 in Moscow (UTC+3 all year). amoCRM returns a date field as the start
+    # of its day in the account's timezone: 9 October is 2025-10-08 21:00 UTC = 1_759_968_000 - 3 * 3600.
+    oct_9 = 1_759_957_200
+    day_ends = 1_760_043_600  # 10 October 00:00 in Moscow = 2025-10-09 21:00 UTC
+    lead = make_lead()
+    today = busy_ctx(lead, close_date=oct_9, timezone="Europe/Moscow")
+    assert "close_date_passed" not in codes(lead, today, now=NOW)  # 00:00 UTC of the day has gone by: not enough
+    assert "close_date_passed" not in codes(lead, today, now=day_ends - 1)  # 23:59:59 in Moscow
+    hint = codes(lead, today, now=day_ends + 12 * HOUR)["close_date_passed"]
+    assert (hint.severity, hint.value, hint.evidence["close_date"]) == ("warning", 0.5, oct_9)
+    assert "close_date_passed" in codes(lead, today, now=day_ends)
+
+
+def test_a_date_names_its_day_in_either_reading_and_a_date_time_passes_at_its_moment():
+    # The docs' examples write dates as UTC midnights: 2025-10-09 00:00 UTC (1_759_968_000) is 8 October 20:00 in
+    # New York (UTC-4 in October), yet it names 9 October, which ends there at 2025-10-10 04:00 UTC.
+    new_york_day_ends = 1_760_068_800
+    lead = make_lead()
+    for value in (1_759_968_000, 1_759_968_000 + 4 * HOUR):  # UTC midnight, New York midnight
+        context = busy_ctx(lead, close_date=value, timezone="America/New_York")
+        assert "close_date_passed" not in codes(lead, context, now=new_york_day_ends - 1)
+        assert "close_date_passed" in codes(lead, context, now=new_york_day_ends)
+    moment = busy_ctx(lead, close_date=NOW - HOUR, timezone="Europe/Moscow",
+                      settings=InsightSettings(close_date_field_type="date_time"))
+    assert codes(lead, moment)["close_date_passed"].value == round(1 / 24, 2)
+
+
 def test_the_chosen_date_field_is_the_close_date_and_only_its_changes_count():
     lead = make_lead(date_fields=((7, NOW - 2 * DAY), (8, NOW + 30 * DAY)))
     snap = build_snapshot(Account(1, "a"), leads=[lead], close_date_changes=[
@@ -132,6 +160,7 @@ def test_the_chosen_date_field_is_the_close_date_and_only_its_changes_count():
     assert (chosen(7).close_date, [c.old for c in chosen(7).close_date_changes]) == (NOW - 2 * DAY, [NOW - 9 * DAY])
     assert (chosen(8).close_date, [c.old for c in chosen(8).close_date_changes]) == (NOW + 30 * DAY, [NOW + 9 * DAY])
     assert (chosen(None).close_date, chosen(None).close_date_changes) == (None, ())  # no field chosen
+    assert chosen(7).timezone == "Europe/Moscow"  # the account's: its days are the ones that end
     assert "close_date_passed" in codes(lead, chosen(7)) and "close_date_passed" not in codes(lead, chosen(8))
 
 
