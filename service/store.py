@@ -6,12 +6,22 @@ from dataclasses import asdict, is_dataclass
 from functools import cached_property
 from typing import Iterable, Iterator, Mapping, Optional
 
+import orjson
 import redis
 
+from service import store_timelines
 from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.model import DateField, Pipeline, Stage, User
+from service.store_records import record_builder
 
 INBOX_BATCH = 500
+# The inbox append: the entry, "a drain must be queued" (only the first since the last drain started), the count.
+APPEND_INBOX = """
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV))
+local first = redis.call('SET', KEYS[2], 1, 'NX', 'EX', 3600)
+redis.call('INCR', KEYS[3])
+return {id, first and 1 or 0}
+"""
 
 
 def account_key(account_id: int, *parts) -> str:
@@ -55,12 +65,15 @@ class Store:
     # durable inbox
     def append_inbox(self, account_id: int, entry: dict) -> tuple[str, bool]:
         """Store a raw webhook; return its id and whether a drain must be queued."""
-        pipe = self.redis.pipeline(transaction=False)  # one round trip; the sweeper covers a half-done write
-        pipe.xadd(account_key(account_id, "inbox"), entry)
-        pipe.set(account_key(account_id, "drain_pending"), 1, nx=True, ex=3600)
-        pipe.incr(account_key(account_id, "metrics", "webhooks_received"))  # the intake rate is its rate()
-        entry_id, first, _ = pipe.execute()
+        keys = [account_key(account_id, "inbox"), account_key(account_id, "drain_pending"),
+                account_key(account_id, "metrics", "webhooks_received")]  # the intake rate is its rate()
+        entry_id, first = self._append_inbox(keys=keys, args=[x for pair in entry.items() for x in pair])
         return entry_id.decode(), bool(first)
+
+    @cached_property
+    def _append_inbox(self):
+        # One command, not a pipeline of three: half the client's work per webhook, and the three writes are atomic.
+        return self.redis.register_script(APPEND_INBOX)
 
     def webhooks_received(self, account_id: int) -> int:
         """Deliveries stored since the account was installed."""
@@ -154,21 +167,13 @@ class Store:
                 for lead, ids in zip(lead_ids, id_sets)}
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
-        """Append time-stamped facts (StageChange, Call, CloseDateChange) to their lead's timeline."""
-        pipe = self.redis.pipeline(transaction=False)
-        for item in items:
-            pipe.zadd(account_key(account_id, kind, item.lead_id), {_encode(item): item.at})
-        pipe.execute()
+        """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
+        store_timelines.add(self.redis, account_key(account_id, "timeline", kind), items)
 
     def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
         """Each lead's facts of one kind, oldest first."""
-        lead_ids, cls = list(lead_ids), TIMELINES[kind]
-        pipe = self.redis.pipeline(transaction=False)
-        for lead_id in lead_ids:
-            pipe.zrange(account_key(account_id, kind, lead_id), 0, -1)
-        groups = pipe.execute()
-        decoded = iter(_decode_many(raw for rows in groups for raw in rows))
-        return {lead: [cls(**next(decoded)) for _ in rows] for lead, rows in zip(lead_ids, groups)}
+        return store_timelines.read(self.redis, account_key(account_id, "timeline", kind), TIMELINES[kind],
+                                    list(lead_ids))
 
     def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
         """Remember the latest note time per lead (older times never overwrite newer)."""
@@ -192,7 +197,8 @@ class Store:
         """Every record of a kind, decoded."""
         cls = RECORDS[kind]
         raw = self.redis.hgetall(account_key(account_id, kind))
-        return {_key(k): cls(**json.loads(v)) if cls else json.loads(v) for k, v in raw.items()}
+        docs = _decode_many(raw.values())
+        return {_key(k): d for k, d in zip(raw, map(record_builder(cls), docs) if cls else docs)}
 
     # --- webhook processing bookkeeping
     def first_deliveries(self, account_id: int, request_ids: list, ttl: int = 3 * 86400) -> list[bool]:
@@ -415,21 +421,24 @@ def _account(raw: Optional[bytes]) -> Optional[Account]:
 
 
 def _encode(record) -> str:
-    """Dataclasses as sorted JSON, so the same fact always has the same bytes (idempotent ZADD)."""
+    """Dataclasses as sorted JSON, so the same record always has the same bytes."""
     return json.dumps(asdict(record) if is_dataclass(record) else record, sort_keys=True, ensure_ascii=False)
 
 
 def _decode_many(rows: Iterable[bytes]) -> list:
-    """Decode many JSON documents in one parser call (per-call overhead dominates for small records)."""
-    return json.loads(b"[" + b",".join(rows) + b"]")
+    """Decode many JSON documents in one parser call (per-call overhead dominates for small records; orjson reads
+    the mirror's Cyrillic text several times faster than json, a fifth of a large account's load)."""
+    return orjson.loads(b"[" + b",".join(rows) + b"]")
 
 
 def _scan_records(client: redis.Redis, key: str, cls) -> Iterator:
-    """Every record of a hash, decoded a page at a time."""
-    cursor = 0
+    """Every record of a hash once, decoded a page at a time (HSCAN may repeat a field if the hash grows)."""
+    cursor, seen = 0, set()
     while True:
-        cursor, page = client.hscan(key, cursor, count=2000)
-        yield from (cls(**d) for d in _decode_many(page.values()))
+        cursor, page = client.hscan(key, cursor, count=5000)
+        fresh = [value for field, value in page.items() if field not in seen]
+        seen.update(page)
+        yield from map(record_builder(cls), _decode_many(fresh))
         if cursor == 0:
             return
 

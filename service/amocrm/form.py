@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
+from functools import lru_cache
+from urllib.parse import unquote_plus
 
 MAX_DEPTH = 8
 MAX_FIELDS = 20_000
@@ -15,49 +16,64 @@ class FormError(ValueError):
 
 
 def parse_php_form(body: bytes) -> dict:
-    """Decode an x-www-form-urlencoded body into nested dicts keyed by strings."""
+    """Decode an x-www-form-urlencoded body into nested dicts keyed by strings (as `parse_qsl` would decode)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormError(f"body is not UTF-8 (byte {exc.start})") from None
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text),
-                          max_num_fields=MAX_FIELDS)
-    except ValueError as exc:
-        raise FormError(f"body is not form-encoded: {exc}") from None
+    if not text:
+        return {}
+    if text.count("&") >= MAX_FIELDS:
+        raise FormError("body is not form-encoded: Max number of fields exceeded")
+    pairs = [pair.partition("=") for pair in text.split("&")]
+    for raw_key, equals, _ in pairs:  # the whole body is checked before any key, as parse_qsl would
+        if not equals:
+            raise FormError(f"body is not form-encoded: bad query field: {raw_key!r}")
     root: dict = {}
-    for key, value in pairs:
-        _insert(root, key, _path(key), value)
+    for raw_key, _, value in pairs:
+        key = _key(raw_key)
+        _insert(root, key, _path(key), unquote_plus(value) if "%" in value or "+" in value else value)
     return root
 
 
-def _path(key: str) -> list[str]:
-    """Split `a[b][c]` into ['a', 'b', 'c'], refusing malformed or too deep keys."""
+def _key(raw: str) -> str:
+    """A percent-decoded key; amoCRM encodes every bracket, and decoding those first spares most keys `unquote`."""
+    key = raw.replace("%5B", "[").replace("%5D", "]")  # brackets are ASCII: same result as decoding them in place
+    return unquote_plus(key) if "%" in key or "+" in key else key
+
+
+def _path(key: str) -> tuple[str, ...]:
+    """Split `a[b][c]` into ('a', 'b', 'c'); every delivery repeats the same few short keys, so those are cached."""
+    return _cached_split(key) if len(key) <= SHORT_KEY else _split(key)
+
+
+def _split(key: str) -> tuple[str, ...]:
+    """The parts of a key, refusing malformed or too deep keys."""
     match = _KEY.match(key)
     if not match:
         raise FormError(f"malformed key {key!r}")
-    parts = [match.group(1)] + _PART.findall(match.group(2))
+    parts = (match.group(1), *_PART.findall(match.group(2)))
     if len(parts) > MAX_DEPTH:
         raise FormError(f"key {key!r} is nested deeper than {MAX_DEPTH} levels")
     return parts
 
 
-def _insert(root: dict, key: str, path: list[str], value: str) -> None:
+SHORT_KEY = 120  # longer keys are split each time: the cache never holds more than ~120 KB of hostile keys
+_cached_split = lru_cache(maxsize=1024)(_split)
+
+
+def _insert(root: dict, key: str, path: tuple[str, ...], value: str) -> None:
     """Place one value at its path; `[]` appends; a scalar/dict clash is an error."""
     node = root
-    for depth, part in enumerate(path):
-        last = depth == len(path) - 1
-        if part == "":
-            part = str(len(node))
-        if last:
-            if isinstance(node.get(part), dict):
-                raise FormError(f"key {key!r} is both a value and a group")
-            node[part] = value
-            return
-        child = node.setdefault(part, {})
+    for part in path[:-1]:
+        child = node.setdefault(part or str(len(node)), {})
         if not isinstance(child, dict):
             raise FormError(f"key {key!r} is both a value and a group")
         node = child
+    last = path[-1] or str(len(node))
+    if isinstance(node.get(last), dict):
+        raise FormError(f"key {key!r} is both a value and a group")
+    node[last] = value
 
 
 def items_of(group) -> list[tuple[str, dict]]:

@@ -86,13 +86,15 @@ def _events(form: dict, timezone: str) -> tuple[list, list[ItemError]]:
     """Validate every item of every known kind, keeping the good and naming the bad."""
     events, errors = [], []
     for group, actions, schema_class in KINDS:
-        schema = None
+        entity, schema = form.get(group), None
+        if not isinstance(entity, dict):
+            continue  # a body carries one or two of the kinds: skip the rest at once
         for action in actions:
-            for index, item in items_of(_group(form, group, action)):
+            for index, item in items_of(entity.get(action)):
                 key = f"{group}[{action}][{index}]"
                 schema = schema or _schema(schema_class, timezone, group)
                 try:
-                    events.append(schema.load({**ev.flatten(item), "action": action}))
+                    events.append(schema.load_item({**ev.flatten(item), "action": action}))
                 except ValidationError as exc:
                     errors.append(ItemError(key, _describe(exc.messages, ev.flatten(item))))
     return events, errors
@@ -102,12 +104,6 @@ def _events(form: dict, timezone: str) -> tuple[list, list[ItemError]]:
 def _schema(schema_class, timezone: str, entity: str):
     """Schemas are costly to build and safe to share: one per kind, timezone and entity."""
     return schema_class(context_timezone=timezone, entity=entity)
-
-
-def _group(form: dict, group: str, action: str):
-    """form[group][action], or nothing when the body has no such group."""
-    entity = form.get(group)
-    return entity.get(action) if isinstance(entity, dict) else None
 
 
 def _describe(messages, item: dict) -> str:

@@ -125,9 +125,22 @@ def simulate(outlooks: Mapping[int, DealOutlook], prices: Mapping[int, float], n
             k += 1 + int(log(1.0 - rnd()) / log_miss)
     for k in range(sims):
         for m, lam in enumerate(new_rates):
-            for _ in range(_poisson(lam, rng)):
-                out[m][k] += rng.choice(new_prices) if new_prices else 0.0
+            out[m][k] += _draw_prices(new_prices, _poisson(lam, rng), rng)
     return out
+
+
+def _draw_prices(prices: list, count: int, rng: random.Random) -> float:
+    """The sum of `count` prices drawn with replacement: the draws rng.choice makes, without a call per draw."""
+    if not prices:
+        return 0.0
+    n, total, getrandbits = len(prices), 0.0, rng.getrandbits
+    bits = n.bit_length()
+    for _ in range(count):
+        i = getrandbits(bits)
+        while i >= n:  # rejection, as Random._randbelow does
+            i = getrandbits(bits)
+        total += prices[i]
+    return total
 
 
 def _cumulate(values) -> list[float]:

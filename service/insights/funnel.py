@@ -33,14 +33,14 @@ def first_entries(spells: Iterable[Spell], user_of: Optional[Mapping[int, int]] 
                   user_id: Optional[int] = None) -> dict[int, dict[int, int]]:
     """lead_id -> {status_id: first time it entered}, closed statuses included; optionally one manager's."""
     out: dict[int, dict[int, int]] = defaultdict(dict)
-    for s in spells:
-        if user_id is not None and user_of.get(s.lead_id) != user_id:
+    for lead_id, _, status_id, entered_at, left_at, next_status_id in spells:  # unpacked: one spell per stay
+        if user_id is not None and user_of.get(lead_id) != user_id:
             continue
-        entries = out[s.lead_id]
-        if entries.get(s.status_id, s.entered_at + 1) > s.entered_at:
-            entries[s.status_id] = s.entered_at
-        if s.next_status_id in (WON, LOST) and s.left_at is not None:
-            entries[s.next_status_id] = s.left_at
+        entries = out[lead_id]
+        if entries.get(status_id, entered_at + 1) > entered_at:
+            entries[status_id] = entered_at
+        if next_status_id in (WON, LOST) and left_at is not None:
+            entries[next_status_id] = left_at
     return out
 
 
@@ -54,10 +54,11 @@ def steps(entries: Mapping[int, Mapping[int, int]], pipeline: Pipeline, start: i
     """Consecutive-stage conversion; a deal that skips the next stage does not count as passing it."""
     order = [s.id for s in funnel_stages(pipeline)] + [WON]
     counts = {pair: [0, 0] for pair in zip(order, order[1:])}
+    step_from = {a: (b, counts[(a, b)]) for a, b in counts}
     for times in entries.values():
-        for (a, b), pair in counts.items():
-            entered = times.get(a)
-            if entered is not None and start <= entered < end:
+        for a, entered in times.items():  # a deal's few statuses, not every step of the pipeline
+            if a in step_from and start <= entered < end:
+                b, pair = step_from[a]
                 pair[1] += 1
                 pair[0] += times.get(b, -1) >= entered
     base = pooled(counts.values())

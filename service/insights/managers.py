@@ -9,10 +9,11 @@ from typing import Mapping, Optional
 
 from service.model import LOST
 from service.insights import panel_texts
-from service.insights.funnel import first_entries, losses_by_stage, steps
+from service.insights.funnel import losses_by_stage, steps
 from service.insights.plans import Plan, PlanProgress, find_plan, month_bounds, month_key, plan_progress, won_by_user
 from service.insights.settings import InsightSettings
 from service.insights.snapshot import Snapshot
+from service.insights.team import TeamInsights
 
 HYGIENE_CODES = {"without_tasks": "no_open_task", "overdue_tasks": "overdue_task", "stuck": "stuck_in_stage"}
 
@@ -98,20 +99,20 @@ class TeamBaseline:
     deals_created: Counter
 
 
-def team_baseline(snap: Snapshot, spells: list, hints_by_lead: Mapping, workload: dict, start: int, end: int,
+def team_baseline(snap: Snapshot, spells: list, hints_by_lead: Mapping, team: TeamInsights, entries: Mapping,
                   now: int, tz: str) -> TeamBaseline:
-    """The team-level numbers every manager summary is compared with."""
+    """The team-level numbers every manager summary is compared with (the panel's own for its period);
+    `entries` are first_entries(spells)."""
+    start, end = team.period
     users = [u.id for u in snap.users] or sorted({l.responsible_user_id for l in snap.leads.values()})
-    entries = first_entries(spells)
-    team_steps = {p.id: steps(entries, p, start, end) for p in snap.pipelines}
     created = Counter(l.responsible_user_id for l in snap.leads.values() if start <= l.created_at < end)
     leads_by_user, entries_by_user = defaultdict(list), defaultdict(dict)
     for lead in snap.leads.values():
         leads_by_user[lead.responsible_user_id].append(lead)
         if lead.id in entries:
             entries_by_user[lead.responsible_user_id][lead.id] = entries[lead.id]
-    return TeamBaseline(users, hygiene_table(hints_by_lead, snap, users), workload, calls_table(snap, start, end),
-                        team_steps, losses_by_stage(spells, snap.leads, start, end, snap.loss_reasons),
+    return TeamBaseline(users, hygiene_table(hints_by_lead, snap, users), team.workload, calls_table(snap, start, end),
+                        team.steps, losses_by_stage(spells, snap.leads, start, end, snap.loss_reasons),
                         entries_by_user, leads_by_user, _user_losses(spells, snap, start, end),
                         won_by_user(snap.leads.values(), *month_bounds(now, tz)), created)
 

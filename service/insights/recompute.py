@@ -7,6 +7,7 @@ from typing import Optional
 from service.model import Hint
 from service.insights.cards import deal_hints
 from service.insights.forecast import Forecast, forecast
+from service.insights.funnel import first_entries
 from service.insights.managers import manager_summaries, team_baseline
 from service.insights.plans import Plan, remaining_plans
 from service.insights.settings import DAY, InsightSettings
@@ -63,7 +64,8 @@ def recompute_account(snap: Snapshot, plans: list[Plan], now: int, settings: Ins
              for lead in snap.leads.values() if lead.is_open}
     outlook = forecast(snap.leads, spells, now, snap.account.timezone, settings)
     period = (now - period_days * DAY, now)
-    team = team_insights(snap, spells, models.stage_stats, *period, now)
-    base = team_baseline(snap, spells, hints, team.workload, *period, now, snap.account.timezone)
+    entries = first_entries(spells)  # the panel's steps and the managers' baseline share them
+    team = team_insights(snap, spells, models.stage_stats, *period, now, entries)
+    base = team_baseline(snap, spells, hints, team, entries, now, snap.account.timezone)
     managers = manager_summaries(snap, base, outlook.deals, plans, now, period, settings)
     return AccountInsights(now, models, hints, managers, team, outlook)

@@ -39,15 +39,16 @@ def kaplan_meier(exits: Iterable[float], censored: Iterable[float] = ()) -> list
     """The survival curve [(t, S(t))] at each exit time; censored stays are at risk up to their time."""
     exit_times = sorted(exits)
     cens_times = sorted(censored)
-    at_risk = len(exit_times) + len(cens_times)
+    n_exits, n_censored = len(exit_times), len(cens_times)
+    at_risk = n_exits + n_censored
     curve, survival, i, j = [], 1.0, 0, 0
-    while i < len(exit_times):
+    while i < n_exits:
         t = exit_times[i]
-        while j < len(cens_times) and cens_times[j] < t:  # censored before t leave the risk set
+        while j < n_censored and cens_times[j] < t:  # censored before t leave the risk set
             at_risk -= 1
             j += 1
         deaths = 0
-        while i < len(exit_times) and exit_times[i] == t:
+        while i < n_exits and exit_times[i] == t:
             deaths += 1
             i += 1
         survival *= 1 - deaths / at_risk

@@ -127,9 +127,10 @@ def changes_since_yesterday(snap: Snapshot, now: int) -> dict:
             "previous_24h": day_changes(leads, moves(now - 2 * DAY, now - DAY), now - 2 * DAY, now - DAY)}
 
 
-def team_insights(snap: Snapshot, spells: list, stats: StageStats, start: int, end: int, now: int) -> TeamInsights:
+def team_insights(snap: Snapshot, spells: list, stats: StageStats, start: int, end: int, now: int,
+                  entries: Optional[Mapping] = None) -> TeamInsights:
     """The whole panel for [start, end); "places to look" name the worst stage and the slowest one."""
-    entries = first_entries(spells)
+    entries = first_entries(spells) if entries is None else entries
     step_map = {p.id: steps(entries, p, start, end) for p in snap.pipelines}
     losses = losses_by_stage(spells, snap.leads, start, end, snap.loss_reasons)
     times = time_in_stage(snap, stats)

@@ -1,6 +1,8 @@
 """Russian and English sentences for every insight, generated from its structured evidence."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 NBSP = "\u00a0"
 
 DAYS = ("день", "дня", "дней")
@@ -30,6 +32,7 @@ def plural_en(n: float, word: str, many: str = "") -> str:
     return word if n == 1 else (many or word + "s")
 
 
+@lru_cache(maxsize=4096)  # a full recompute formats ~20 numbers per open deal, mostly the same few hundred
 def num(x: float, lang: str) -> str:
     """A number for people: thousands separated (94 000 / 94,000); one decimal below 10 when fractional."""
     x = round(float(x), 1)

@@ -55,7 +55,9 @@ def win_model(spells: Iterable[Spell], leads_by_id: Mapping[int, Lead], now: int
         won = outcome.get(s.lead_id)
         if won is None or s.left_at is None:
             continue
-        counts = stages.setdefault((s.pipeline_id, s.status_id), [[0, 0] for _ in AGE_BUCKETS_DAYS])
+        counts = stages.get((s.pipeline_id, s.status_id))
+        if counts is None:
+            counts = stages[(s.pipeline_id, s.status_id)] = [[0, 0] for _ in AGE_BUCKETS_DAYS]
         last = bisect_right(AGE_BUCKETS_DAYS, (s.left_at - s.entered_at) / DAY)
         for bucket in counts[:last]:
             bucket[0] += won

@@ -31,8 +31,8 @@ def stage_moves(world, since):
 
 def history_size(deps, account_id):
     ids = [lead_id for lead_id in (lead.id for lead in deps.store.all_leads(account_id))]
-    keys = deps.redis.keys(account_key(account_id, "history", "*"))
-    return sum(deps.redis.zcard(k) for k in keys), ids
+    lead_ids = [int(k) for k in deps.redis.hkeys(account_key(account_id, "timeline", "history"))]
+    return sum(map(len, deps.store.timelines(account_id, "history", lead_ids).values())), ids
 
 
 def test_install_then_sync_mirrors_the_sandbox_lead_by_lead(app, deps, sandbox, world, run_worker):

@@ -1,5 +1,8 @@
 """PHP-style form keys decode generically into nested groups."""
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from service.amocrm.form import FormError, items_of, parse_php_form
 
@@ -28,3 +31,16 @@ def test_empty_brackets_append():
 def test_malformed_forms_name_the_problem(body, message):
     with pytest.raises(FormError, match=message):
         parse_php_form(body)
+
+
+VALUE_SCRAPS = st.sampled_from(["a", "+", "%20", "%2B", "%26", "%3D", "=", "%", "%zz", "%C2%B2", "%E2%82", "ü",
+                                "[", "]", "%5B", "%5b", "%5D"])
+KEY_SCRAPS = st.sampled_from(["a", "b", "+", "%20", "%2B", "%26", "%3D", "%", "%zz", "%C2%B2", "%E2%82", "ü"])
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(pairs=st.lists(st.tuples(st.lists(KEY_SCRAPS, min_size=1, max_size=6), st.lists(VALUE_SCRAPS, max_size=6)),
+                      max_size=6))
+def test_flat_keys_and_values_decode_as_parse_qsl_does(pairs):
+    body = "&".join("".join(key) + "=" + "".join(value) for key, value in pairs)
+    assert parse_php_form(body.encode()) == dict(parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body)))
