@@ -61,8 +61,10 @@ def insight_settings(deps: Deps, account_id: int) -> InsightSettings:
     """The account's insight settings (supervisor overrides over the defaults)."""
     saved = deps.store.read_insight(account_id, "settings") or {}
     overrides = {int(k): StageOverride(**v) for k, v in saved.get("stage_overrides", {}).items()}
+    field_id = saved.get("close_date_field_id")
+    field = deps.store.get_records(account_id, "date_fields", [field_id]).get(field_id) if field_id else None
     return InsightSettings(no_activity_days=saved.get("no_activity_days", 7.0), stage_overrides=overrides,
-                           close_date_field_id=saved.get("close_date_field_id"),
+                           close_date_field_id=field_id, close_date_field_type=field["type"] if field else "date",
                            default_warn_days=deps.settings.stuck_default_days,
                            default_crit_days=deps.settings.stuck_default_days * 1.5)
 

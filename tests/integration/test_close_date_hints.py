@@ -3,9 +3,11 @@ by a real RQ worker, and the card hints of the field the supervisor chose."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from service import recompute
-from service.model import CloseDateChange
+from service.model import CloseDateChange, DateField
 from tests.integration.test_webhook_to_hint import LEAD_ID, get_hints, post_hook
 from tests.support.samples import webhook_bodies
 from tests.support.tokens import mint_token
@@ -76,3 +78,17 @@ def test_a_late_hook_never_moves_the_date_back_nor_records_a_move(client, settin
     assert lead.date_fields == ((FIELD, MAY_19),)
     changes = deps.store.timelines(account.id, "close_dates", [LEAD_ID])[LEAD_ID]
     assert [(c.old, c.new) for c in changes] == [(MAY_12, MAY_19)]
+
+
+def test_a_chosen_date_time_field_has_passed_at_its_moment_a_date_field_at_the_end_of_its_day(client, settings,
+                                                                                             account, deps, run_worker):
+    today = datetime.now(ZoneInfo(account.timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = int(today.timestamp())  # as a date: today, not over yet; as a date_time: a moment behind us
+    choose_field(deps, account.id, FIELD)
+    post_hook(client, settings, with_dates(SET, midnight, midnight))
+    run_worker()
+    recompute.recompute_account(deps, account.id)
+    assert "close_date_passed" not in card_codes(client, settings, account)  # a day (the default type) lasts
+    deps.store.save_records(account.id, "date_fields", {FIELD: DateField(FIELD, "Дата и время", "date_time")})
+    recompute.recompute_account(deps, account.id)
+    assert card_codes(client, settings, account)["close_date_passed"]["evidence"]["close_date"] == midnight
