@@ -1,14 +1,16 @@
 """Bench: a full sync of a sandbox account at amoCRM's real rate limit (7 requests/s in the sandbox).
 
-Run from the repo root: .venv/bin/python bench/sync_bench.py [small|medium|large ...] [--rps 6] [--leads N]
-The sandbox runs in a child process, so this process's peak RSS is the sync worker's own.
-Prints: requests, 429s, elapsed vs the rate-limit bound (requests ÷ 7), entities/s, requests/s, peak RSS.
+Run from the repo root: .venv/bin/python bench/sync_bench.py [small|medium|large ...] [--rps 7] [--leads N]
+The sandbox runs in a child process, so this process's peak RSS and CPU time are the sync worker's own.
+Prints: requests, 429s, elapsed vs the rate-limit bound (requests ÷ 7), entities/s, requests/s, peak RSS, CPU time
+and the machine's load average before and after (figures on a shared machine mean little without it).
 Targets (issue 4): zero 429s, elapsed ≤ 1.2 × bound, RSS < 1 GB on the large account.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -74,11 +76,22 @@ def bench(size: str, rps: float, leads, redis_url: str) -> None:
     throttled = []
     pause = deps.store.pause_requests
     deps.store.pause_requests = lambda a, ms: (throttled.append(ms), pause(a, ms))
-    start = time.perf_counter()
+    load_before, cpu_before, start = os.getloadavg(), _cpu_seconds(), time.perf_counter()
     result = sync.full_sync(deps, account.id)
     elapsed = time.perf_counter() - start
     sandbox.terminate()
     report(size, rps, result, elapsed, len(throttled))
+    print(f"  sync CPU        {_cpu_seconds() - cpu_before:.1f} s  (worker process, both threads)")
+    print(f"  load average    {_load(load_before)} before, {_load(os.getloadavg())} after")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load(averages) -> str:
+    return " / ".join(f"{a:.1f}" for a in averages)
 
 
 def report(size: str, rps: float, result: dict, elapsed: float, throttled: int) -> None:

@@ -35,7 +35,8 @@ class Settings:
     amocrm_redirect_uri: str = ""  # empty: <base_url>/oauth/callback; must equal the integration's setting
     token_encryption_keys: str = ""  # comma-separated Fernet keys: the first encrypts, all decrypt
     amocrm_api_base: str = ""  # sandbox/tests: replaces every account host; unset in production
-    amocrm_rps: float = 6.0  # requests per second per account (amoCRM allows 7)
+    amocrm_rps: float = 7.0  # per account: requests spaced 1/rps apart, never more than ceil(rps) in any second
+                             # as amoCRM counts them (amoCRM allows 7)
     amocrm_global_rps: float = 50.0  # requests per second over all accounts of this deployment
     sync_page_limit: int = 250  # items per list page (events are capped at 100)
     sync_history_days: int = 365  # closed deals, events and calls younger than this are synced

@@ -327,10 +327,18 @@ class Store:
         return self.redis.lock(account_key(account_id, "lock", name), timeout=timeout,
                                blocking_timeout=blocking_timeout)
 
-    def acquire_request_slot(self, account_id: int, interval_ms: int, global_interval_ms: int) -> int:
-        """0 when a request may go now (the slot is taken), else milliseconds to wait first."""
-        keys = [account_key(account_id, "rl", "next"), GLOBAL_RATE, account_key(account_id, "rl", "paused")]
-        return int(self.redis.eval(_SLOT, 3, *keys, interval_ms, global_interval_ms))
+    def acquire_request_slot(self, account_id: int, interval_ms: int, global_interval_ms: int,
+                             per_second: int = 0, ticket: str = "") -> int:
+        """0 when a request may go now (the slot and, with per_second, a window ticket are taken), else
+        milliseconds to wait first."""
+        keys = [account_key(account_id, "rl", "next"), GLOBAL_RATE, account_key(account_id, "rl", "paused"),
+                account_key(account_id, "rl", "window")]
+        return int(self.redis.eval(_SLOT, 4, *keys, interval_ms, global_interval_ms, per_second, ticket,
+                                   TICKET_HOLD_MS))
+
+    def release_request_slot(self, account_id: int, ticket: str) -> None:
+        """The request's answer (or failure) is in: its window ticket frees one window from now."""
+        self.redis.eval(_RELEASE, 1, account_key(account_id, "rl", "window"), ticket, WINDOW_MS, TICKET_HOLD_MS)
 
     def pause_requests(self, account_id: int, ms: int) -> None:
         """Stop every worker calling the account for `ms` (after a 429)."""
@@ -468,8 +476,13 @@ return 1
 # --- issue 4: install state, request rate, helpers
 INSTALL_STATE = "dp:install_state"  # global: OAuth `state` nonces (no account is known yet)
 GLOBAL_RATE = "dp:rl:next"  # global: the earliest time (ms) the next request of any account may go
-# Spacing, not bursts: with one request per interval no 1-second window ever holds more than rate + 1.
+# Spacing, not bursts: one request per interval. Spacing alone cannot keep amoCRM's one-second window: the server
+# counts a request when it arrives, somewhere between our grant and our reading the answer, and that delay varies
+# (a busy host, GC, a new connection: up to 100 ms seen). So each request also holds one of `per_second` window
+# tickets from its grant until one window after its answer: any second of arrivals then holds at most per_second.
 # Redis' own clock is used so that every worker on every machine agrees.
+WINDOW_MS = 1002  # amoCRM's 1 s window, +2 ms for rounding to ms and a server counting both ends
+TICKET_HOLD_MS = 120_000  # a request never answered (its worker killed) gives its ticket back after this
 _SLOT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -479,9 +492,25 @@ local mine = tonumber(redis.call('GET', KEYS[1]) or '0')
 local all = tonumber(redis.call('GET', KEYS[2]) or '0')
 local wait = math.max(mine - now, all - now, 0)
 if wait > 0 then return wait end
+local per_second = tonumber(ARGV[3])
+if per_second > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  if redis.call('ZCARD', KEYS[4]) >= per_second then
+    local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+    return math.min(math.max(tonumber(first[2]) - now, 1), 1000)  -- all unanswered yet: look again in 1 s
+  end
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[5]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[4], ARGV[5])
+end
 redis.call('SET', KEYS[1], now + tonumber(ARGV[1]), 'PX', 60000)
 redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', 60000)
 return 0
+"""
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 """
 
 

@@ -15,6 +15,7 @@ from service.amocrm.client import AmoClient, PaymentRequired
 from service.amocrm.tokens import AccountUnavailable, NotInstalled
 from service.bootstrap import Deps
 from service.model import Account
+from service.prefetch import prefetched
 from service.sync_progress import Progress, progress_view
 
 log = logging.getLogger(__name__)
@@ -210,23 +211,32 @@ def _incremental(run: Run, progress: Progress, lock) -> None:
 
 
 def _walk(run: Run, step: Step, checkpoint: dict, progress: Progress, lock) -> None:
-    """Fold each page in, then save where the next one starts (at-least-once; pages replay harmlessly)."""
+    """Fold each page in, then save where the next one starts (at-least-once; pages replay harmlessly).
+    The next page is fetched while this one is applied; the checkpoint only ever names a page not yet applied."""
     state = checkpoint["steps"].setdefault(step.name, {"next": None, "done": False})
     if state["done"]:
         return
     target, params = (state["next"], None) if state["next"] else (step.path, step.params(run))
-    for items, next_path in run.client.pages(target, params, step.key):
-        entities = step.apply(run, items)
-        state["next"] = next_path
-        if "plan" in checkpoint:
-            run.store.save_sync(run.account_id, "checkpoint", checkpoint)
-        progress.page(step.name, entities, run.client.requests_sent)
-        lock.reacquire()
-        if step.stop_below and (apply.oldest(items, step.stop_below) or 0) < run.since:
-            break
+    with prefetched(_pages(run, step, target, params)) as pages:
+        for items, next_path in pages:
+            entities = step.apply(run, items)
+            state["next"] = next_path
+            if "plan" in checkpoint:
+                run.store.save_sync(run.account_id, "checkpoint", checkpoint)
+            progress.page(step.name, entities, run.client.requests_sent)
+            lock.reacquire()
     state["done"] = True
     if "plan" in checkpoint:
         run.store.save_sync(run.account_id, "checkpoint", checkpoint)
+
+
+def _pages(run: Run, step: Step, target: str, params: Optional[dict]):
+    """The step's pages; a newest-first walk ends with the page that reaches items older than `since`
+    (decided here, so the page after it is never fetched)."""
+    for items, next_path in run.client.pages(target, params, step.key):
+        yield items, next_path
+        if step.stop_below and (apply.oldest(items, step.stop_below) or 0) < run.since:
+            return
 
 
 def _count_pages(run: Run, step: Step) -> int:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 import time
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
@@ -59,6 +61,7 @@ class AmoClient:
         self.tokens = TokenKeeper(deps.store, deps.settings, self.session, deps.clock)
         settings = deps.settings
         self.interval_ms = math.ceil(1000 / settings.amocrm_rps)
+        self.per_second = math.ceil(settings.amocrm_rps)  # most requests amoCRM may see in any one second
         self.global_interval_ms = math.ceil(1000 / settings.amocrm_global_rps)
         self.requests_sent = 0
 
@@ -116,11 +119,11 @@ class AmoClient:
 
     def _send(self, method, path, params, json, pair, failures) -> Optional[requests.Response]:
         """Send once after the rate-limit slot; None when a GET should be retried after a network error."""
-        self._wait_for_slot()
-        self.requests_sent += 1
         try:
-            return self.session.request(method, self.base + path, params=params, json=json, timeout=TIMEOUT,
-                                        headers={"Authorization": f"Bearer {pair.access_token}"})
+            with self._slot():
+                self.requests_sent += 1
+                return self.session.request(method, self.base + path, params=params, json=json, timeout=TIMEOUT,
+                                            headers={"Authorization": f"Bearer {pair.access_token}"})
         except (requests.Timeout, requests.ConnectionError) as exc:
             if method != "GET" or failures + 1 >= GET_ATTEMPTS:
                 raise TransientError(f"account {self.account_id}: {method} {path}: {type(exc).__name__}") from None
@@ -154,11 +157,21 @@ class AmoClient:
         log.warning("account %s: 429 from amoCRM, pausing %.1f s", self.account_id, seconds)
         self.deps.store.pause_requests(self.account_id, int(seconds * 1000))
 
-    def _wait_for_slot(self) -> None:
-        """Sleep until the shared rate limit (this account and the global cap) admits one request."""
+    @contextmanager
+    def _slot(self):
+        """Hold a window ticket from before the request leaves until its answer (or failure) is in."""
+        ticket = secrets.token_hex(8)
+        self._wait_for_slot(ticket)
+        try:
+            yield
+        finally:
+            self.deps.store.release_request_slot(self.account_id, ticket)
+
+    def _wait_for_slot(self, ticket: str) -> None:
+        """Sleep until the shared rate limit (this account's spacing and window, the global cap) admits one request."""
         waited = 0.0
         while (wait_ms := self.deps.store.acquire_request_slot(
-                self.account_id, self.interval_ms, self.global_interval_ms)) > 0:
+                self.account_id, self.interval_ms, self.global_interval_ms, self.per_second, ticket)) > 0:
             if waited > MAX_SLOT_WAIT:
                 raise RateLimited(f"account {self.account_id}: no request slot for {waited:.0f} s")
             self.sleep(wait_ms / 1000)

@@ -1,6 +1,8 @@
 """Against the sandbox: install → sync → the mirror equals amoCRM lead by lead; resume; revoke; disable."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import requests
 
 from service import sync
@@ -112,6 +114,21 @@ def test_incremental_sync_repairs_a_missed_change_and_replays_harmlessly(deps, c
         mirrored = deps.store.get_leads(connected.id, [lead.id])[lead.id]
         assert (mirrored.status_id, mirrored.stage_entered_at) == (stage, lead.updated_at)
         assert history_size(deps, connected.id)[0] == before + 1
+
+
+def test_a_newest_first_walk_reads_no_page_past_the_watermark(deps, connected, world):
+    """Without the filter add-on leads are walked newest first down to the watermark: the page that reaches it is
+    the last one asked for, although pages are otherwise fetched ahead of applying them."""
+    assert sync.full_sync(deps, connected.id)["state"] == "done"
+    world.account["is_api_filter_enabled"] = False
+    deps.store.save_account(replace(connected, is_api_filter_enabled=False))
+    asked = []
+    deps.http = requests.Session()
+    real = deps.http.request
+    deps.http.request = lambda method, url, **kw: (asked.append((url, kw.get("params"))), real(method, url, **kw))[1]
+    assert sync.incremental_sync(deps, connected.id)["state"] == "done"
+    walk = [(url, params) for url, params in asked if url.endswith("/api/v4/leads") or "/api/v4/leads?" in url]
+    assert len(walk) == 1 and walk[0][1]["order[updated_at]"] == "desc"  # page 1 already reaches the watermark
 
 
 def test_disable_hook_from_amocrm_deletes_every_key_of_the_account(app, deps, connected, sandbox, run_worker):

@@ -1,7 +1,10 @@
 """The API client at the wire: pages, 204, 429 backoff, 401 refresh, 403 stop, bounded GET retries."""
 from __future__ import annotations
 
+import itertools
 import threading
+import time
+from dataclasses import replace
 
 import pytest
 import requests
@@ -9,6 +12,9 @@ import responses
 
 from service.amocrm.client import AmoClient, NeedsReinstall, AccountBlocked, RateLimited, TransientError
 from service.amocrm.oauth import TokenPair
+from service.sandbox.guard import RateLimiter
+from service.sandbox.settings import default_settings
+from service.store import WINDOW_MS
 from tests.unit.amocrm.conftest import BASE
 
 TOKEN_URL = f"{BASE}/oauth2/access_token"
@@ -160,6 +166,37 @@ def test_the_global_cap_spans_accounts(deps):
 def test_a_paused_account_waits(deps, account):
     deps.store.pause_requests(account.id, 5000)
     assert deps.store.acquire_request_slot(account.id, 1, 1) > 1000
+
+
+def test_a_window_ticket_is_held_until_one_window_after_the_answer(deps, account):
+    assert deps.store.acquire_request_slot(account.id, 0, 0, 2, "a") == 0
+    assert deps.store.acquire_request_slot(account.id, 0, 0, 2, "b") == 0
+    assert deps.store.acquire_request_slot(account.id, 0, 0, 2, "c") > 0  # two unanswered: the second is full
+    deps.store.release_request_slot(account.id, "a")
+    assert deps.store.acquire_request_slot(account.id, 0, 0, 2, "c") > 0  # amoCRM may have counted "a" just now
+    time.sleep(WINDOW_MS / 1000)
+    assert deps.store.acquire_request_slot(account.id, 0, 0, 2, "c") == 0
+
+
+@responses.activate
+def test_no_second_of_arrivals_holds_more_than_the_limit_however_late_requests_arrive(deps, installed, monkeypatch):
+    """amoCRM counts a request when it arrives: somewhere between our sending it and our reading the answer. Here
+    every eighth request arrives 100 ms late (a busy host); spacing alone at 7/s would then put eight arrivals in
+    one second of the sandbox's own limiter, the window tickets never do."""
+    monkeypatch.setattr(deps, "settings", replace(deps.settings, amocrm_rps=7))
+    limiter, sent, verdicts = RateLimiter(default_settings()), itertools.count(), []
+
+    def arrive(request):
+        if next(sent) % 8 == 0:
+            time.sleep(0.1)
+        verdicts.append(limiter.check())
+        return verdicts[-1], {}, "{}"
+
+    responses.add_callback(responses.GET, f"{BASE}/api/v4/account", callback=arrive)
+    amo = client(deps, installed)
+    for _ in range(24):
+        amo.get("/api/v4/account")
+    assert verdicts == [200] * 24
 
 
 @responses.activate
