@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 
+from gunicorn import glogging
 from rq.serializers import JSONSerializer
 from rq.worker import HerokuWorker
 
@@ -34,9 +35,16 @@ def gunicorn_options(settings: Settings) -> dict:
     """gunicorn's settings: ours come from config.py, its logs go through our JSON handler."""
     return {"bind": f"{settings.bind_host}:{settings.port}", "workers": settings.web_concurrency,
             "threads": settings.web_threads, "graceful_timeout": settings.shutdown_seconds, "timeout": 30,
-            "accesslog": None, "errorlog": "-", "proc_name": "deal-pulse-web",
+            "accesslog": None, "errorlog": "-", "proc_name": "deal-pulse-web", "logger_class": WebLogger,
             "control_socket_disable": True,  # one shared ~/.gunicorn socket would collide between deployments
             "logconfig_dict": logging_dict(settings, "web")}
+
+
+class WebLogger(glogging.Logger):
+    """gunicorn's logger without access lines: ours replace them (service.logs), and gunicorn would otherwise build
+    each one (every header of request and answer) on every request for its muted `gunicorn.access` to drop."""
+
+    access_log_enabled = False
 
 
 def logging_dict(settings: Settings, process_name: str) -> dict:

@@ -16,6 +16,7 @@ Plus keys owned by Store: account, jti:<jti>, users, leads, cards, managers, pla
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Iterable, Optional
 
 import redis
@@ -139,16 +140,19 @@ class WidgetStore:
 
         `shown`: problem -> code (first shown now); `resolved`: problem -> (code, outcome)."""
         seen_key, pending = account_key(account_id, "hintseen", lead_id), account_key(account_id, "hintpending")
-        pipe = self.redis.pipeline(transaction=False)
-        counters: dict = {}
-        for problem, code in shown.items():
-            pipe.hset(seen_key, problem, json.dumps({"code": code, "at": now, "outcome": "pending"}))
-            pipe.zadd(pending, {f"{lead_id}|{code}|{problem}": now + due_in})
-            counters[f"{code}:shown"] = counters.get(f"{code}:shown", 0) + 1
-        for problem, (code, at, outcome) in resolved.items():
-            pipe.hset(seen_key, problem, json.dumps({"code": code, "at": at, "outcome": outcome}))
-            pipe.zrem(pending, f"{lead_id}|{code}|{problem}")
-            counters[f"{code}:{outcome}_48h"] = counters.get(f"{code}:{outcome}_48h", 0) + 1
+        records = {problem: json.dumps({"code": code, "at": now, "outcome": "pending"})
+                   for problem, code in shown.items()}
+        records.update({problem: json.dumps({"code": code, "at": at, "outcome": outcome})
+                        for problem, (code, at, outcome) in resolved.items()})
+        counters = Counter(f"{code}:shown" for code in shown.values())
+        counters.update(f"{code}:{outcome}_48h" for code, _, outcome in resolved.values())
+        pipe = self.redis.pipeline(transaction=False)  # one command per kind of write: a card read waits for it
+        if records:
+            pipe.hset(seen_key, mapping=records)
+        if shown:
+            pipe.zadd(pending, {f"{lead_id}|{code}|{problem}": now + due_in for problem, code in shown.items()})
+        if resolved:
+            pipe.zrem(pending, *(f"{lead_id}|{code}|{problem}" for problem, (code, _, _) in resolved.items()))
         flag = None
         if shown:
             pipe.expire(seen_key, SEEN_TTL)
