@@ -3,10 +3,11 @@
 The web process is the Procfile's `web` command (gunicorn with WEB_CONCURRENCY x WEB_THREADS from config.py, JSON
 access lines at LOG_LEVEL), on an embedded Redis (or REDIS_URL) holding 5,000 deals and 100 users. Debian's wrk
 (/usr/bin/wrk) sends the requests, paced by bench/card_read.lua, each with its own pre-minted one-time token; a
-warm-up run comes first. Prints p50/p90/p99/max per run. Target (issue 7): p99 <= 10 ms at 200 requests/s.
+warm-up run comes first. Per run it prints p50/p90/p99/max, the statuses (all should be 200), the web workers' CPU
+per request and how it split between them. Target (issue 7): p99 <= 10 ms at 200 requests/s.
 
-wrk times a request from the moment it sends it. The script also counts sends later than their slot (every
-connection busy, or wrk not scheduled in time): when there are none, send time is the scheduled time.
+wrk times a request from the moment it sends it. The script also counts slots no connection was free for
+("queued") and sends more than 2 ms after their slot ("late"): when both are 0, every request was sent on time.
 
     .venv/bin/python bench/card_read_bench.py [--rate 200] [--seconds 30] [--runs 3] [--connections 32]
 """
@@ -80,6 +81,7 @@ def start_web(env: dict, log: Path) -> subprocess.Popen:
 
 
 def procfile_command(process: str) -> str:
+    """The command line the Procfile gives `process`."""
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         if name.strip() == process:
@@ -119,6 +121,28 @@ def shown_count(settings: Settings) -> int:
         deps.redis.close()
 
 
+def worker_cpu(master: int) -> dict[int, float]:
+    """CPU seconds each gunicorn worker (a child of `master`) has used so far, from /proc; {} where there is none."""
+    used = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == master:
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_line(before: dict, after: dict, requests: int) -> str:
+    """Web CPU per request, and how it split between the workers (they accept wrk's connections in a burst)."""
+    spent = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)
+    if not spent or not sum(spent):
+        return ""
+    split = "/".join(f"{100 * x / sum(spent):.0f}" for x in spent)
+    return f"  web CPU {1000 * sum(spent) / requests:.1f} ms/req, split {split} %"
+
+
 def report(run: str, r: dict, first_views: int, load: float) -> None:
     other = {code: n for code, n in r["statuses"].items() if code != 200}
     checks = [f"{r['statuses'].get(200, 0)} x 200"] + [f"{n} x {code}" for code, n in sorted(other.items())]
@@ -152,29 +176,35 @@ def main() -> None:
            "PUBLIC_URL": f"http://127.0.0.1:{port}"}
     settings = Settings.from_env(env)
     seed(settings)
-    options = gunicorn_options(settings)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         web = start_web(env, tmp / "web.log")
         try:
             wait_until_up(port, web, tmp / "web.log")
-            print(f"Procfile web: {procfile_command('web')!r} -> gunicorn "
-                  f"{'gthread' if options['threads'] > 1 else 'sync'} {options['workers']}x{options['threads']}, "
-                  f"LOG_LEVEL {settings.log_level}; wrk -t1 -c{args.connections} at {args.rate:g} req/s, "
-                  f"{args.seconds:g} s per run, one fresh token per request; {os.cpu_count()} CPUs")
-            wrk_run(wrk, port, requests_for(settings, int(args.rate * (args.warmup + 2))), args.rate, args.warmup,
-                    args.connections, tmp)
-            for run in range(1, args.runs + 1):
-                work = requests_for(settings, int(args.rate * (args.seconds + 2)) + args.connections)
-                shown = shown_count(settings)
-                result = wrk_run(wrk, port, work, args.rate, args.seconds, args.connections, tmp)
-                report(f"run {run}", result, shown_count(settings) - shown, os.getloadavg()[0])
+            measure(wrk, web, port, settings, args, tmp)
         finally:
             web.terminate()
             web.wait(timeout=30)
             if redis_server:
                 redis_server.stop()
     print("latency in ms, from each request's send (see late sends); target p99 <= 10 ms")
+
+
+def measure(wrk: str, web: subprocess.Popen, port: int, settings: Settings, args, tmp: Path) -> None:
+    """The warm-up, then each measured run with its figures."""
+    options = gunicorn_options(settings)
+    worker_class = options.get("worker_class") or ("gthread" if options["threads"] > 1 else "sync")
+    print(f"Procfile web: {procfile_command('web')!r} -> gunicorn {worker_class} "
+          f"{options['workers']}x{options['threads']}, LOG_LEVEL {settings.log_level}; wrk -t1 -c{args.connections} "
+          f"at {args.rate:g} req/s, {args.seconds:g} s per run, one fresh token per request; {os.cpu_count()} CPUs")
+    wrk_run(wrk, port, requests_for(settings, int(args.rate * (args.warmup + 2))), args.rate, args.warmup,
+            args.connections, tmp)
+    for run in range(1, args.runs + 1):
+        work = requests_for(settings, int(args.rate * (args.seconds + 2)) + args.connections)
+        shown, cpu = shown_count(settings), worker_cpu(web.pid)
+        result = wrk_run(wrk, port, work, args.rate, args.seconds, args.connections, tmp)
+        report(f"run {run}", result, shown_count(settings) - shown, os.getloadavg()[0])
+        print(cpu_line(cpu, worker_cpu(web.pid), result["requests"]) or "  (no /proc: web CPU not measured)")
 
 
 def wait_until_up(port: int, web: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
