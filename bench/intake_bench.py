@@ -74,12 +74,12 @@ def bare_app():
 def intake_app():
     """Our app as `python -m service web` runs it: a redacted JSON access line per request (to /dev/null: building
     the line is the cost)."""
-    from service import create_app, logs
+    from service import logs, processes
     from service.config import Settings
 
     settings = Settings.from_env()
     logs.configure(settings, "web", stream=open(os.devnull, "w"))
-    return create_app(settings)
+    return processes.web_app(settings)
 
 
 ENDPOINTS = (("bare", "intake_bench:bare_app()"), ("intake", "intake_bench:intake_app()"))

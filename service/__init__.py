@@ -15,9 +15,10 @@ def create_app(settings=None, deps=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = deps.settings.max_webhook_bytes
     app.extensions["deps"] = deps
     errors.register(app)
-    for blueprint in (health.bp, hooks.bp, api.bp, oauth.bp):
+    for blueprint in (health.bp, api.bp, oauth.bp):
         app.register_blueprint(blueprint)
     _add_operations(app, deps.settings)  # issue 8
+    app.wsgi_app = hooks.HookIntake(deps, app.wsgi_app)
     return app
 
 

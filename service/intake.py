@@ -28,7 +28,8 @@ KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
 
 def receive_webhook(deps: Deps, account_id: int, secret: str, body: bytes, headers: Mapping[str, str]) -> dict:
     """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
-    if not hmac.compare_digest(hook_secret(deps.settings.secret_key, account_id), secret):
+    expected = hook_secret(deps.settings.secret_key, account_id).encode()
+    if not hmac.compare_digest(expected, secret.encode(errors="replace")):  # bytes: any path compares, no TypeError
         raise errors.Forbidden("wrong webhook secret for this account")
     try:
         account = _installed_account(deps, account_id)

@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -98,18 +99,9 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.process_name = self.process_name
-        record.request_id = getattr(record, "request_id", None) or current_request_id()
+        record.request_id = getattr(record, "request_id", None) or _request_id.get()
         record.job_id = getattr(record, "job_id", None) or current_job_id()
         return True
-
-
-def current_request_id():
-    """The id of the Flask request being served, if any."""
-    try:
-        from flask import g, has_request_context
-    except ImportError:
-        return None
-    return g.get("request_id") if has_request_context() else None
 
 
 def current_job_id():
@@ -151,6 +143,9 @@ class TextFormatter(logging.Formatter):
 
 def handler(process_name: str, log_format: str = "json", stream=None) -> logging.Handler:
     """A stream handler with our filters and formatter."""
+    # Our lines never name the caller's file, thread or process: spare every record looking them up.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     out = logging.StreamHandler(stream or sys.stderr)
     out.addFilter(ContextFilter(process_name))
     out.addFilter(RedactingFilter())
@@ -175,26 +170,37 @@ def configure(settings, process_name: str, stream=None) -> None:
 REQUEST_ID = re.compile(r"[\w\-.]{1,64}")
 QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
 access_log = logging.getLogger("service.access")
+_request_id: ContextVar = ContextVar("request_id", default=None)  # set while a request is served
+
+
+class AccessLine:
+    """One request's id (the caller's X-Request-Id when well-formed) and, at its end, its access line."""
+
+    def __init__(self, given_id: str | None):
+        self.request_id = given_id if given_id and REQUEST_ID.fullmatch(given_id) else uuid.uuid4().hex
+        self.started = time.perf_counter()
+        _request_id.set(self.request_id)
+
+    def finish(self, method: str, path: str, status: int) -> None:
+        """Log `METHOD path status` with the time taken; later lines of this thread belong to no request."""
+        level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
+        access_log.log(level, "%s %s %s", method, path, status,
+                       extra={"status": status, "ms": round((time.perf_counter() - self.started) * 1000, 1)})
+        _request_id.set(None)
 
 
 def install(app) -> None:
-    """Give every request an id (X-Request-Id, taken from the caller when well-formed) and log one access line."""
+    """Give every Flask request an id and an access line (the webhook layer in front of Flask does its own)."""
     from flask import g, request
 
     @app.before_request
     def _start():
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
+        g.access = AccessLine(request.headers.get("X-Request-Id"))
 
     @app.after_request
     def _finish(response):
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers["X-Request-Id"] = request_id
-        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
-        access_log.log(level, "%s %s %s", request.method, request.path, response.status_code,
-                       extra={"status": response.status_code,
-                              "ms": round((time.perf_counter() - g.get("request_started", time.perf_counter()))
-                                          * 1000, 1)})
+        access = g.get("access")
+        if access is not None:
+            response.headers["X-Request-Id"] = access.request_id
+            access.finish(request.method, request.path, response.status_code)
         return response

@@ -12,21 +12,21 @@ log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
-    """Install the translators."""
-    app.register_error_handler(AppError, _app_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    """Install the translator (Flask finds it for every exception class)."""
+    app.register_error_handler(Exception, _translate)
 
 
-def _app_error(exc: AppError):
-    return jsonify(error=exc.code, message=exc.message, **exc.details), exc.status, getattr(exc, "headers", None)
+def _translate(exc: Exception):
+    body, status, headers = error_answer(exc)
+    return jsonify(body), status, headers
 
 
-def _http_error(exc: HTTPException):
-    code = (exc.name or "error").lower().replace(" ", "_")
-    return jsonify(error=code, message=exc.description), exc.code
-
-
-def _unexpected(exc: Exception):
+def error_answer(exc: Exception) -> tuple[dict, int, dict]:
+    """The document, status and headers that answer an exception; an unexpected one is logged with its trace."""
+    if isinstance(exc, AppError):
+        return {"error": exc.code, "message": exc.message, **exc.details}, exc.status, getattr(exc, "headers", {})
+    if isinstance(exc, HTTPException):
+        headers = {k: v for k, v in exc.get_headers() if k != "Content-Type"}  # Allow on a 405
+        return {"error": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}, exc.code, headers
     log.exception("unhandled error")
-    return jsonify(error="internal", message="internal error; it has been logged"), 500
+    return {"error": "internal", "message": "internal error; it has been logged"}, 500, {}

@@ -251,7 +251,16 @@ def test_hostile_webhook_bodies_are_4xx_and_not_stored(client, deps, hook, body)
 
 
 @pytest.mark.parametrize("path", ["/hooks/abc/secret", "/hooks/-1/secret", "/hooks/1e3/x", "/hooks/%00/x",
-                                  f"/hooks/{ACCOUNT.id}/" + "s" * 5000, f"/hooks/{ACCOUNT.id}/%00"])
+                                  f"/hooks/{ACCOUNT.id}/" + "s" * 5000, f"/hooks/{ACCOUNT.id}/%00",
+                                  f"/hooks/{ACCOUNT.id}/%C3%A9", f"/hooks/{ACCOUNT.id}/%FF"])
 def test_hostile_hook_paths_are_4xx(client, deps, world, path):
     refused(client.post(path, data="leads[status][0][id]=101", content_type=FORM), 403, 404)
+    assert stored(deps) == 0
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_hook_called_with_another_method_is_405(client, deps, hook, method):
+    valid = webhook_bodies("status_lead_modern.txt")[0]
+    reply = client.open(hook, method=method, data=valid, content_type=FORM)
+    assert refused(reply, 405)["error"] == "method_not_allowed" and reply.headers["Allow"] == "POST"
     assert stored(deps) == 0
