@@ -8,6 +8,7 @@ import time
 import weakref
 from collections import Counter
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Mapping
 
 import redis
@@ -26,10 +27,9 @@ log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
 
 
-def receive_webhook(deps: Deps, account_id: int, secret: str, body: bytes, headers: Mapping[str, str]) -> dict:
+def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, headers: Mapping[str, str]) -> dict:
     """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
-    expected = hook_secret(deps.settings.secret_key, account_id).encode()
-    if not hmac.compare_digest(expected, secret.encode(errors="replace")):  # bytes: any path compares, no TypeError
+    if not hmac.compare_digest(_hook_secret(deps.settings.secret_key, account_id), secret):
         raise errors.Forbidden("wrong webhook secret for this account")
     try:
         account = _installed_account(deps, account_id)
@@ -42,6 +42,11 @@ def receive_webhook(deps: Deps, account_id: int, secret: str, body: bytes, heade
     except redis.RedisError:
         raise errors.Unavailable("storage is unavailable; retry later") from None
     return {"accepted": len(webhook.events), "rejected": [str(e) for e in webhook.errors]}
+
+
+@lru_cache(maxsize=4096)
+def _hook_secret(secret_key: str, account_id: int) -> bytes:
+    return hook_secret(secret_key, account_id).encode()
 
 
 ACCOUNT_TTL = 5.0  # seconds a web process trusts its copy of an installed account (an uninstall takes this long)
@@ -79,7 +84,7 @@ def _parse(body: bytes, account: Account):
 def _store_and_queue(deps: Deps, account_id: int, body: bytes, headers: Mapping[str, str]) -> None:
     """Append to the durable inbox, then make sure one drain job is queued."""
     entry = {"body": body, "received_at": f"{deps.clock():.3f}",
-             "headers": json.dumps({h: headers[h] for h in KEPT_HEADERS if h in headers})}
+             "headers": json.dumps({h: value for h in KEPT_HEADERS if (value := headers.get(h)) is not None})}
     _, must_queue = deps.store.append_inbox(account_id, entry)
     if must_queue:
         try:

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
 
+import orjson
+
 REDACTED = "[redacted]"
 # Whole values that are credentials wherever they appear.
 SECRET_SHAPES = [
@@ -126,7 +128,11 @@ class JsonFormatter(logging.Formatter):
         doc.update({k: v for k, v in vars(record).items() if k not in STANDARD and not k.startswith("_")})
         if record.exc_info:
             doc["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps({k: v for k, v in doc.items() if v is not None}, ensure_ascii=False, default=str)
+        doc = {k: v for k, v in doc.items() if v is not None}
+        try:
+            return orjson.dumps(doc, default=str).decode()  # a tenth of json.dumps' time, on every line
+        except TypeError:  # an integer past 64 bits
+            return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):

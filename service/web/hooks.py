@@ -1,14 +1,17 @@
 """amoCRM webhook intake: store durably, queue, answer within amoCRM's 2 seconds.
 
-A WSGI layer in front of Flask serves it: deliveries come in bursts, and Flask's per-request machinery (contexts,
-routing, hooks, its response) cost about as much CPU as the intake itself (bench/intake_bench.py)."""
+A plain WSGI layer in front of Flask serves it: deliveries come in bursts, and Flask's per-request machinery
+(contexts, routing, hooks, request and response objects) cost about as much CPU as the intake itself
+(bench/intake_bench.py)."""
 from __future__ import annotations
 
 import json
 import re
 
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.wrappers import Request, Response
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from service import intake, logs
 from service.bootstrap import Deps
@@ -29,38 +32,42 @@ class HookIntake:
         match = HOOK_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match is None:
             return self.app(environ, start_response)
-        request = Request(environ)
-        access = logs.AccessLine(request.headers.get("X-Request-Id"))
-        response = self.answer(request, int(match[1]), match[2])
-        response.headers["X-Request-Id"] = access.request_id
-        access.finish(request.method, request.path, response.status_code)
-        return response(environ, start_response)
+        access = logs.AccessLine(environ.get("HTTP_X_REQUEST_ID"))
+        document, status, headers = self.answer(environ, int(match[1]), match[2])
+        body = json.dumps(document, ensure_ascii=False).encode()
+        start_response(f"{status} {HTTP_STATUS_CODES[status]}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                        ("X-Request-Id", access.request_id), *headers.items()])
+        access.finish(environ["REQUEST_METHOD"], _path(environ), status)
+        return [body]
 
-    def answer(self, request: Request, account_id: int, secret: str) -> Response:
+    def answer(self, environ, account_id: int, secret: str) -> tuple[dict, int, dict]:
         """200 with what was accepted, 202 when some items were refused, or the error."""
         try:
-            if request.method != "POST":
+            if environ["REQUEST_METHOD"] != "POST":
                 raise MethodNotAllowed(valid_methods=["POST"])
-            result = intake.receive_webhook(self.deps, account_id, secret, self.body(request), request.headers)
-            return _json(result, 202 if result["rejected"] else 200)
+            result = intake.receive_webhook(self.deps, account_id, secret.encode("latin-1"), self.body(environ),
+                                            EnvironHeaders(environ))
+            return result, 202 if result["rejected"] else 200, {}
         except Exception as exc:  # noqa: BLE001 (every error leaves as JSON; unexpected ones are logged)
-            return _json(*error_answer(exc))
+            return error_answer(exc)
 
-    def body(self, request: Request) -> bytes:
+    def body(self, environ) -> bytes:
         """The form body, refused when of another type or over the size limit."""
-        if request.mimetype != FORM:
-            raise UnsupportedMediaType(f"expected Content-Type {FORM}, got {request.mimetype or 'none'!r}")
-        limit = self.deps.settings.max_webhook_bytes
-        if (request.content_length or 0) > limit:
-            raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {limit}")
-        # Without Content-Length (chunked, under gunicorn) werkzeug silently cuts the body at the limit: read one
+        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        if mimetype != FORM:
+            raise UnsupportedMediaType(f"expected Content-Type {FORM}, got {mimetype or 'none'!r}")
+        limit, length = self.deps.settings.max_webhook_bytes, get_content_length(environ)
+        if (length or 0) > limit:
+            raise PayloadTooLarge(f"body is {length} bytes; the limit is {limit}")
+        # Without Content-Length (chunked, under gunicorn) the stream is cut at the limit it is given: read one
         # byte more, so that a longer body is refused instead of stored truncated.
-        request.max_content_length = limit + 1
-        body = request.get_data(cache=False)
+        body = get_input_stream(environ, max_content_length=limit + 1).read()
         if len(body) > limit:
             raise PayloadTooLarge(f"body is more than {limit} bytes; the limit is {limit}")
         return body
 
 
-def _json(document: dict, status: int, headers: dict | None = None) -> Response:
-    return Response(json.dumps(document, ensure_ascii=False), status, headers, mimetype="application/json")
+def _path(environ) -> str:
+    """The request path as the client wrote it (WSGI hands it over as latin-1)."""
+    return environ["PATH_INFO"].encode("latin-1").decode("utf-8", "replace")
