@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -183,7 +183,7 @@ class AccessLine:
     """One request's id (the caller's X-Request-Id when well-formed) and, at its end, its access line."""
 
     def __init__(self, given_id: str | None):
-        self.request_id = given_id if given_id and REQUEST_ID.fullmatch(given_id) else uuid.uuid4().hex
+        self.request_id = given_id if given_id and REQUEST_ID.fullmatch(given_id) else os.urandom(16).hex()
         self.started = time.perf_counter()
         _request_id.set(self.request_id)
 

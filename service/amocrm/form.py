@@ -31,20 +31,17 @@ def parse_php_form(body: bytes) -> dict:
             raise FormError(f"body is not form-encoded: bad query field: {raw_key!r}")
     root: dict = {}
     for raw_key, _, value in pairs:
-        key = _key(raw_key)
-        _insert(root, key, _path(key), unquote_plus(value) if "%" in value or "+" in value else value)
+        key, path = _cached_key(raw_key) if len(raw_key) <= SHORT_KEY else _key(raw_key)
+        _insert(root, key, path, unquote_plus(value) if "%" in value or "+" in value else value)
     return root
 
 
-def _key(raw: str) -> str:
-    """A percent-decoded key; amoCRM encodes every bracket, and decoding those first spares most keys `unquote`."""
-    key = raw.replace("%5B", "[").replace("%5D", "]")  # brackets are ASCII: same result as decoding them in place
-    return unquote_plus(key) if "%" in key or "+" in key else key
-
-
-def _path(key: str) -> tuple[str, ...]:
-    """Split `a[b][c]` into ('a', 'b', 'c'); every delivery repeats the same few short keys, so those are cached."""
-    return _cached_split(key) if len(key) <= SHORT_KEY else _split(key)
+def _key(raw: str) -> tuple[str, tuple[str, ...]]:
+    """The percent-decoded key and its parts: `a%5Bb%5D%5Bc%5D` is `a[b][c]`, ('a', 'b', 'c')."""
+    key = raw.replace("%5B", "[").replace("%5D", "]")  # amoCRM encodes every bracket; most keys need no more
+    if "%" in key or "+" in key:
+        key = unquote_plus(key)
+    return key, _split(key)
 
 
 def _split(key: str) -> tuple[str, ...]:
@@ -58,8 +55,10 @@ def _split(key: str) -> tuple[str, ...]:
     return parts
 
 
-SHORT_KEY = 120  # longer keys are split each time: the cache never holds more than ~120 KB of hostile keys
-_cached_split = lru_cache(maxsize=1024)(_split)
+# Every delivery repeats the same few short keys: those are decoded once. Longer keys are decoded each time, so
+# the cache never holds more than ~250 KB of hostile keys.
+SHORT_KEY = 120
+_cached_key = lru_cache(maxsize=1024)(_key)
 
 
 def _insert(root: dict, key: str, path: tuple[str, ...], value: str) -> None:

@@ -193,7 +193,7 @@ def statuses(delivery) -> set:
 # ---- the specifications ------------------------------------------------------------------------------------------
 def test_in_order_delivery_mirrors_the_sandbox(delivery):
     script = drive(delivery)
-    assert statuses(delivery) == {200}
+    assert statuses(delivery) == {204}
     assert_everything_accounted_for(delivery)
     assert_mirror_equals_sandbox(delivery, script)
     sandbox, ours = close_date_moves(delivery, script)
@@ -207,7 +207,7 @@ def test_duplicated_and_reordered_deliveries_leave_the_mirror_equal_to_the_sandb
     delivery.configure(duplicate_rate=0.4, reorder_rate=0.4, reorder_delay=0.25)
     script = drive(delivery)
     bodies = [e["body"] for e in delivery.sender.log]
-    assert len(bodies) > len(set(bodies)) and statuses(delivery) == {200}  # some were sent twice
+    assert len(bodies) > len(set(bodies)) and statuses(delivery) == {204}  # some were sent twice
     assert_everything_accounted_for(delivery)
     assert_mirror_equals_sandbox(delivery, script)
     # A hook overtaken by a later one of its lead is not replayed backwards: the later hook (which carries the new
@@ -226,7 +226,7 @@ def test_deliveries_refused_with_5xx_are_retried_and_then_applied(delivery):
     last_answer = {}
     for entry in log:
         last_answer[entry["body"]] = entry["status"]
-    assert set(last_answer.values()) == {200}, "every refused body was retried until it was stored"
+    assert set(last_answer.values()) == {204}, "every refused body was retried until it was stored"
     assert_everything_accounted_for(delivery)
     assert_mirror_equals_sandbox(delivery, script)
 
@@ -234,7 +234,7 @@ def test_deliveries_refused_with_5xx_are_retried_and_then_applied(delivery):
 def test_drops_lose_only_the_dropped_changes(delivery):
     delivery.configure(drop_rate=0.05, duplicate_rate=0.2, reorder_rate=0.2, reorder_delay=0.25)
     script = drive(delivery)
-    assert {e["status"] for e in delivery.sender.log} == {200, "dropped"}
+    assert {e["status"] for e in delivery.sender.log} == {204, "dropped"}
     assert_everything_accounted_for(delivery)
     dropped = {lead_of(e["body"]) for e in delivery.sender.log if e["status"] == "dropped"}
     intact = [lead_id for lead_id in script.leads if lead_id not in dropped]

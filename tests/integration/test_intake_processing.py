@@ -31,7 +31,7 @@ def task_pairs(action, task_id, lead_id, due, status=0, at=2000):
 
 def test_retried_delivery_is_recognised_as_a_duplicate(client, settings, account, deps, run_worker):
     for _ in range(3):
-        assert post(client, settings, lead_pairs("add", 1, 100, 1500), request_id="req-1").status_code == 200
+        assert post(client, settings, lead_pairs("add", 1, 100, 1500), request_id="req-1").status_code == 204
     run_worker()
     assert deps.store.counters(account.id) == {"applied": 1, "duplicates": 2}
 

@@ -86,7 +86,7 @@ def test_without_a_token_only_loopback_may_read_metrics(deps):
 
 def test_metrics_show_queues_intake_and_accounts(deps, account, run_worker):
     client = metrics_app(deps)
-    assert post_webhook(client).status_code == 200
+    assert post_webhook(client).status_code == 204
     deps.queues["sync"].enqueue("tests.integration.test_operations.job_that_fails", 1)
     text = client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32}).get_data(as_text=True)
     assert 'deal_pulse_queue_depth{queue="webhooks"} 1' in text  # the drain job waits
@@ -145,7 +145,7 @@ def test_the_cli_lists_and_replays(deps, run_worker, capsys, monkeypatch):
 # --- the preview: development only
 def test_the_preview_shows_a_deal_with_hints_and_mints_tokens_the_api_accepts(deps, account, run_worker):
     client = create_app(deps=deps).test_client()
-    assert post_webhook(client).status_code == 200
+    assert post_webhook(client).status_code == 204
     run_worker()
     page = client.get("/preview/card")
     assert page.status_code == 200

@@ -26,7 +26,7 @@ def status_moves(count):
 def post_status_moves(client, settings, count):
     url = f"/hooks/16700680/{hook_secret(settings.secret_key, 16700680)}"
     for body in status_moves(count):
-        assert client.post(url, data=body, content_type="application/x-www-form-urlencoded").status_code == 200
+        assert client.post(url, data=body, content_type="application/x-www-form-urlencoded").status_code == 204
 
 
 def kill_with_children(pid):
