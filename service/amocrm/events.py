@@ -117,6 +117,15 @@ def flatten(item) -> dict:
     return flat
 
 
+class Integer(fields.Integer):
+    """fields.Integer with a short way for the plain digits webhooks carry (a dozen per item, on every delivery)."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if type(value) is str and value.isdecimal() and len(value) < 19 and not self.validators:  # noqa: E721
+            return int(value)
+        return super().deserialize(value, attr, data, **kwargs)
+
+
 class Timestamp(fields.Field):
     """Unix seconds, or 'YYYY-MM-DD HH:MM:SS' in the account's timezone (the docs' task and note format)."""
 
@@ -186,17 +195,17 @@ class EventSchema(Schema):
 class LeadEventSchema(EventSchema):
     """`leads[<action>][i]`; old senders use last_modified/date_create."""
 
-    id = fields.Integer(required=True)
-    status_id = fields.Integer(required=True)
-    pipeline_id = fields.Integer(required=True)
+    id = Integer(required=True)
+    status_id = Integer(required=True)
+    pipeline_id = Integer(required=True)
     updated_at = Timestamp(load_default=0)
     created_at = Timestamp(load_default=0)
-    price = fields.Integer(load_default=None)
-    responsible_user_id = fields.Integer(load_default=None)
-    old_status_id = fields.Integer(load_default=None)
-    old_pipeline_id = fields.Integer(load_default=None)
-    old_responsible_user_id = fields.Integer(load_default=None)
-    modified_user_id = fields.Integer(load_default=None)
+    price = Integer(load_default=None)
+    responsible_user_id = Integer(load_default=None)
+    old_status_id = Integer(load_default=None)
+    old_pipeline_id = Integer(load_default=None)
+    old_responsible_user_id = Integer(load_default=None)
+    modified_user_id = Integer(load_default=None)
     name = fields.String(load_default=None)
     custom_fields = fields.Raw(load_default=None)
 
@@ -229,15 +238,15 @@ def _date_value(entry) -> Optional[tuple[int, int]]:
 class TaskEventSchema(EventSchema):
     """`task[<action>][i]`: element_type 2 is a lead; status 1 is completed."""
 
-    id = fields.Integer(required=True)
-    element_id = fields.Integer(load_default=None)
-    element_type = fields.Integer(load_default=None)
-    responsible_user_id = fields.Integer(load_default=None)
+    id = Integer(required=True)
+    element_id = Integer(load_default=None)
+    element_type = Integer(load_default=None)
+    responsible_user_id = Integer(load_default=None)
     complete_till = Timestamp(load_default=None)
-    status = fields.Integer(load_default=0)
+    status = Integer(load_default=0)
     updated_at = Timestamp(load_default=0)
     created_at = Timestamp(load_default=0)
-    task_type = fields.Integer(load_default=1)
+    task_type = Integer(load_default=1)
     text = fields.String(load_default="")
 
     @post_load
@@ -252,11 +261,11 @@ class NoteEventSchema(EventSchema):
 
     OLD_NAMES = {"created_at": "date_create", "main_user_id": "created_by"}
 
-    id = fields.Integer(required=True)
-    element_id = fields.Integer(required=True)
+    id = Integer(required=True)
+    element_id = Integer(required=True)
     note_type = fields.String(required=True)
     created_at = Timestamp(load_default=0)
-    main_user_id = fields.Integer(load_default=0)
+    main_user_id = Integer(load_default=0)
     text = fields.String(load_default="")
     params = fields.Raw(load_default=None)
 
@@ -284,9 +293,9 @@ def call_duration(params, text: str) -> int:
 class ContactEventSchema(EventSchema):
     """`contacts[<action>][i]` (contacts and companies) and customers."""
 
-    id = fields.Integer(required=True)
+    id = Integer(required=True)
     type = fields.String(load_default="")
-    responsible_user_id = fields.Integer(load_default=None)
+    responsible_user_id = Integer(load_default=None)
     created_at = Timestamp(load_default=0)
     updated_at = Timestamp(load_default=0)
 
@@ -298,9 +307,9 @@ class ContactEventSchema(EventSchema):
 class TalkEventSchema(EventSchema):
     """`talk[<action>][i]`: a chat bound to an entity."""
 
-    talk_id = fields.Integer(load_default=None)
-    id = fields.Integer(load_default=None)
-    entity_id = fields.Integer(load_default=None)
+    talk_id = Integer(load_default=None)
+    id = Integer(load_default=None)
+    entity_id = Integer(load_default=None)
     entity_type = fields.String(load_default="")
     updated_at = Timestamp(load_default=0)
 
@@ -318,7 +327,7 @@ class UnsortedEventSchema(EventSchema):
     uid = fields.String(required=True)
     category = fields.String(load_default="")
     source = fields.String(load_default="")
-    pipeline_id = fields.Integer(load_default=None)
+    pipeline_id = Integer(load_default=None)
     created_at = Timestamp(load_default=0)
     data = fields.Raw(load_default=None)
     accept_result = fields.Raw(load_default=None)
