@@ -46,6 +46,7 @@ def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, hea
 
 @lru_cache(maxsize=4096)
 def _hook_secret(secret_key: str, account_id: int) -> bytes:
+    """The account's webhook secret, computed once per account and process."""
     return hook_secret(secret_key, account_id).encode()
 
 

@@ -18,7 +18,7 @@ from service.bootstrap import Deps
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.web.errors import error_answer
 
-HOOK_PATH = re.compile(r"/hooks/(\d+)/([^/]+)")
+HOOK_PATH = re.compile(r"/hooks/([0-9]{1,18})/([^/]+)")  # longer ids are no account's: Flask's 404
 FORM = "application/x-www-form-urlencoded"
 
 

@@ -252,7 +252,8 @@ def test_hostile_webhook_bodies_are_4xx_and_not_stored(client, deps, hook, body)
 
 @pytest.mark.parametrize("path", ["/hooks/abc/secret", "/hooks/-1/secret", "/hooks/1e3/x", "/hooks/%00/x",
                                   f"/hooks/{ACCOUNT.id}/" + "s" * 5000, f"/hooks/{ACCOUNT.id}/%00",
-                                  f"/hooks/{ACCOUNT.id}/%C3%A9", f"/hooks/{ACCOUNT.id}/%FF"])
+                                  f"/hooks/{ACCOUNT.id}/%C3%A9", f"/hooks/{ACCOUNT.id}/%FF", f"/hooks/0{ACCOUNT.id}/x",
+                                  "/hooks/" + "9" * 5000 + "/x", "/hooks/%D9%A1/x"])
 def test_hostile_hook_paths_are_4xx(client, deps, world, path):
     refused(client.post(path, data="leads[status][0][id]=101", content_type=FORM), 403, 404)
     assert stored(deps) == 0
