@@ -18,7 +18,7 @@ def create_app(settings=None, deps=None) -> Flask:
     for blueprint in (health.bp, api.bp, oauth.bp):
         app.register_blueprint(blueprint)
     _add_operations(app, deps.settings)  # issue 8
-    app.wsgi_app = hooks.HookIntake(deps, app.wsgi_app)
+    app.wsgi_app = hooks.HookIntake(deps, app.wsgi_app)  # webhooks are answered before Flask is reached
     return app
 
 

@@ -8,7 +8,6 @@ import time
 import weakref
 from collections import Counter
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Mapping
 
 import redis
@@ -29,7 +28,7 @@ KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
 
 def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, headers: Mapping[str, str]) -> dict:
     """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
-    if not hmac.compare_digest(_hook_secret(deps.settings.secret_key, account_id), secret):
+    if not hmac.compare_digest(hook_secret(deps.settings.secret_key, account_id).encode(), secret):
         raise errors.Forbidden("wrong webhook secret for this account")
     try:
         account = _installed_account(deps, account_id)
@@ -42,12 +41,6 @@ def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, hea
     except redis.RedisError:
         raise errors.Unavailable("storage is unavailable; retry later") from None
     return {"accepted": len(webhook.events), "rejected": [str(e) for e in webhook.errors]}
-
-
-@lru_cache(maxsize=4096)
-def _hook_secret(secret_key: str, account_id: int) -> bytes:
-    """The account's webhook secret, computed once per account and process."""
-    return hook_secret(secret_key, account_id).encode()
 
 
 ACCOUNT_TTL = 5.0  # seconds a web process trusts its copy of an installed account (an uninstall takes this long)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from service.bootstrap import Deps
 from service.model import Account
 
 
+@lru_cache(maxsize=4096)  # checked on every delivery: one HMAC per account and process
 def hook_secret(secret_key: str, account_id: int) -> str:
     """The unguessable part of an account's webhook URL."""
     return hmac.new(secret_key.encode(), f"hook:{int(account_id)}".encode(), hashlib.sha256).hexdigest()
