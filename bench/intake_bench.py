@@ -30,6 +30,7 @@ from service.config import DEV_SECRET_KEY  # noqa: E402
 from service.model import Account  # noqa: E402
 from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.services import hook_secret  # noqa: E402
+from service.store import account_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 ACCOUNT = Account(16700680, "unirock", base_url="https://unirock.amocrm.ru")  # the sample's account
@@ -195,7 +196,7 @@ def breakdown(redis_url: str, body: bytes, rounds: int = 30, calls: int = 200) -
             for _ in range(calls):
                 stage()
             best[name] = min(best[name], (time.process_time() - started) / calls * 1000)
-    deps.redis.delete(f"acct:{ACCOUNT.id}:inbox", f"acct:{ACCOUNT.id}:drain_pending")
+    deps.redis.delete(account_key(ACCOUNT.id, "inbox"), account_key(ACCOUNT.id, "drain_pending"))
     return best
 
 
@@ -233,7 +234,8 @@ def redis_append_rate(redis_url: str, body: bytes, seconds: float = 3.0) -> dict
             append()
             count += 1
         rates[name] = count / (time.perf_counter() - started)
-    client.delete("bench:xadd", "acct:999:inbox", "acct:999:drain_pending", "acct:999:metrics:webhooks_received")
+    client.delete("bench:xadd", account_key(999, "inbox"), account_key(999, "drain_pending"),
+                  account_key(999, "metrics", "webhooks_received"))
     return rates
 
 
@@ -268,7 +270,7 @@ def main() -> None:
         print(f"{'gunicorn':<14}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}"
               f"{'non-2xx':>9}{'sock err':>9}{'stored':>9}")
         for setting in args.settings:
-            before = client.xlen(f"acct:{ACCOUNT.id}:inbox")
+            before = client.xlen(account_key(ACCOUNT.id, "inbox"))
             servers = {name: serve(spec, setting, server.url) for name, spec in ENDPOINTS}
             try:
                 runs = compare(servers, path, script, args.rounds, args.duration, server.process.pid)
@@ -276,7 +278,7 @@ def main() -> None:
                 for process, _ in servers.values():
                     stop(process)
             results = {name: summary(rows) for name, rows in runs.items()}
-            stored = client.xlen(f"acct:{ACCOUNT.id}:inbox") - before
+            stored = client.xlen(account_key(ACCOUNT.id, "inbox")) - before
             in_flight = 8 * len(runs["intake"])  # wrk drops the answers of requests in flight when it stops
             if not 0 <= stored - results["intake"]["answered_2xx"] <= in_flight:
                 print(f"!! {results['intake']['answered_2xx']} deliveries answered 2xx but {stored} stored")
@@ -292,7 +294,7 @@ def main() -> None:
             print(f"{setting:<14}ratio intake/bare = {ratio:.0%} (median of the rounds: {rounds}; "
                   f"CPU bare/intake {cpu:.0%}); intake p99 = {results['intake']['p99_ms']:.1f} ms "
                   f"-> {verdict} the targets (>= 50 %, p99 <= 20 ms)")
-            client.delete(f"acct:{ACCOUNT.id}:inbox", f"acct:{ACCOUNT.id}:drain_pending")
+            client.delete(account_key(ACCOUNT.id, "inbox"), account_key(ACCOUNT.id, "drain_pending"))
             client.delete(*client.keys("rq:*") or ["-"])
     print("req/s, p50, p99, CPU: medians of the rounds; max: of all rounds; CPU: ms of gunicorn workers + Redis per "
           "request; stored: inbox entries added (warm-up included)")

@@ -43,6 +43,7 @@ from service.sandbox.generator import generate  # noqa: E402
 from service.sandbox.simulator import Simulator  # noqa: E402
 from service.sandbox.webhooks import WebhookSender  # noqa: E402
 from service.services import hook_url  # noqa: E402
+from service.store import account_key  # noqa: E402
 
 ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -70,7 +71,7 @@ class Monitor(threading.Thread):
         super().__init__(daemon=True)
         import redis
         self.conn = redis.Redis.from_url(url).connection_pool.get_connection()
-        self.inbox, self.cards = f"acct:{account_id}:inbox".encode(), f"acct:{account_id}:cards".encode()
+        self.inbox, self.cards = account_key(account_id, "inbox").encode(), account_key(account_id, "cards").encode()
         self.rows: list[tuple] = []
         self.stopping = False
 

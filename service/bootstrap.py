@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Callable
 
 import redis
+from redis.cluster import RedisCluster
 from rq import Queue
 from rq.serializers import JSONSerializer
 
@@ -21,8 +22,8 @@ class Deps:
     """What services need from the outside world, built once per process."""
 
     settings: Settings
-    redis: redis.Redis
-    store: Store
+    redis: redis.Redis  # REDIS_URL: queues, schedules, job state, the clock's keys
+    store: Store  # account data: on REDIS_CLUSTER_URL when set, else on `redis`
     queues: dict[str, Queue]
     clock: Callable[[], float] = field(default=time.time)
 
@@ -36,7 +37,16 @@ def build(settings: Settings | None = None) -> Deps:
                                   health_check_interval=30)
     # JSON, not pickle: nothing read back from Redis can execute code.
     queues = {name: Queue(name, connection=client, serializer=JSONSerializer) for name in QUEUE_NAMES}
-    return Deps(settings=settings, redis=client, store=Store(client), queues=queues)
+    store = Store(account_data_client(settings) or client, settings.intake_wait_replicas, settings.intake_wait_ms)
+    return Deps(settings=settings, redis=client, store=store, queues=queues)
+
+
+def account_data_client(settings: Settings):
+    """The Redis Cluster that holds account data when REDIS_CLUSTER_URL is set (RQ needs a single Redis and stays on
+    REDIS_URL), else None: account data shares REDIS_URL."""
+    if not settings.redis_cluster_url:
+        return None
+    return RedisCluster.from_url(settings.redis_cluster_url, socket_timeout=5, socket_connect_timeout=2)
 
 
 @lru_cache(maxsize=1)

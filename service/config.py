@@ -21,6 +21,9 @@ class Settings:
     env: str = "development"
     port: int = 5000
     redis_url: str = ""  # empty: start the embedded redis-server
+    redis_cluster_url: str = ""  # any node of a Redis Cluster holding account data (empty: all on REDIS_URL)
+    intake_wait_replicas: int = 1  # on a cluster: replicas that must hold a webhook before its 2xx (0: none)
+    intake_wait_ms: int = 500  # on a cluster: how long a webhook waits for them (amoCRM gives us 2 s), then 503
     secret_key: str = DEV_SECRET_KEY
     client_id: str = DEV_CLIENT_ID
     client_secret: str = DEV_CLIENT_SECRET
@@ -129,6 +132,8 @@ class Settings:
             problems.append("METRICS_TOKEN must be set (at least 24 characters): /metrics needs a bearer token")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")) and self.redis_url:
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.redis_cluster_url and not self.redis_cluster_url.startswith(("redis://", "rediss://")):
+            problems.append("REDIS_CLUSTER_URL must start with redis:// or rediss://")
         if self.log_format not in ("json", "text"):
             problems.append("LOG_FORMAT must be json or text")
         return problems
@@ -143,6 +148,9 @@ ENV_NAMES = {
     "env": "DEAL_PULSE_ENV",
     "port": "PORT",
     "redis_url": "REDIS_URL",
+    "redis_cluster_url": "REDIS_CLUSTER_URL",
+    "intake_wait_replicas": "INTAKE_WAIT_REPLICAS",
+    "intake_wait_ms": "INTAKE_WAIT_MS",
     "secret_key": "SECRET_KEY",
     "client_id": "AMOCRM_CLIENT_ID",
     "client_secret": "AMOCRM_CLIENT_SECRET",

@@ -20,7 +20,6 @@ from service.bootstrap import Deps
 from service.model import Account, IncomingLead
 from service.recompute import recompute_cards
 from service.services import hook_secret
-from service.store import account_key
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
@@ -101,7 +100,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds (then the
     # clock's sweeper queues a drain). A drain that finds the lease taken leaves at once instead of occupying a
     # worker: the holder looks at the inbox again after letting go.
-    lock = deps.redis.lock(account_key(account_id, "lock", "drain"), timeout=deps.settings.drain_lease_seconds)
+    lock = deps.store.lock(account_id, "drain", timeout=deps.settings.drain_lease_seconds)
     if account is None or not lock.acquire(blocking=False):
         return dict(totals)
     try:

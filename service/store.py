@@ -1,4 +1,5 @@
-"""The Redis adapter: owns every key name and encoding. Every account key starts with `acct:<id>:`."""
+"""The Redis adapter: owns every key name and encoding. Every account key starts with `acct:{<id>}:`: the braces are
+Redis Cluster's hash tag, so all of an account's keys share one slot (scripts and transactions stay on one node)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ from typing import Iterable, Iterator, Mapping, Optional
 
 import orjson
 import redis
+from redis.cluster import RedisCluster
 
-from service import store_timelines
+from service import store_cluster, store_timelines
 from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.model import DateField, Pipeline, Stage, User
 from service.store_records import record_builder
@@ -27,11 +29,13 @@ return {id, first and 1 or 0}
 
 
 def account_key(account_id: int, *parts) -> str:
-    """The one place account-scoped key names are made."""
-    return ":".join([f"acct:{int(account_id)}", *map(str, parts)])
+    """The one place account-scoped key names are made: `acct:{<id>}:<parts>` (hash-tagged by the account id)."""
+    return ":".join([f"acct:{{{int(account_id)}}}", *map(str, parts)])
 
 
-ACCOUNTS = "dp:accounts"  # global index: account ids
+# Keys of no account (README "Keys"): each is a single key on the account-data Redis (on a cluster, in its own slot,
+# never touched in the same script or transaction as an account's keys). RQ and the clock's keys are on REDIS_URL.
+ACCOUNTS = "dp:accounts"  # global index: account ids (how sweeps list accounts on a cluster too)
 SUBDOMAINS = "dp:subdomains"  # global index: subdomain -> account id
 ORIGINS = "dp:origins"  # global index: browser origin -> account id (CORS)
 
@@ -39,14 +43,18 @@ ORIGINS = "dp:origins"  # global index: browser origin -> account id (CORS)
 class Store:
     """Typed reads and writes over one Redis connection."""
 
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis, wait_replicas: int = 0, wait_ms: int = 500):
         self.redis = client
+        self.cluster = isinstance(client, RedisCluster)
+        # On a cluster, an append is answered only once `wait_replicas` replicas hold it (issue 22: nothing
+        # acknowledged is lost when its primary dies).
+        self.wait_replicas, self.wait_ms = (wait_replicas, wait_ms) if self.cluster else (0, wait_ms)
         self._local = threading.local()
 
     # accounts
     def save_account(self, account: Account) -> None:
         """Register (or update) an installed account."""
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=not self.cluster)  # on a cluster the index keys are other slots
         pipe.set(account_key(account.id, "account"), json.dumps(asdict(account)))
         pipe.sadd(ACCOUNTS, account.id)
         pipe.hset(SUBDOMAINS, account.subdomain, account.id)
@@ -70,8 +78,11 @@ class Store:
         """Store a raw webhook; return its id and whether a drain must be queued."""
         keys = [account_key(account_id, "inbox"), account_key(account_id, "drain_pending"),
                 account_key(account_id, "metrics", "webhooks_received")]  # the intake rate is its rate()
-        entry_id, first = self._append_inbox(keys=keys, args=[x for pair in entry.items() for x in pair],
-                                             client=self._thread_client())
+        args = [x for pair in entry.items() for x in pair]
+        if self.cluster:
+            entry_id, first = store_cluster.append_durably(self, account_id, keys, args)
+        else:
+            entry_id, first = self._append_inbox(keys=keys, args=args, client=self._thread_client())
         return entry_id.decode(), bool(first)
 
     def _thread_client(self) -> redis.Redis:
@@ -346,6 +357,9 @@ class Store:
         milliseconds to wait first."""
         keys = [account_key(account_id, "rl", "next"), GLOBAL_RATE, account_key(account_id, "rl", "paused"),
                 account_key(account_id, "rl", "window")]
+        if self.cluster:
+            return store_cluster.acquire_request_slot(self.redis, keys, interval_ms, global_interval_ms, per_second,
+                                                      ticket, TICKET_HOLD_MS)
         return int(self.redis.eval(_SLOT, 4, *keys, interval_ms, global_interval_ms, per_second, ticket,
                                    TICKET_HOLD_MS))
 
@@ -416,16 +430,20 @@ class Store:
     def delete_account(self, account_id: int) -> int:
         """Remove every key of the account and its global index entries; return the keys deleted."""
         account = self.get_account(account_id)
-        deleted = 0
-        for batch in _batches(self.redis.scan_iter(match=account_key(account_id, "*"), count=1000), 500):
-            deleted += self.redis.unlink(*batch)
-        pipe = self.redis.pipeline()
+        deleted, node = 0, self.node_client(account_id)  # on a cluster, only the account's node holds its keys
+        for batch in _batches(node.scan_iter(match=account_key(account_id, "*"), count=1000), 500):
+            deleted += node.unlink(*batch)
+        pipe = self.redis.pipeline(transaction=not self.cluster)
         pipe.srem(ACCOUNTS, account_id)
         if account is not None:
             pipe.hdel(SUBDOMAINS, account.subdomain)
             pipe.hdel(ORIGINS, account.origin)
         pipe.execute()
         return deleted
+
+    def node_client(self, account_id: int) -> redis.Redis:
+        """A plain client of the server holding the account's keys (on one Redis, the client itself)."""
+        return store_cluster.node_client(self.redis, account_key(account_id)) if self.cluster else self.redis
 
     # --- widget API (issue 7): its keys and encodings live in service/store_widget.py (this file passed 450 lines)
     @cached_property

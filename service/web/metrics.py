@@ -148,7 +148,7 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
 def _last_webhook(d: Deps, account_id: int) -> float:
     """The inbox stream's last generated id is the arrival time (ms) of the latest webhook, applied or not."""
     try:
-        info = d.redis.xinfo_stream(account_key(account_id, "inbox"))
+        info = d.store.redis.xinfo_stream(account_key(account_id, "inbox"))
     except redis.ResponseError:  # no webhook yet: the stream does not exist
         return 0
     last = info.get("last-generated-id") or b"0-0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from service.model import User
+from service.store import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import (ADMIN, ALL, CHOSEN, DENIED, GLEB_NO_GROUP, GROUP, MASHA_DEAL, MIKHAIL_DEAL, MINE,
                                OTHER, call, install_world)
@@ -62,7 +63,7 @@ def test_user_unknown_to_a_mirrored_account_sees_nothing(client, settings, world
 
 def test_before_users_are_mirrored_cards_show_as_amocrm_shows_them(client, settings, deps):
     install_world(deps)
-    deps.redis.delete("acct:%d:users" % ACCOUNT.id)
+    deps.redis.delete(account_key(ACCOUNT.id, "users"))
     assert hints_of(client, settings, 4242, MASHA_DEAL.id).status_code == 200
 
 

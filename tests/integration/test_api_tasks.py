@@ -11,6 +11,7 @@ import responses
 
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
+from service.store import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ADMIN, DENIED, MASHA_BIG, MASHA_DEAL, MINE, NOW, OTHER, call, install_world
 
@@ -119,6 +120,6 @@ def test_a_blocked_account_is_503_without_calling_amocrm(client, settings, world
 
 
 def test_an_account_without_tokens_needs_a_reinstall(client, settings, world, deps, amocrm):
-    deps.redis.delete(f"acct:{ACCOUNT.id}:tokens")
+    deps.redis.delete(account_key(ACCOUNT.id, "tokens"))
     reply = click(client, settings)
     assert (reply.status_code, reply.json["error"]) == (503, "amocrm_needs_reinstall")

@@ -102,7 +102,7 @@ def test_disable_hook_deletes_every_key_of_the_account(client, deps, settings, a
     deps.queues["webhooks"].enqueue("service.jobs.drain_inbox", 777)
     answer = client.get("/oauth/disable", query_string=disable_query(settings, id_name=id_name))
     assert answer.status_code == 200 and answer.json["cancelled_jobs"] == 1
-    assert deps.redis.keys(f"acct:{account.id}:*") == []
+    assert deps.redis.keys(account_key(account.id, "*")) == []
     assert deps.store.get_account(account.id) is None and not deps.store.origin_is_installed(account.origin)
     assert deps.queues["sync"].count == 0 and deps.queues["webhooks"].count == 1  # other accounts' work stays
 

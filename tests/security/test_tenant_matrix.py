@@ -21,6 +21,7 @@ import responses
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.model import Lead, User
+from service.store import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ALL, CHOSEN, DENIED, LEADS, MINE, NOW, USERS, card, hint, install_world
 from tests.support.tokens import mint_token
@@ -136,7 +137,7 @@ def install_two_tenants(deps, settings) -> None:
 
 def snapshot(redis, account_id: int) -> dict:
     """Every key of an account with its serialized value."""
-    return {key: redis.dump(key) for key in redis.scan_iter(f"acct:{account_id}:*")}
+    return {key: redis.dump(key) for key in redis.scan_iter(account_key(account_id, "*"))}
 
 
 @pytest.fixture
