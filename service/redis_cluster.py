@@ -114,6 +114,11 @@ class EmbeddedCluster:
                 return int(primary[1])
         raise LookupError(key)
 
+    def replica_of(self, port: int):
+        """The port of the primary a live replica follows, or None for a primary."""
+        info = _client(port).info("replication")
+        return int(info["master_port"]) if info["role"] == "slave" else None
+
     def kill(self, port: int) -> None:
         """SIGKILL one node: a crash, nothing flushed."""
         self.processes[port].kill()
