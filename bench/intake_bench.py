@@ -7,13 +7,18 @@ tests/data/samples/webhooks/status_lead_modern.txt. Prints, per endpoint, the me
 latencies, and the CPU each request cost the gunicorn workers and Redis (steadier than requests/s when the machine
 is shared); then the intake/bare ratio. Targets (issue 5): ratio >= 50 %, intake p99 <= 20 ms. `--breakdown` first
 prints where one intake request's CPU goes, in-process (the WSGI app called directly, no gunicorn, no wrk).
+`--cluster` (issue 22) adds, side by side in the same rounds, the intake with account data on an embedded Redis
+Cluster (3 primaries + 3 replicas, REDIS_CLUSTER_URL): without the replica wait (`cluster`) and with it
+(`cluster+wait`: the append then `WAIT 1`, as production runs it); and the appends' own rates in-process.
 
     .venv/bin/python bench/intake_bench.py                              # every setting below
     .venv/bin/python bench/intake_bench.py --settings gthread:2:4 --rounds 3 --duration 8 --breakdown
+    .venv/bin/python bench/intake_bench.py --settings gthread:2:4 --cluster
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -28,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from service.config import DEV_SECRET_KEY  # noqa: E402
 from service.model import Account  # noqa: E402
+from service.redis_cluster import EmbeddedCluster  # noqa: E402
 from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.services import hook_secret  # noqa: E402
 from service.store import account_key  # noqa: E402
@@ -86,11 +92,18 @@ def intake_app():
 ENDPOINTS = (("bare", "intake_bench:bare_app()"), ("intake", "intake_bench:intake_app()"))
 
 
-def serve(app_spec: str, setting: str, redis_url: str) -> tuple[subprocess.Popen, int]:
+def cluster_endpoints(cluster_url: str) -> dict:
+    """The intake over a cluster, without and with the replica wait: name -> extra environment."""
+    return {"cluster": {"REDIS_CLUSTER_URL": cluster_url, "INTAKE_WAIT_REPLICAS": "0"},
+            "cluster+wait": {"REDIS_CLUSTER_URL": cluster_url, "INTAKE_WAIT_REPLICAS": "1"}}
+
+
+def serve(app_spec: str, setting: str, redis_url: str, extra_env=None) -> tuple[subprocess.Popen, int]:
     """Start gunicorn with one setting; wait until it accepts connections."""
     worker_class, workers, threads = setting.split(":")
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": DEV_SECRET_KEY, "PYTHONPATH": f"{ROOT}"}
+    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": DEV_SECRET_KEY, "PYTHONPATH": f"{ROOT}",
+           **(extra_env or {})}
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
                "--threads", threads, "--worker-class", worker_class, "--chdir", str(ROOT / "bench"),
                "--log-level", "warning", app_spec]
@@ -118,14 +131,15 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def compare(servers: dict, path: str, script: Path, rounds: int, seconds: int, redis_pid: int) -> dict:
-    """Warm both endpoints, then load them in turn `rounds` times; each run with the CPU it cost per request."""
+def compare(servers: dict, path: str, script: Path, rounds: int, seconds: int, redis_pids: dict) -> dict:
+    """Warm both endpoints, then load them in turn `rounds` times; each run with the CPU it cost per request
+    (gunicorn workers and the Redis servers the endpoint uses: `redis_pids[name]`)."""
     runs: dict = {name: [] for name in servers}
     for name, (process, port) in servers.items():
         runs[name].append(dict(wrk_run(f"http://127.0.0.1:{port}{path}", script, 2), warm_up=True))
     for _ in range(rounds):
         for name, (process, port) in servers.items():
-            pids = worker_pids(process) + [redis_pid]
+            pids = worker_pids(process) + redis_pids.get(name, redis_pids["intake"])
             before = cpu_seconds(pids)
             result = wrk_run(f"http://127.0.0.1:{port}{path}", script, seconds)
             result["cpu_ms"] = (cpu_seconds(pids) - before) / max(result["requests"], 1) * 1000
@@ -245,6 +259,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds of wrk per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3, help="bare, intake, bare, intake, ...: medians are shown")
     parser.add_argument("--breakdown", action="store_true", help="first, the in-process CPU of one request")
+    parser.add_argument("--cluster", action="store_true", help="also the intake over a Redis Cluster, w/o WAIT")
     args = parser.parse_args()
     if not (shutil.which("wrk") or os.path.exists("/usr/bin/wrk")):
         sys.exit("wrk is not installed (Debian package `wrk`)")
@@ -252,13 +267,23 @@ def main() -> None:
     path = f"/hooks/{ACCOUNT.id}/{hook_secret(DEV_SECRET_KEY, ACCOUNT.id)}"
     print(f"body: {len(body)} bytes (status_lead_modern.txt); wrk -t2 -c8, {args.rounds} x {args.duration} s per "
           f"endpoint; {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.2f}")
-    with EmbeddedRedis() as server, tempfile.TemporaryDirectory() as tmp:
+    with EmbeddedRedis() as server, tempfile.TemporaryDirectory() as tmp, optional_cluster(args.cluster) as cluster:
         import redis
+        from redis.cluster import RedisCluster
 
         from service.store import Store
 
         client = redis.Redis.from_url(server.url)
         Store(client).save_account(ACCOUNT)
+        extra, redis_pids = {}, {"intake": [server.process.pid]}
+        if cluster:
+            cluster_client = RedisCluster.from_url(cluster.url)
+            Store(cluster_client).save_account(ACCOUNT)
+            extra = cluster_endpoints(cluster.url)
+            redis_pids.update(dict.fromkeys(extra, [server.process.pid, *(p.pid for p in
+                                                                           cluster.processes.values())]))
+            for name, rate in cluster_append_rates(cluster.url, body).items():
+                print(f"in-process appends over the cluster, {name}: {rate:,.0f}/s")
         script = Path(tmp) / "post.lua"
         script.write_text(LUA % (lua_string(body.decode()), FORM))
         if args.breakdown:
@@ -267,13 +292,14 @@ def main() -> None:
         rates = redis_append_rate(server.url, body)
         print(f"bare Redis appends (Python loop, one round trip each): XADD {rates['xadd']:,.0f}/s; "
               f"the intake's append {rates['intake_append']:,.0f}/s")
-        print(f"{'gunicorn':<14}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}"
+        print(f"{'gunicorn':<14}{'endpoint':<13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU ms':>9}"
               f"{'non-2xx':>9}{'sock err':>9}{'stored':>9}")
         for setting in args.settings:
             before = client.xlen(account_key(ACCOUNT.id, "inbox"))
             servers = {name: serve(spec, setting, server.url) for name, spec in ENDPOINTS}
+            servers.update({name: serve(ENDPOINTS[1][1], setting, server.url, env) for name, env in extra.items()})
             try:
-                runs = compare(servers, path, script, args.rounds, args.duration, server.process.pid)
+                runs = compare(servers, path, script, args.rounds, args.duration, redis_pids)
             finally:
                 for process, _ in servers.values():
                     stop(process)
@@ -283,7 +309,7 @@ def main() -> None:
             if not 0 <= stored - results["intake"]["answered_2xx"] <= in_flight:
                 print(f"!! {results['intake']['answered_2xx']} deliveries answered 2xx but {stored} stored")
             for name, r in results.items():
-                print(f"{setting:<14}{name:<9}{r['rps']:>9,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                print(f"{setting:<14}{name:<13}{r['rps']:>9,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
                       f"{r['max_ms']:>9.1f}{r['cpu_ms']:>9.3f}{r['non_2xx']:>9}{r['socket_errors']:>9}"
                       f"{stored if name == 'intake' else '-':>9}")
             # Each round's intake run against the bare run just before it: the load of neighbours drifts less.
@@ -294,11 +320,46 @@ def main() -> None:
             print(f"{setting:<14}ratio intake/bare = {ratio:.0%} (median of the rounds: {rounds}; "
                   f"CPU bare/intake {cpu:.0%}); intake p99 = {results['intake']['p99_ms']:.1f} ms "
                   f"-> {verdict} the targets (>= 50 %, p99 <= 20 ms)")
+            for name in extra:
+                own = statistics.median(c["rps"] / i["rps"] for i, c in zip(runs["intake"][1:], runs[name][1:]))
+                print(f"{setting:<14}{name}/intake (one Redis) = {own:.0%} req/s; CPU per request "
+                      f"{results[name]['cpu_ms']:.3f} ms vs {results['intake']['cpu_ms']:.3f} ms; "
+                      f"p99 {results[name]['p99_ms']:.1f} ms; stored on the cluster: "
+                      f"{cluster_client.xlen(account_key(ACCOUNT.id, 'inbox'))} (both cluster endpoints)")
             client.delete(account_key(ACCOUNT.id, "inbox"), account_key(ACCOUNT.id, "drain_pending"))
             client.delete(*client.keys("rq:*") or ["-"])
     print("req/s, p50, p99, CPU: medians of the rounds; max: of all rounds; CPU: ms of gunicorn workers + Redis per "
           "request; stored: inbox entries added (warm-up included)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+@contextlib.contextmanager
+def optional_cluster(wanted: bool):
+    """An embedded 3 + 3 cluster when asked for, else None."""
+    if not wanted:
+        yield None
+        return
+    with EmbeddedCluster(primaries=3, replicas=1) as cluster:
+        yield cluster
+
+
+def cluster_append_rates(cluster_url: str, body: bytes, seconds: float = 3.0) -> dict:
+    """The intake's append from Python over the cluster, one delivery at a time: without and with `WAIT 1`."""
+    from redis.cluster import RedisCluster
+
+    from service.store import Store
+
+    entry = {"body": body, "received_at": "0", "headers": '{"User-Agent": "amoCRM-Webhooks/3.0"}'}
+    rates = {}
+    for name, replicas in (("append", 0), ("append + WAIT 1", 1)):
+        store = Store(RedisCluster.from_url(cluster_url), wait_replicas=replicas)
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            store.append_inbox(999, entry)
+            count += 1
+        rates[name] = count / (time.perf_counter() - started)
+        store.redis.delete(account_key(999, "inbox"))
+    return rates
 
 
 def lua_string(text: str) -> str:
