@@ -1,4 +1,5 @@
-"""Command line: `python -m service run | web | worker | clock | jobs failed|replay | dlq | hook-url | accounts`."""
+"""Command line: `python -m service run | web | worker | clock | jobs failed|replay | dlq | hook-url | accounts |
+migrate-to-cluster`."""
 from __future__ import annotations
 
 import argparse
@@ -62,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
         cmd = dlq.add_parser(name, help=text)
         cmd.add_argument("--account", type=int, help="one account (default: all)")
         cmd.set_defaults(command=func)
+    move = sub.add_parser("migrate-to-cluster", help="copy accounts from one Redis to REDIS_CLUSTER_URL "
+                                                         "(unset: to the tagged key names on REDIS_URL), verified")
+    which = move.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", type=int, help="one account")
+    which.add_argument("--all", action="store_true", help="every account of the source")
+    move.add_argument("--from", dest="source", help="the single Redis to copy from (default: REDIS_URL)")
+    move.add_argument("--catch-up", action="store_true",
+                      help="after the switch: append what the source inbox received since the copy")
+    move.add_argument("--replace", action="store_true", help="overwrite an account already on the cluster")
+    move.set_defaults(command=migrate_to_cluster)
     accounts = sub.add_parser("accounts", help="manage installed accounts").add_subparsers(required=True)
     add = accounts.add_parser("add", help="register an account by hand (local use)")
     add.add_argument("--id", type=int, required=True)
@@ -69,6 +80,27 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--base-url", default="", help="default https://<subdomain>.amocrm.ru")
     add.set_defaults(command=add_account)
     return parser
+
+
+def migrate_to_cluster(args) -> int:
+    """Copy (or catch up) accounts onto the cluster; exit 1 when any key does not match its source."""
+    import redis
+
+    from service import migrate
+
+    settings = _settings()  # without REDIS_CLUSTER_URL: the tagged names on REDIS_URL itself (an in-place upgrade)
+    deps = bootstrap.build(settings)
+    source = redis.Redis.from_url(args.source or settings.redis_url)
+    failed = 0
+    for account_id in ([args.account] if args.account else migrate.source_accounts(source)):
+        if args.catch_up:
+            print(f"account {account_id}: {migrate.catch_up(source, deps, account_id)} inbox entries caught up")
+            continue
+        copied = migrate.copy_account(source, deps, account_id, replace=args.replace)
+        failed += bool(copied.mismatched)
+        print(f"account {account_id}: {copied.keys} keys copied, {copied.verified} verified"
+              + (f"; MISMATCHED: {', '.join(copied.mismatched)}" if copied.mismatched else ""))
+    return 1 if failed else 0
 
 
 def print_hook_url(args) -> None:

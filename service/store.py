@@ -33,6 +33,11 @@ def account_key(account_id: int, *parts) -> str:
     return ":".join([f"acct:{{{int(account_id)}}}", *map(str, parts)])
 
 
+def legacy_account_prefix(account_id: int) -> str:
+    """The untagged prefix account keys had before hash tags (`acct:<id>:`): only `migrate-to-cluster` reads it."""
+    return f"acct:{int(account_id)}:"
+
+
 # Keys of no account (README "Keys"): each is a single key on the account-data Redis (on a cluster, in its own slot,
 # never touched in the same script or transaction as an account's keys). RQ and the clock's keys are on REDIS_URL.
 ACCOUNTS = "dp:accounts"  # global index: account ids (how sweeps list accounts on a cluster too)
