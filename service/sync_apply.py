@@ -53,12 +53,12 @@ def apply_date_fields(ctx, items: list) -> int:
 
 
 def apply_events(ctx, items: list) -> int:
-    """Stage moves and hand-overs of leads into their per-lead timelines (sets: replays add nothing)."""
+    """Stage moves of leads into their per-lead timelines (sets: replays add nothing). Hand-overs are validated but
+    not stored: no insight, card or sync reads them (issue 22: memory per deal); a reader would start storing them."""
     events = [e for e in _load(EVENTS, items, "events", ctx.account_id) if e["entity_type"] == "lead"]
     moves = [c for c in map(schemas.stage_change, _typed(events, "lead_status_changed")) if c]
     handovers = [c for c in map(schemas.responsible_change, _typed(events, "entity_responsible_changed")) if c]
     ctx.store.add_timeline(ctx.account_id, "history", moves)
-    ctx.store.add_timeline(ctx.account_id, "responsible", handovers)
     return len(moves) + len(handovers)
 
 

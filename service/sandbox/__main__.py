@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "generate":
         world = generate(args.size, seed=args.seed, now=args.now)
-        sys.stdout.write(accountfile.dumps(world))
-        sys.stdout.write("\n")
+        sys.stdout.flush()
+        accountfile.write(world, sys.stdout.buffer)
+        sys.stdout.buffer.write(b"\n")
         return
     serve(args)
 

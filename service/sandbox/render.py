@@ -162,6 +162,21 @@ def event(world, row: tuple, base: str) -> dict:
                                      "_links": link(f"{base}/api/v4/{ENTITY_PATH[entity]}/{row[EV_EID]}")}}}
 
 
+def events(world, rows, base: str):
+    """event() for many rows, with what every event shares looked up once (the large account has 1.6 M)."""
+    account_id, events_href = world.account["id"], f"{base}/api/v4/events/"
+    entity_hrefs = {code: (name, f"{base}/api/v4/{ENTITY_PATH[name]}/") for code, name in enumerate(ENTITY_TYPES)}
+    for row in rows:
+        entity, href = entity_hrefs[row[EV_ETYPE]]
+        eid, entity_id = f"01sb{row[EV_SEQ]:022x}", row[EV_EID]
+        type_name, before, after = event_values(world, row)
+        yield {"id": eid, "type": type_name, "entity_id": entity_id, "entity_type": entity,
+               "created_by": row[EV_BY], "created_at": row[EV_AT], "value_after": after,
+               "value_before": before, "account_id": account_id,
+               "_links": {"self": {"href": events_href + eid}},
+               "_embedded": {"entity": {"id": entity_id, "_links": {"self": {"href": f"{href}{entity_id}"}}}}}
+
+
 def event_type_name(world, row: tuple) -> str:
     """The public type name of an event row."""
     name = EVENT_TYPES[row[EV_TYPE]]

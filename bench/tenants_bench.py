@@ -1,0 +1,225 @@
+"""Bench: many tenants at once, on a Redis Cluster and on one Redis, in the same run (issue 22).
+
+Run: .venv/bin/python bench/tenants_bench.py [--accounts 200] [--rate 100] [--seconds 300] [--workers 2]
+For each column (`one Redis`: everything on REDIS_URL; `cluster`: account data on an embedded 3 primaries + 3
+replicas cluster, queues on REDIS_URL, webhooks answered after WAIT 1) it starts the production processes (`python -m
+service web`, N `python -m service worker`), installs `--accounts` accounts (their mirrors start empty: each is built
+by the webhooks themselves, no initial sync), then POSTs amoCRM's captured status_lead delivery, re-addressed to a
+random account and a fresh lead, at `--rate` per second for `--seconds`. A watcher polls the cards; a delivery's
+webhook -> card time is from its POST until its card is in Redis. Prints p50/p95/max, lost (answered 2xx, no card
+30 s after the end), refused (non-2xx, retried as amoCRM would), Redis memory per account, and CPU per event (web +
+workers + Redis servers). Targets: p95 <= 1 s, zero lost.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from redis.cluster import RedisCluster  # noqa: E402
+
+from service import bootstrap  # noqa: E402
+from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
+from service.model import Account  # noqa: E402
+from service.redis_cluster import EmbeddedCluster  # noqa: E402
+from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.services import hook_secret  # noqa: E402
+from service.store import account_key  # noqa: E402
+from tests.support.samples import webhook_bodies  # noqa: E402
+
+TEMPLATE = webhook_bodies("status_lead_modern.txt")[0]
+FORM = "application/x-www-form-urlencoded"
+FIRST_ID = 41_000_000
+
+
+def body(account_id: int, lead_id: int) -> bytes:
+    """The captured delivery, re-addressed to another account and lead."""
+    return (TEMPLATE.replace(b"16700680", str(account_id).encode()).replace(b"unirock", f"t{account_id}".encode())
+            .replace(b"30052055", str(lead_id).encode()))
+
+
+def start_processes(env: dict, workers: int) -> list[subprocess.Popen]:
+    """web + workers, as the Procfile runs them."""
+    common = dict(cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs = [subprocess.Popen([sys.executable, "-m", "service", "web"], **common)]
+    procs += [subprocess.Popen([sys.executable, "-m", "service", "worker"], **common) for _ in range(workers)]
+    return procs
+
+
+def wait_up(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError("web did not start")
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes and their children (gunicorn workers)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    seen = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            todo += [int(c) for c in children]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def used_memory(store) -> int:
+    """used_memory of the server(s) holding account data (primaries only on a cluster)."""
+    if isinstance(store.redis, RedisCluster):
+        return sum(store.redis.get_redis_connection(n).info("memory")["used_memory"]
+                   for n in store.redis.get_primaries())
+    return store.redis.info("memory")["used_memory"]
+
+
+def run_column(name: str, settings: Settings, redis_pids: list[int], args) -> dict:
+    """One column of the table: start processes, install accounts, load, measure."""
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": settings.redis_url, "REDIS_CLUSTER_URL": settings.redis_cluster_url,
+           "PORT": str(port), "BIND_HOST": "127.0.0.1", "SECRET_KEY": DEV_SECRET_KEY, "LOG_LEVEL": "WARNING",
+           "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
+    deps = bootstrap.build(settings)
+    deps.redis.flushdb()
+    deps.store.redis.flushdb()
+    memory_before = used_memory(deps.store)
+    accounts = [Account(id=FIRST_ID + i, subdomain=f"t{FIRST_ID + i}") for i in range(args.accounts)]
+    for account in accounts:
+        deps.store.save_account(account)
+    procs = start_processes(env, args.workers)
+    try:
+        wait_up(port)
+        return load(name, deps, accounts, port, procs, redis_pids, memory_before, args)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def load(name, deps, accounts, port, procs, redis_pids, memory_before, args) -> dict:
+    """Send at the rate for the duration; watch the cards; the figures."""
+    rng, session = random.Random(7), requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+    sent: dict = {}  # (account, lead) -> sent at
+    carded: dict = {}
+    refused = [0]
+    lock, stop = threading.Lock(), threading.Event()
+    watcher = threading.Thread(target=watch, args=(deps.store, sent, carded, lock, stop), daemon=True)
+    watcher.start()
+    cpu_before = tree_cpu([p.pid for p in procs] + redis_pids)
+
+    def deliver(account: Account, lead_id: int, at: float) -> None:
+        url = f"http://127.0.0.1:{port}/hooks/{account.id}/{hook_secret(DEV_SECRET_KEY, account.id)}"
+        for _ in range(20):  # amoCRM retries a non-2xx
+            try:
+                answer = session.post(url, data=body(account.id, lead_id), timeout=5,
+                                      headers={"Content-Type": FORM, "X-Amocrm-Requestid": f"{account.id}-{lead_id}"})
+                if answer.status_code < 300:
+                    with lock:
+                        sent[(account.id, lead_id)] = at
+                    return
+            except requests.RequestException:
+                pass
+            refused[0] += 1
+            time.sleep(0.5)
+
+    started, n = time.monotonic(), 0
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        while (elapsed := time.monotonic() - started) < args.seconds:
+            due = int(elapsed * args.rate)
+            while n < due:
+                account = rng.choice(accounts)
+                pool.submit(deliver, account, FIRST_ID * 10 + n, time.monotonic())
+                n += 1
+            time.sleep(0.005)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(carded) < len(sent):
+        time.sleep(0.2)
+    stop.set()
+    watcher.join()
+    cpu = tree_cpu([p.pid for p in procs] + redis_pids) - cpu_before
+    latencies = sorted(carded[k] - sent[k] for k in carded if k in sent)
+    memory = used_memory(deps.store) - memory_before
+    return {"name": name, "events": n, "acked": len(sent), "lost": len(set(sent) - set(carded)),
+            "refused": refused[0], "p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95),
+            "max": latencies[-1] if latencies else float("nan"), "mem_kb": memory / len(accounts) / 1024,
+            "cpu_ms": cpu / max(n, 1) * 1000}
+
+
+def watch(store, sent: dict, carded: dict, lock, stop) -> None:
+    """Poll the pending deliveries' cards every 50 ms; record when each first appears."""
+    while not stop.is_set():
+        with lock:
+            pending = [key for key in sent if key not in carded]
+        by_account: dict = {}
+        for account_id, lead_id in pending:
+            by_account.setdefault(account_id, []).append(lead_id)
+        pipe = store.redis.pipeline(transaction=False)
+        for account_id, leads in by_account.items():
+            pipe.hmget(account_key(account_id, "cards"), leads)
+        now = time.monotonic()
+        for (account_id, leads), found in zip(by_account.items(), pipe.execute() if by_account else []):
+            for lead_id, card in zip(leads, found):
+                if card:
+                    carded[(account_id, lead_id)] = now
+        time.sleep(0.05)
+
+
+def _pct(values: list, q: float) -> float:
+    return values[min(int(q * len(values)), len(values) - 1)] if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=100.0, help="events per second over all accounts")
+    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes")
+    args = parser.parse_args()
+    print(f"{args.accounts} accounts, {args.rate:g} events/s for {args.seconds} s, {args.workers} workers, "
+          f"{os.cpu_count()} CPUs; load average before: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    rows = []
+    with EmbeddedRedis() as single, EmbeddedCluster(primaries=3, replicas=1, appendonly=True) as cluster:
+        cluster_pids = [p.pid for p in cluster.processes.values()]
+        rows.append(run_column("one Redis", Settings(redis_url=single.url), [single.process.pid], args))
+        rows.append(run_column("cluster", Settings(redis_url=single.url, redis_cluster_url=cluster.url),
+                               [single.process.pid, *cluster_pids], args))
+    print(f"{'column':<11}{'events':>8}{'2xx':>8}{'lost':>6}{'retried':>8}{'p50 s':>8}{'p95 s':>8}{'max s':>8}"
+          f"{'KB/acct':>9}{'CPU ms/ev':>10}")
+    for r in rows:
+        print(f"{r['name']:<11}{r['events']:>8}{r['acked']:>8}{r['lost']:>6}{r['refused']:>8}{r['p50']:>8.3f}"
+              f"{r['p95']:>8.3f}{r['max']:>8.2f}{r['mem_kb']:>9.1f}{r['cpu_ms']:>10.2f}")
+    print(f"load average after: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
