@@ -29,7 +29,7 @@ def test_production_names_each_missing_variable(variable):
     ("AMOCRM_CLIENT_SECRET", DEV_CLIENT_SECRET), ("PUBLIC_URL", "http://dp.example"),
     ("AMOCRM_REDIRECT_URI", "http://dp.example/oauth/callback"), ("METRICS_TOKEN", "short"),
     ("REDIS_URL", "localhost:6379"), ("AMOCRM_RPS", "10"), ("AMOCRM_API_BASE", "http://127.0.0.1:8100"),
-    ("LOG_FORMAT", "xml"),
+    ("LOG_FORMAT", "xml"), ("REDIS_CLUSTER_URL", "node1:7000"),
 ])
 def test_production_names_each_weak_value(variable, value):
     with pytest.raises(ConfigError, match=variable):
