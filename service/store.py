@@ -38,8 +38,8 @@ def legacy_account_prefix(account_id: int) -> str:
     return f"acct:{int(account_id)}:"
 
 
-# Keys of no account (README "Keys"): each is a single key on the account-data Redis (on a cluster, in its own slot,
-# never touched in the same script or transaction as an account's keys). RQ and the clock's keys are on REDIS_URL.
+# Keys of no account (README "Scaling out"): each is a single key on the account-data Redis (on a cluster, in its own
+# slot, never in the same script or transaction as an account's keys). RQ's and the clock's keys are on REDIS_URL.
 ACCOUNTS = "dp:accounts"  # global index: account ids (how sweeps list accounts on a cluster too)
 SUBDOMAINS = "dp:subdomains"  # global index: subdomain -> account id
 ORIGINS = "dp:origins"  # global index: browser origin -> account id (CORS)
