@@ -7,8 +7,9 @@ service web`, N `python -m service worker`), installs `--accounts` accounts (the
 by the webhooks themselves, no initial sync), then POSTs amoCRM's captured status_lead delivery, re-addressed to a
 random account and a fresh lead, at `--rate` per second for `--seconds`. A watcher polls the cards; a delivery's
 webhook -> card time is from its POST until its card is in Redis. Prints p50/p95/max, lost (answered 2xx, no card
-once every inbox and queue is empty), the seconds the backlog took to drain after the load stopped, refused (non-2xx, retried as amoCRM would), Redis memory per account, and CPU per event (web +
-workers + Redis servers). Targets: p95 <= 1 s, zero lost.
+once every inbox and queue is empty), the seconds the backlog took to drain after the load stopped, retried (non-2xx
+answers, posted again as amoCRM would), Redis memory per account, and CPU per event (web + workers with their forked
+jobs + Redis servers). Targets: p95 <= 1 s, zero lost.
 """
 from __future__ import annotations
 
