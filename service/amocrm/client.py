@@ -122,8 +122,11 @@ class AmoClient:
         try:
             with self._slot():
                 self.requests_sent += 1
+                # Redirects are never followed: the bearer token goes to the account's own host only; a 3xx
+                # comes back here and is an error (_result).
                 return self.session.request(method, self.base + path, params=params, json=json, timeout=TIMEOUT,
-                                            headers={"Authorization": f"Bearer {pair.access_token}"})
+                                            headers={"Authorization": f"Bearer {pair.access_token}"},
+                                            allow_redirects=False)
         except (requests.Timeout, requests.ConnectionError) as exc:
             if method != "GET" or failures + 1 >= GET_ATTEMPTS:
                 raise TransientError(f"account {self.account_id}: {method} {path}: {type(exc).__name__}") from None
@@ -137,6 +140,8 @@ class AmoClient:
             return None
         if status < 300:
             return answer.json() if answer.content else None
+        if status < 400:
+            raise ApiError(status, "amoCRM answered a redirect; redirects are never followed")
         if status == 401:
             self.tokens.mark(self.account_id, NeedsReinstall.state, "401 after a token refresh")
             raise NeedsReinstall(f"account {self.account_id}: 401 after a token refresh")

@@ -11,7 +11,14 @@ from service.config import Settings
 
 AMO_DOMAINS = ("amocrm.ru", "amocrm.com", "kommo.com")
 TIMEOUT = (5, 20)  # connect, read
-AMO_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.(amocrm\.ru|amocrm\.com|kommo\.com)")
+# One label, then one of amoCRM's domains: `example.amocrm.ru`. Deeper names (`x.y.amocrm.ru`) are never accounts.
+AMO_HOST = re.compile(r"(?P<label>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(?:amocrm\.ru|amocrm\.com|kommo\.com)")
+# One-label names amoCRM (or a vendor it points a name at) serves itself: a token request there would hand our
+# client secret to a host that is not an account (issue 16: `www.`, `status.`).
+SERVICE_LABELS = frozenset({  # a deny-list (accounts can't be enumerated): names no account is given
+    "www", "status", "api", "id", "auth", "oauth", "login", "developers", "help", "support", "blog", "market",
+    "marketplace", "shop", "mail", "smtp", "cdn", "static", "docs", "admin", "partners", "amojo", "drive",
+    "widgets", "hooks", "webhooks"})
 
 
 class OAuthError(RuntimeError):
@@ -50,8 +57,17 @@ def referer_host(referer: str) -> str:
 
 
 def is_amo_host(host: str) -> bool:
-    """True for an account host on one of amoCRM's own domains (no port, no userinfo)."""
-    return bool(AMO_HOST.fullmatch(host or ""))
+    """True for an account host: one label on one of amoCRM's own domains, not a service name (no port, no
+    userinfo)."""
+    return account_label(host) is not None
+
+
+def account_label(host: str) -> str | None:
+    """The account subdomain of an account host (`example` of `example.amocrm.ru`), else None."""
+    match = AMO_HOST.fullmatch(host or "")
+    if match is None or match["label"] in SERVICE_LABELS:
+        return None
+    return match["label"]
 
 
 def account_host_base(settings: Settings, referer: str) -> str:
@@ -85,9 +101,13 @@ def _grant(session: requests.Session, settings: Settings, base: str, now: float,
     body = {"client_id": settings.client_id, "client_secret": settings.client_secret,
             "redirect_uri": settings.redirect_uri, **grant}
     try:
-        answer = session.post(f"{base.rstrip('/')}/oauth2/access_token", json=body, timeout=TIMEOUT)
+        # A redirect is never followed: it would carry the client secret to a host the account's name didn't pick.
+        answer = session.post(f"{base.rstrip('/')}/oauth2/access_token", json=body, timeout=TIMEOUT,
+                              allow_redirects=False)
     except requests.RequestException as exc:
         raise OAuthError(f"token endpoint unreachable: {type(exc).__name__}") from None
+    if answer.is_redirect or 300 <= answer.status_code < 400:
+        raise OAuthError(f"token endpoint answered a redirect ({answer.status_code}); not followed")
     if answer.status_code in (400, 401, 403):
         raise GrantRejected(f"token endpoint refused the {grant['grant_type']} grant: {_hint(answer)}")
     if answer.status_code != 200:

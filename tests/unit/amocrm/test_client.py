@@ -207,3 +207,14 @@ def test_secrets_never_reach_the_log(deps, installed, caplog):
     responses.get(f"{BASE}/api/v4/account", json={})
     client(deps, installed).get("/api/v4/account")
     assert not any(s in caplog.text for s in ("access-1", "refresh-1", "access-2", "refresh-2"))
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirect_from_the_api_is_an_error_and_the_token_stays_home(deps, installed, status):
+    from service.amocrm.client import ApiError
+    responses.get(f"{BASE}/api/v4/account", status=status, headers={"Location": "https://evil.example/x"})
+    elsewhere = responses.get("https://evil.example/x", json={})
+    with pytest.raises(ApiError, match="redirect"):
+        client(deps, installed).get("/api/v4/account")
+    assert elsewhere.call_count == 0

@@ -50,3 +50,30 @@ def test_a_refused_grant_is_distinguished_from_an_outage():
     with pytest.raises(oauth.OAuthError) as info:
         oauth.exchange_code(oauth.requests.Session(), SETTINGS, "https://x.amocrm.ru", "c", now=0)
     assert not isinstance(info.value, oauth.GrantRejected)
+
+
+# --- issue 16: only account hosts, and the client secret never follows a redirect
+@pytest.mark.parametrize("referer", ["www.amocrm.ru", "status.amocrm.ru", "www.kommo.com", "x.y.amocrm.ru",
+                                     "unirock.status.amocrm.ru", "-x.amocrm.ru", "x-.kommo.com",
+                                     "unirock.amocrm.ru."])
+def test_non_account_hosts_of_amocrm_are_refused(referer):
+    with pytest.raises(ValueError):
+        oauth.account_host_base(SETTINGS, referer)
+
+
+def test_the_account_label_is_the_subdomain():
+    assert oauth.account_label("unirock.kommo.com") == "unirock"
+    assert oauth.account_label("www.amocrm.ru") is None and oauth.account_label("a.b.amocrm.ru") is None
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_from_the_token_endpoint_is_not_followed(status):
+    responses.post("https://x.amocrm.ru/oauth2/access_token", status=status,
+                   headers={"Location": "http://collector.example/steal"})
+    stolen = responses.post("http://collector.example/steal", json={"access_token": "a", "refresh_token": "r"})
+    with pytest.raises(oauth.OAuthError, match="redirect"):
+        oauth.exchange_code(oauth.requests.Session(), SETTINGS, "https://x.amocrm.ru", "c", now=0)
+    with pytest.raises(oauth.OAuthError, match="redirect"):
+        oauth.refresh(oauth.requests.Session(), SETTINGS, "https://x.amocrm.ru", "r", now=0)
+    assert stolen.call_count == 0
