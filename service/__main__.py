@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     widget.set_defaults(command=build_widget)
     web = sub.add_parser("web", help="the web process (gunicorn): Procfile `web`")
     web.set_defaults(command=run_web)
-    worker = sub.add_parser("worker", help="an RQ worker on webhooks > insights > sync: Procfile `worker`")
+    worker = sub.add_parser("worker", help="an RQ worker on webhooks > insights > install > sync: Procfile `worker`")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.set_defaults(command=run_worker)
     clock = sub.add_parser("clock", help="queue periodic jobs (one process per deployment is enough)")

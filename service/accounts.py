@@ -20,10 +20,13 @@ from service.amocrm.client import AmoClient, http_session
 from service.amocrm.tokens import TokenKeeper
 from service.bootstrap import Deps
 from service.crypto import Cipher
+from service.model import Account
 from service.services import hook_url
 
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
+INSTALL_QUEUE = "install"  # below webhooks: anonymous callbacks must never delay installed accounts' work
+INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
 HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
                "note_lead", "add_task", "update_task", "delete_task", "responsible_task",
                "add_contact"]  # contacts created vs deals created, per manager
@@ -42,28 +45,56 @@ class InstallCall:
 
 
 def install_links(deps: Deps) -> dict:
-    """Authorize URLs for an install started from our page, carrying a fresh single-use `state`."""
-    nonce = secrets.token_urlsafe(24)
-    deps.store.save_install_state(nonce, STATE_TTL)
-    query = urlencode({"client_id": deps.settings.client_id, "state": nonce})
+    """Authorize URLs for an install started from our page, carrying a signed, time-limited `state` (nothing is
+    stored per page view: anonymous GETs must not grow Redis)."""
+    query = urlencode({"client_id": deps.settings.client_id, "state": sign_state(deps.settings.secret_key,
+                                                                                 deps.clock())})
     if deps.settings.amocrm_api_base:
         return {"sandbox": f"{deps.settings.amocrm_api_base.rstrip('/')}/oauth?{query}"}
     return {name: f"{url}?{query}" for name, url in AUTHORIZE.items()}
 
 
+def sign_state(secret_key: str, now: float) -> str:
+    """`<expiry>.<nonce>.<mac>`: HMAC-SHA256 over expiry and nonce with SECRET_KEY."""
+    head = f"{int(now) + STATE_TTL}.{secrets.token_urlsafe(16)}"
+    return f"{head}.{_state_mac(secret_key, head)}"
+
+
+def open_state(secret_key: str, state: str, now: float) -> Optional[tuple[str, int]]:
+    """(nonce, seconds left) of a state we signed that has not expired, else None."""
+    head, _, mac = state.rpartition(".")
+    expiry, _, nonce = head.partition(".")
+    if not (expiry.isdigit() and nonce and len(state) < 200):
+        return None
+    if not hmac.compare_digest(mac.encode(), _state_mac(secret_key, head).encode()):
+        return None
+    left = int(expiry) - int(now)
+    return (nonce, left) if 0 < left <= STATE_TTL else None
+
+
+def _state_mac(secret_key: str, head: str) -> str:
+    return hmac.new(secret_key.encode(), f"install-state|{head}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def accept_install(deps: Deps, call: InstallCall) -> None:
-    """Check the redirect and queue the code exchange; amoCRM waits only 3 s and never resends."""
+    """Check the redirect and queue the code exchange; amoCRM waits only 3 s and never resends.
+
+    Without `state` this is amoCRM's own widget install (developers.kommo.com/docs/authorization-public: code,
+    referer, from_widget only); it gets the same host checks, and complete_install's checks against the account."""
     if call.client_id and call.client_id != deps.settings.client_id:
         raise errors.BadRequest("this install is for another integration (client_id)")
-    if call.state is not None and not deps.store.take_install_state(call.state):
-        raise errors.Forbidden("unknown or expired install state; start the installation again")
+    if call.state is not None:
+        opened = open_state(deps.settings.secret_key, call.state, deps.clock())
+        if opened is None or not deps.store.claim_install_state(*opened):
+            raise errors.Forbidden("unknown or expired install state; start the installation again")
     try:
         base = oauth.account_host_base(deps.settings, call.referer)
     except ValueError as exc:
         raise errors.BadRequest(str(exc)) from None
     # The code is a credential for 20 minutes: RQ keeps job arguments, so it travels encrypted.
     sealed = Cipher.from_settings(deps.settings).seal({"code": call.code}).decode()
-    deps.queues["webhooks"].enqueue("service.jobs.complete_install", sealed, base, job_timeout=120)
+    deps.queues[INSTALL_QUEUE].enqueue("service.jobs.complete_install", sealed, base, job_timeout=120,
+                                       failure_ttl=INSTALL_FAILURE_TTL)
 
 
 def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
@@ -79,13 +110,33 @@ def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
     fields = schemas.account_fields(body)
     account = schemas.make_account(body, base if oauth.is_amo_host(oauth.referer_host(base)) else
                                    f"https://{fields['subdomain']}.amocrm.ru")
+    conflict = install_conflict(deps, account, base)
+    if conflict:
+        log.warning("install of account %s refused: %s", account.id, conflict)  # its tokens are dropped unused
+        return {"installed": False, "reason": conflict}
     TokenKeeper(deps.store, deps.settings, session, deps.clock).save(account.id, pair)
     deps.store.set_account_state(account.id, "active", "installed", int(deps.clock()))
     deps.store.save_account(account)
-    deps.queues["webhooks"].enqueue("service.jobs.finish_install", account.id, job_timeout=120,
-                                    retry=Retry(max=3, interval=[10, 60, 300]))
+    deps.store.set_install_id(account.id, secrets.token_hex(8))  # a disable hook from before this install is stale
+    deps.queues[INSTALL_QUEUE].enqueue("service.jobs.finish_install", account.id, job_timeout=120,
+                                       retry=Retry(max=3, interval=[10, 60, 300]))
     log.info("account %s (%s) installed", account.id, account.subdomain)
     return {"installed": True, "account_id": account.id}
+
+
+def install_conflict(deps: Deps, account: Account, base: str) -> str:
+    """Why this install must not be stored ('' when it may): the account amoCRM names must be the referer's, and
+    must not take another installed account's place (tokens, host, hook URL)."""
+    label = oauth.account_label(oauth.referer_host(base))
+    if label is not None and account.subdomain.lower() != label:
+        return f"the account's subdomain {account.subdomain!r} is not the referer's {label!r}"
+    stored = deps.store.get_account(account.id)
+    if stored is not None and stored.subdomain.lower() != account.subdomain.lower():
+        return f"account {account.id} is installed as {stored.subdomain!r}, not {account.subdomain!r}"
+    owner = deps.store.account_for_origin(account.origin)
+    if owner is not None and owner != account.id:
+        return f"{account.origin} belongs to installed account {owner}"
+    return ""
 
 
 def _fetch_account(session: requests.Session, api: str, access_token: str, attempts: int = 3) -> dict:
@@ -93,7 +144,8 @@ def _fetch_account(session: requests.Session, api: str, access_token: str, attem
     for attempt in range(attempts):
         try:
             answer = session.get(f"{api}/api/v4/account", params={"with": "is_api_filter_enabled,datetime_settings"},
-                                 headers={"Authorization": f"Bearer {access_token}"}, timeout=(5, 20))
+                                 headers={"Authorization": f"Bearer {access_token}"}, timeout=(5, 20),
+                                 allow_redirects=False)  # the new token goes to the account's host only
             if answer.status_code == 200:
                 return answer.json()
         except requests.RequestException:

@@ -14,7 +14,7 @@ from rq.serializers import JSONSerializer
 from service.config import Settings
 from service.store import Store
 
-QUEUE_NAMES = ("webhooks", "insights", "sync")  # highest priority first
+QUEUE_NAMES = ("webhooks", "insights", "install", "sync")  # highest priority first (install: issue 16)
 
 
 @dataclass

@@ -77,7 +77,7 @@ class Worker(HerokuWorker):
 
 
 def run_worker(settings: Settings, burst: bool = False) -> bool:
-    """Work the queues by priority (webhooks > insights > sync), with RQ's scheduler for delayed jobs."""
+    """Work the queues by priority (webhooks > insights > install > sync), with RQ's scheduler for delayed jobs."""
     import service.jobs  # noqa: F401  (preloaded: work horses fork warm)
 
     deps = bootstrap.build(settings)

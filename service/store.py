@@ -343,13 +343,23 @@ class Store:
         raw = {k.decode(): v.decode() for k, v in self.redis.hgetall(account_key(account_id, "state")).items()}
         return {"state": raw.get("state", "active"), "reason": raw.get("reason", ""), "at": int(raw.get("at", 0))}
 
-    def save_install_state(self, nonce: str, ttl: int) -> None:
-        """Remember an install started from our page (OAuth `state`, CSRF)."""
-        self.redis.set(f"{INSTALL_STATE}:{nonce}", 1, ex=ttl)
+    def claim_install_state(self, nonce: str, ttl: int) -> bool:
+        """True the first time a signed install `state` comes back (its nonce is kept only until it expires, and
+        only for states whose signature checked: page views store nothing)."""
+        return bool(self.redis.set(f"{INSTALL_STATE}:{nonce}", 1, ex=max(1, int(ttl)), nx=True))
 
-    def take_install_state(self, nonce: str) -> bool:
-        """True once for a state we issued and that has not expired."""
-        return bool(self.redis.getdel(f"{INSTALL_STATE}:{nonce}"))
+    def set_install_id(self, account_id: int, install_id: str) -> None:
+        """Name the account's current install (a disable hook is checked against it)."""
+        self.redis.set(account_key(account_id, "install_id"), install_id)
+
+    def install_id(self, account_id: int) -> str:
+        """The account's current install ('' before the first one)."""
+        return (self.redis.get(account_key(account_id, "install_id")) or b"").decode()
+
+    def account_for_origin(self, origin: str) -> Optional[int]:
+        """The installed account whose pages live on `origin`, if any."""
+        owner = self.redis.hget(ORIGINS, origin)
+        return int(owner) if owner is not None else None
 
     def lock(self, account_id: int, name: str, timeout: float, blocking_timeout: Optional[float] = None):
         """A Redis lock scoped to the account (refresh, sync)."""

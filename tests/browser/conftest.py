@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service import create_app
+from service.bootstrap import QUEUE_NAMES
 from service.model import Account
 from service.redis_server import ROOT, free_port
 from tests.browser.harness import create_test_harness
@@ -88,7 +89,7 @@ def rq_worker_process(redis_url):
     """Run the Procfile's `rq worker` command itself, in burst mode, as a separate process."""
     def run() -> None:
         subprocess.run([sys.executable, "-m", "rq.cli", "worker", "--burst", "--url", redis_url,
-                        "--serializer", "json", "webhooks", "insights", "sync"],
+                        "--serializer", "json", *QUEUE_NAMES],
                        check=True, cwd=ROOT, timeout=60, capture_output=True)
     return run
 

@@ -24,8 +24,9 @@ def callback(client, **query):
 def test_widget_install_is_answered_at_once_and_the_code_exchanged_in_a_job(client, deps):
     answer = callback(client)
     assert answer.status_code == 200 and "Deal Pulse подключается" in answer.text and "connecting" in answer.text
-    [job] = deps.queues["webhooks"].jobs
-    assert job.func_name == "service.jobs.complete_install"
+    [job] = deps.queues["install"].jobs
+    assert job.func_name == "service.jobs.complete_install" and deps.queues["webhooks"].count == 0
+    assert 0 < job.failure_ttl <= 3600  # a failed exchange is not kept for a year
     assert "def50200code" not in str(job.args)  # the code travels encrypted
 
 
@@ -56,20 +57,20 @@ def test_our_own_install_page_issues_a_state_that_works_once(client, deps):
 
 def test_an_unknown_state_is_refused(client, deps):
     answer = callback(client, state="forged")
-    assert answer.status_code == 403 and deps.queues["webhooks"].count == 0
+    assert answer.status_code == 403 and deps.queues["install"].count == 0
 
 
 @pytest.mark.parametrize("referer", ["evil.example", "unirock.amocrm.ru.evil.example", "unirock.amocrm.ru:444"])
 def test_a_referer_outside_amocrm_is_refused(client, deps, referer):
     answer = callback(client, referer=referer)
     assert answer.status_code == 400 and "not an amoCRM host" in answer.json["message"]
-    assert deps.queues["webhooks"].count == 0
+    assert deps.queues["install"].count == 0
 
 
 def test_kommo_and_amocrm_com_referers_work(client, deps):
     for referer in ("unirock.kommo.com", "unirock.amocrm.com"):
         assert callback(client, referer=referer).status_code == 200
-    assert deps.queues["webhooks"].count == 2
+    assert deps.queues["install"].count == 2
 
 
 def test_another_integrations_install_is_refused(client):
@@ -78,7 +79,7 @@ def test_another_integrations_install_is_refused(client):
 
 def test_denied_access_shows_a_cancelled_page(client, deps):
     answer = client.get("/oauth/callback", query_string={"error": "access_denied"})
-    assert "Установка отменена" in answer.text and deps.queues["webhooks"].count == 0
+    assert "Установка отменена" in answer.text and deps.queues["install"].count == 0
 
 
 def test_missing_code_is_400(client):
