@@ -18,6 +18,9 @@ def create_app(settings=None, deps=None) -> Flask:
     for blueprint in (health.bp, api.bp, oauth.bp):
         app.register_blueprint(blueprint)
     _add_operations(app, deps.settings)  # issue 8
+    if deps.settings.forwarded_hops:  # issue 16: the client address behind our own proxies (README, security)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=deps.settings.forwarded_hops, x_proto=0, x_host=0)
     app.wsgi_app = hooks.HookIntake(deps, app.wsgi_app)  # webhooks are answered before Flask is reached
     return app
 

@@ -236,7 +236,8 @@ def _run_demo(settings: Settings, supervisor: Supervisor, started: float) -> int
     settings = replace(settings, amocrm_api_base=url, amocrm_rps=settings.demo_rps)
     with open(LOG_FILE, "ab") as log:  # web and workers start while the sandbox generates its account
         honcho = _run_procfile(settings, supervisor, log=log, workers=2, extra_env={
-            "AMOCRM_API_BASE": url, "AMOCRM_RPS": rps, "AMOCRM_GLOBAL_RPS": rps})
+            "AMOCRM_API_BASE": url, "AMOCRM_RPS": rps, "AMOCRM_GLOBAL_RPS": rps,
+            "DEAL_PULSE_ENV": "demo"})  # the only mode that serves /preview (issue 16)
     account_id = demo.sandbox_account(sandbox, LOG_FILE)
     demo.configure_sandbox(url, settings)
     demo.wait_ready(settings.base_url, supervisor.alive)

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"
 DEV_CLIENT_ID = "00000000-0000-4000-8000-000000000000"
 DEV_CLIENT_SECRET = "dev-client-secret-change-me-in-production"
+# issue 16: exact names only. `demo` is what `make run` gives its processes when no integration is configured.
+ENVIRONMENTS = ("development", "demo", "production")
 
 
 class ConfigError(RuntimeError):
@@ -46,7 +48,7 @@ class Settings:
     reconcile_minutes: int = 30  # incremental sync period
     api_user_rps: int = 20  # issue 7: widget API requests per second per (account, user)
     # issue 8: processes, operations and the demo
-    bind_host: str = "0.0.0.0"  # web listens here (`make run` binds 127.0.0.1)
+    bind_host: str = ""  # web listens here; empty: 0.0.0.0 in production, else 127.0.0.1 (issue 16)
     web_concurrency: int = 2  # gunicorn worker processes
     web_threads: int = 4  # threads per gunicorn worker
     shutdown_seconds: int = 20  # SIGTERM: web requests and a running job get this long to finish
@@ -55,6 +57,10 @@ class Settings:
     demo_size: str = "medium"  # `make run` demo: the sandbox account size (small | medium | large)
     demo_rps: float = 50.0  # `make run` demo: the sandbox's rate limit and ours (amoCRM's real limit is 7)
     demo_events_per_second: float = 2.0  # `make run` demo: the sandbox's live simulator
+    # issue 16: anonymous install edges and the client address
+    oauth_rate_per_minute: int = 30  # /oauth/callback and /install requests per client address per minute (each)
+    oauth_rate_clients: int = 2000  # distinct addresses counted per minute (each): bounds Redis keys under a flood
+    forwarded_hops: int = 0  # trusted proxies in front of the web process that append to X-Forwarded-For
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -66,9 +72,19 @@ class Settings:
             if raw not in (None, ""):
                 values[f.name] = _convert(f.name, raw, type(f.default))
         settings = cls(**values)
+        settings.check_environment()
         if settings.env == "production":
             settings.check_production()
         return settings
+
+    def check_environment(self) -> None:
+        """An unknown environment name would run with no production checks: refuse it (issue 16)."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"DEAL_PULSE_ENV={self.env!r} is not one of {', '.join(ENVIRONMENTS)} (exactly, in "
+                              "lower case); refusing to start")
+        if self.env == "demo" and (self.client_id, self.client_secret) != (DEV_CLIENT_ID, DEV_CLIENT_SECRET):
+            raise ConfigError("DEAL_PULSE_ENV=demo is `make run` without an amoCRM integration: unset "
+                              "AMOCRM_CLIENT_ID and AMOCRM_CLIENT_SECRET, or use development or production")
 
     @property
     def is_demo(self) -> bool:
@@ -77,8 +93,14 @@ class Settings:
 
     @property
     def serves_preview(self) -> bool:
-        """The card and panel previews mint widget tokens for anyone: never in production."""
-        return self.env != "production"
+        """The card and panel previews mint widget tokens for anyone: only in the demo, whose client secret is the
+        public development one (issue 16: not with real credentials, not in production)."""
+        return self.env == "demo" and self.client_secret == DEV_CLIENT_SECRET
+
+    @property
+    def web_bind_host(self) -> str:
+        """Where the web process listens: the platform's 0.0.0.0 in production, loopback elsewhere unless told."""
+        return self.bind_host or ("0.0.0.0" if self.env == "production" else "127.0.0.1")
 
     @property
     def base_url(self) -> str:
@@ -179,6 +201,9 @@ ENV_NAMES = {
     "demo_size": "DEMO_SIZE",
     "demo_rps": "DEMO_RPS",
     "demo_events_per_second": "DEMO_EVENTS_PER_SECOND",
+    "oauth_rate_per_minute": "OAUTH_RATE_PER_MINUTE",
+    "oauth_rate_clients": "OAUTH_RATE_CLIENTS",
+    "forwarded_hops": "FORWARDED_HOPS",
 }
 
 

@@ -43,7 +43,7 @@ def web_app(settings: Settings):
 
 def gunicorn_options(settings: Settings) -> dict:
     """gunicorn's settings: ours come from config.py, its logs go through our JSON handler."""
-    return {"bind": f"{settings.bind_host}:{settings.port}", "workers": settings.web_concurrency,
+    return {"bind": f"{settings.web_bind_host}:{settings.port}", "workers": settings.web_concurrency,
             "threads": settings.web_threads, "graceful_timeout": settings.shutdown_seconds, "timeout": 30,
             "accesslog": None, "errorlog": "-", "proc_name": "deal-pulse-web", "logger_class": WebLogger,
             "control_socket_disable": True,  # one shared ~/.gunicorn socket would collide between deployments

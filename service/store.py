@@ -361,6 +361,21 @@ class Store:
         owner = self.redis.hget(ORIGINS, origin)
         return int(owner) if owner is not None else None
 
+    def count_anonymous(self, scope: str, client: str, limit: int, max_clients: int, window: int,
+                        now: float) -> int:
+        """Count one anonymous request of `client` in the current fixed window of `scope`: 0 when it may go, else
+        seconds until the window ends. Keys are bounded: one per client seen in the window, at most `max_clients`
+        of them (a client beyond that waits for the next window), each expiring with its window."""
+        slot, remaining = int(now) // window, window - int(now) % window
+        prefix = f"{ANON_RATE}:{{{scope}}}"  # one hash slot per scope: the script's keys live together
+        admitted = self._count_anonymous(keys=[f"{prefix}:n:{slot}", f"{prefix}:c:{client[:64]}:{slot}"],
+                                         args=[limit, max_clients, remaining + 1])
+        return 0 if int(admitted) else remaining
+
+    @cached_property
+    def _count_anonymous(self):
+        return self.redis.register_script(COUNT_ANONYMOUS)
+
     def lock(self, account_id: int, name: str, timeout: float, blocking_timeout: Optional[float] = None):
         """A Redis lock scoped to the account (refresh, sync)."""
         return self.redis.lock(account_key(account_id, "lock", name), timeout=timeout,
@@ -521,6 +536,24 @@ return 1
 
 # --- issue 4: install state, request rate, helpers
 INSTALL_STATE = "dp:install_state"  # global: OAuth `state` nonces (no account is known yet)
+ANON_RATE = "dp:rl:anon"  # global: fixed-window counters of anonymous install requests per client address
+# KEYS[1] counts the clients seen in this window, KEYS[2] this client's requests; both expire with the window.
+# A new client is admitted only while fewer than ARGV[2] were seen: a flood from many addresses adds no key past
+# that, and one client's flood uses one key (it never spends the other clients' budget).
+COUNT_ANONYMOUS = """
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  local seen = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  if seen > tonumber(ARGV[2]) then
+    redis.call('DEL', KEYS[2])
+    return 0
+  end
+end
+if n > tonumber(ARGV[1]) then return 0 end
+return 1
+"""
 GLOBAL_RATE = "dp:rl:next"  # global: the earliest time (ms) the next request of any account may go
 # Spacing, not bursts: one request per interval. Spacing alone cannot keep amoCRM's one-second window: the server
 # counts a request when it arrives, somewhere between our grant and our reading the answer, and that delay varies

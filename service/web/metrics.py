@@ -17,6 +17,8 @@ from service.web import deps
 
 bp = Blueprint("metrics", __name__)
 LOOPBACK = ("127.0.0.1", "::1")
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_HOST",
+                 "HTTP_X_FORWARDED_PROTO", "HTTP_VIA")
 
 
 @bp.get("/metrics")
@@ -32,14 +34,21 @@ def metrics():
 
 
 def _authorize(token: str) -> None:
-    """Bearer METRICS_TOKEN; without one configured (development only) loopback callers may read."""
+    """Bearer METRICS_TOKEN; without one configured (development only) loopback callers may read, unless they came
+    through a proxy: a proxy on this host makes every outside caller look local (issue 16)."""
     if not token:
-        if request.remote_addr not in LOOPBACK:
-            raise errors.Forbidden("set METRICS_TOKEN to read /metrics from another host")
+        if request.remote_addr not in LOOPBACK or _proxied():
+            raise errors.Forbidden("set METRICS_TOKEN to read /metrics from another host or through a proxy")
         return
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         raise errors.Unauthorized("/metrics wants Authorization: Bearer <METRICS_TOKEN>")
+
+
+def _proxied() -> bool:
+    """True when a proxy forwarded the request (any of the headers proxies add, whatever their value)."""
+    environ = request.environ
+    return any(environ.get(name) for name in PROXY_HEADERS) or "werkzeug.proxy_fix.orig" in environ
 
 
 class Exposition:

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from service import accounts, errors
-from service.web import deps
+from service.web import deps, flood
 
 bp = Blueprint("oauth", __name__)
 
@@ -40,6 +40,7 @@ class DisableArgs(Schema):
 @bp.get("/oauth/callback")
 def callback():
     """Answer amoCRM at once; the code is exchanged by a job."""
+    flood.limit("callback")
     if request.args.get("error"):
         return _page(CANCELLED, status=200)
     args = _load(CallbackArgs(), request.args)
@@ -62,6 +63,7 @@ def disable():
 @bp.get("/install")
 def install():
     """Our own install page: links to amoCRM's consent screen carrying a CSRF `state`."""
+    flood.limit("install")
     links = accounts.install_links(deps())
     buttons = "".join(f'<p><a class="button" href="{escape(url)}">{escape(LABELS.get(name, name))}</a></p>'
                       for name, url in links.items())

@@ -142,8 +142,10 @@ def test_the_cli_lists_and_replays(deps, run_worker, capsys, monkeypatch):
     assert "1 job(s) put back" in capsys.readouterr().out
 
 
-# --- the preview: development only
+# --- the preview: the demo only (issue 16)
 def test_the_preview_shows_a_deal_with_hints_and_mints_tokens_the_api_accepts(deps, account, run_worker):
+    from dataclasses import replace
+    deps.settings = replace(deps.settings, env="demo")
     client = create_app(deps=deps).test_client()
     assert post_webhook(client).status_code == 204
     run_worker()

@@ -64,5 +64,7 @@ def test_credentials_or_an_api_base_mean_no_demo():
     assert not Settings.from_env({"AMOCRM_API_BASE": "http://127.0.0.1:8100"}).is_demo
 
 
-def test_development_serves_the_preview():
-    assert Settings.from_env({}).serves_preview
+def test_only_the_demo_serves_the_preview():
+    """Issue 16: was 'development serves the preview' — it minted tokens with real credentials too."""
+    assert Settings.from_env({"DEAL_PULSE_ENV": "demo"}).serves_preview
+    assert not Settings.from_env({}).serves_preview
