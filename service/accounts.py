@@ -12,9 +12,8 @@ from urllib.parse import urlencode
 
 import requests
 from rq import Retry
-from rq.job import Job
 
-from service import errors, sync
+from service import errors, sync, uninstall
 from service.amocrm import oauth, schemas
 from service.amocrm.client import AmoClient, http_session
 from service.amocrm.tokens import TokenKeeper
@@ -171,25 +170,11 @@ def disable_signature(client_secret: str, client_id: str, account_id: int) -> st
 
 
 def disable(deps: Deps, account_id: int, client_id: str, signature: str) -> dict:
-    """Verify amoCRM's disable hook, then forget the account: tokens, mirror, insights, plans, queued work."""
+    """Verify amoCRM's disable hook and queue its confirmation: the delete happens in a job, and only once amoCRM
+    confirms our tokens are revoked (the signature has no time or nonce: a replayed URL must delete nothing)."""
     if not hmac.compare_digest(client_id.encode(), deps.settings.client_id.encode()):
         raise errors.Forbidden("disable hook for another integration")
     expected = disable_signature(deps.settings.client_secret, deps.settings.client_id, account_id)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         raise errors.Forbidden("disable hook signature does not match")
-    cancelled = cancel_jobs(deps, account_id)
-    deleted = deps.store.delete_account(account_id)
-    log.info("account %s disabled: %d keys deleted, %d jobs cancelled", account_id, deleted, cancelled)
-    return {"account_id": account_id, "deleted": True, "cancelled_jobs": cancelled}
-
-
-def cancel_jobs(deps: Deps, account_id: int) -> int:
-    """Delete queued and scheduled jobs whose first argument is the account."""
-    cancelled = 0
-    for queue in deps.queues.values():
-        ids = queue.get_job_ids() + queue.scheduled_job_registry.get_job_ids()
-        for job in Job.fetch_many(ids, connection=deps.redis, serializer=queue.serializer):
-            if job is not None and job.args and job.args[0] == account_id:
-                job.delete()
-                cancelled += 1
-    return cancelled
+    return {"account_id": account_id, "accepted": True, "queued": uninstall.queue_confirmation(deps, account_id)}

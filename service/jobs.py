@@ -31,6 +31,18 @@ def finish_install(account_id: int) -> dict:
     return accounts.finish_install(bootstrap.worker_deps(), account_id)
 
 
+def confirm_disable(account_id: int, install_id: str) -> dict:
+    """Delete a disabled account once amoCRM confirms it (issue 16)."""
+    from service import uninstall
+    return uninstall.confirm_disable(bootstrap.worker_deps(), account_id, install_id)
+
+
+def delete_after_grace(account_id: int, install_id: str) -> dict:
+    """Delete an account whose disable amoCRM could not confirm, unless it was reinstalled."""
+    from service import uninstall
+    return uninstall.delete_after_grace(bootstrap.worker_deps(), account_id, install_id)
+
+
 def full_sync(account_id: int) -> dict:
     """Mirror the account from the API (resumable)."""
     return sync.full_sync(bootstrap.worker_deps(), account_id)

@@ -356,6 +356,15 @@ class Store:
         """The account's current install ('' before the first one)."""
         return (self.redis.get(account_key(account_id, "install_id")) or b"").decode()
 
+    def claim_disable(self, account_id: int, ttl: int) -> bool:
+        """True when no disable check of the account is pending (repeated hooks queue one check)."""
+        return bool(self.redis.set(account_key(account_id, "disable_pending"), 1, ex=ttl, nx=True))
+
+    def release_disable(self, account_id: int, hold: int = 0) -> None:
+        """A disable check is over and deleted nothing; with `hold`, repeats queue no check for that long."""
+        key = account_key(account_id, "disable_pending")
+        self.redis.set(key, 1, ex=hold) if hold else self.redis.delete(key)
+
     def account_for_origin(self, origin: str) -> Optional[int]:
         """The installed account whose pages live on `origin`, if any."""
         owner = self.redis.hget(ORIGINS, origin)

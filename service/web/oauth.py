@@ -52,12 +52,12 @@ def callback():
 
 @bp.get("/oauth/disable")
 def disable():
-    """amoCRM's disable hook: verify its signature, then delete everything of the account."""
+    """amoCRM's disable hook: verify its signature; a job confirms with amoCRM, then deletes the account."""
     args = _load(DisableArgs(), request.args)
     client_id = args["client_uuid"] or args["client_id"]
     if not client_id:
         raise errors.BadRequest("client_uuid (or client_id) is required")
-    return jsonify(accounts.disable(deps(), args["account_id"], client_id, args["signature"]))
+    return jsonify(accounts.disable(deps(), args["account_id"], client_id, args["signature"])), 202
 
 
 @bp.get("/install")

@@ -207,9 +207,10 @@ def test_a_403_block_mid_sync_stops_cleanly_and_marks_the_account(deps, connecte
 
 @pytest.mark.parametrize("before_save", [False, True], ids=["between-pages", "between-fetch-and-save"])
 def test_the_disable_hook_mid_sync_leaves_no_key_of_the_account(app, deps, connected, sandbox, fast_client,
-                                                                monkeypatch, before_save):
-    """amoCRM calls our disable hook while a sync runs: once the sync has noticed, nothing of the account is left
-    (not a lead page saved after the wipe, not a progress record, not a queued job)."""
+                                                                monkeypatch, before_save, run_worker):
+    """amoCRM calls our disable hook while a sync runs: once the sync has noticed and the hook's job has confirmed
+    with amoCRM (issue 16), nothing of the account is left (not a lead page saved after the wipe, not a progress
+    record, not a queued job)."""
     fired = []
 
     def disable(page):
@@ -218,8 +219,9 @@ def test_the_disable_hook_mid_sync_leaves_no_key_of_the_account(app, deps, conne
 
     on_page(deps, monkeypatch, disable, before_save=before_save)
     result = sync.full_sync(deps, connected.id)  # no crash: a clean stop
-    assert fired and fired[0]["status"] == 200
-    assert (result["state"], result["reason"]) == ("stopped", "not_installed")
+    assert fired and fired[0]["status"] == 202
+    assert result["state"] == "stopped" and result["reason"] in ("not_installed", "needs_reinstall")
+    run_worker()  # the hook's job: amoCRM refuses our token and its refresh, so the account goes
     assert deps.redis.keys(account_key(connected.id, "*")) == []
     assert connected.id not in deps.store.account_ids()
     assert all(q.count == 0 for q in deps.queues.values())

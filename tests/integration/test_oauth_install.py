@@ -93,8 +93,13 @@ def disable_query(settings, account_id=ACCOUNT.id, id_name="client_uuid", **over
     return {**query, **over}
 
 
+@responses.activate
 @pytest.mark.parametrize("id_name", ["client_uuid", "client_id"])
 def test_disable_hook_deletes_every_key_of_the_account(client, deps, settings, account, id_name):
+    """Issue 16: the delete runs in a job once amoCRM confirms (it answers 401 and refuses the refresh)."""
+    from rq import SimpleWorker
+    responses.get(f"{HOST}/api/v4/account", status=401, json={"title": "Unauthorized"})
+    responses.post(f"{HOST}/oauth2/access_token", status=400, json={"hint": "Token has been revoked"})
     TokenKeeper(deps.store, settings, None, deps.clock).save(account.id, TokenPair("a", "r", 1))
     deps.store.save_sync(account.id, "progress", {"state": "done"})
     deps.store.add_timeline(account.id, "history", [])
@@ -102,7 +107,10 @@ def test_disable_hook_deletes_every_key_of_the_account(client, deps, settings, a
     deps.queues["sync"].enqueue("service.jobs.full_sync", account.id)
     deps.queues["webhooks"].enqueue("service.jobs.drain_inbox", 777)
     answer = client.get("/oauth/disable", query_string=disable_query(settings, id_name=id_name))
-    assert answer.status_code == 200 and answer.json["cancelled_jobs"] == 1
+    assert answer.status_code == 202 and answer.json["queued"] is True
+    assert deps.store.get_account(account.id) is not None  # nothing is deleted in the web thread
+    SimpleWorker([deps.queues["install"]], connection=deps.redis,
+                 serializer=deps.queues["install"].serializer).work(burst=True, with_scheduler=False)
     assert deps.redis.keys(account_key(account.id, "*")) == []
     assert deps.store.get_account(account.id) is None and not deps.store.origin_is_installed(account.origin)
     assert deps.queues["sync"].count == 0 and deps.queues["webhooks"].count == 1  # other accounts' work stays
