@@ -1,7 +1,7 @@
 """Previews of the widget outside amoCRM: a page that plays amoCRM around the real widget/script.js.
 
-The web app serves it under /preview in development and demo mode only (it mints widget tokens for anyone, so
-never in production); the browser tests run the same page as a separate app on the account's own origin.
+The web app serves it under /preview in the demo only (it mints widget tokens for anyone: only with the public
+development secret, issue 16); the browser tests run the same page as a separate app on the account's own origin.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def create_harness(settings: Settings, account: Account, api_base: str, user_id:
     return app
 
 
-# --- the web app's /preview (development and demo only)
+# --- the web app's /preview (the demo only)
 bp = Blueprint("preview", __name__, url_prefix="/preview")
 _add_assets(bp, lambda: request.url_root)  # same origin as the page: no CORS in the preview
 
