@@ -63,7 +63,7 @@ def open_state(secret_key: str, state: str, now: float) -> Optional[tuple[str, i
     """(nonce, seconds left) of a state we signed that has not expired, else None."""
     head, _, mac = state.rpartition(".")
     expiry, _, nonce = head.partition(".")
-    if not (expiry.isdigit() and nonce and len(state) < 200):
+    if not (expiry.isascii() and expiry.isdigit() and nonce and len(state) < 200):
         return None
     if not hmac.compare_digest(mac.encode(), _state_mac(secret_key, head).encode()):
         return None

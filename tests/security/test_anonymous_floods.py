@@ -109,3 +109,21 @@ def test_a_burst_never_delays_installed_accounts_webhooks_and_leaves_bounded_mem
     assert len(job_keys) <= queued_installs + 5  # jobs: one per admitted callback, plus the tenant's own
     assert all(0 < deps.redis.ttl(k) <= max(accounts.INSTALL_FAILURE_TTL, 500) for k in job_keys)
     assert len(rate_keys(deps)) <= 2 * (len(addresses) + 1)
+
+
+def test_the_procfile_worker_works_the_install_queue_after_webhooks(deps):
+    """`python -m service worker` (Procfile, `make run` through honcho) listens to `install`, ranked below webhooks."""
+    import os
+    import subprocess
+    import sys
+    from rq.job import JobStatus
+    from service.redis_server import ROOT
+    install = deps.queues["install"].enqueue("service.jobs.sweep_inboxes")
+    hook = deps.queues["webhooks"].enqueue("service.jobs.sweep_inboxes")
+    env = {**os.environ, "REDIS_URL": deps.settings.redis_url}
+    subprocess.run([sys.executable, "-m", "service", "worker", "--burst"], cwd=ROOT, env=env, check=True,
+                   timeout=120, capture_output=True)
+    assert install.get_status(refresh=True) == hook.get_status(refresh=True) == JobStatus.FINISHED
+    hook.refresh()
+    install.refresh()
+    assert hook.ended_at <= install.started_at

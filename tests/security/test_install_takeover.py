@@ -101,6 +101,11 @@ def test_install_pages_store_nothing_and_their_state_is_signed(client, deps):
     assert callback(client, "unirock.amocrm.ru", state=state).status_code == 200
 
 
+@pytest.mark.parametrize("state", ["", "²³.nonce.mac", "1.2.3.4", "x" * 5000, "9" * 150 + ".n.m", "ü.ü.ü"])
+def test_a_malformed_state_is_403_never_500(client, deps, state):
+    assert callback(client, "unirock.amocrm.ru", state=state).status_code == 403
+
+
 def test_an_expired_state_is_refused(client, deps, settings):
     old = accounts.sign_state(settings.secret_key, deps.clock() - accounts.STATE_TTL - 1)
     assert callback(client, "unirock.amocrm.ru", state=old).status_code == 403
