@@ -154,8 +154,10 @@ def main() -> None:
                   f"addresses; answers {dict(sorted(flood.statuses.items()))}")
             install = deps.queues["install"]
             time.sleep(3)
+            failed = install.failed_job_registry.get_job_ids()[:50]
+            kept = max((deps.redis.ttl(f"rq:job:{j}") for j in failed), default=0)
             print(f"install queue after the flood: {install.count} waiting, {install.failed_job_registry.count} "
-                  f"failed (kept {max((deps.redis.ttl(f'rq:job:{j}') for j in install.failed_job_registry.get_job_ids()[:50]), default=0)} s at most)")
+                  f"failed (kept {kept} s at most)")
             print(f"Redis: {deps.redis.dbsize() - keys_before:+d} keys, "
                   f"{(deps.redis.info('memory')['used_memory'] - memory_before) / 1e6:+.2f} MB during the flood; "
                   f"rate-limit keys now {len(deps.redis.keys('dp:rl:anon:*'))}")

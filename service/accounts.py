@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
 INSTALL_QUEUE = "install"  # below webhooks: anonymous callbacks must never delay installed accounts' work
 INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
+INSTALL_RESULT_TTL = 300  # an exchange's result (installed, or the code refused) is kept 5 min
+MAX_WAITING_INSTALLS = 1000  # past this many queued exchanges, callbacks get 503: Redis stays bounded whatever the
+                             # number of flooding addresses (a real install is rare; its admin can start it again)
 HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
                "note_lead", "add_task", "update_task", "delete_task", "responsible_task",
                "add_contact"]  # contacts created vs deals created, per manager
@@ -90,10 +93,13 @@ def accept_install(deps: Deps, call: InstallCall) -> None:
         base = oauth.account_host_base(deps.settings, call.referer)
     except ValueError as exc:
         raise errors.BadRequest(str(exc)) from None
+    queue = deps.queues[INSTALL_QUEUE]
+    if queue.count >= MAX_WAITING_INSTALLS:
+        raise errors.Unavailable("too many installations are waiting; start the installation again in a minute")
     # The code is a credential for 20 minutes: RQ keeps job arguments, so it travels encrypted.
     sealed = Cipher.from_settings(deps.settings).seal({"code": call.code}).decode()
-    deps.queues[INSTALL_QUEUE].enqueue("service.jobs.complete_install", sealed, base, job_timeout=120,
-                                       failure_ttl=INSTALL_FAILURE_TTL)
+    queue.enqueue("service.jobs.complete_install", sealed, base, job_timeout=120, failure_ttl=INSTALL_FAILURE_TTL,
+                  result_ttl=INSTALL_RESULT_TTL)
 
 
 def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:

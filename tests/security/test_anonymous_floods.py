@@ -63,6 +63,14 @@ def test_many_addresses_add_no_keys_past_the_cap(deps):
     assert all(0 < deps.redis.ttl(key) <= 61 for key in rate_keys(deps))
 
 
+def test_a_flood_from_more_addresses_than_counted_still_queues_a_bounded_number_of_exchanges(client, deps,
+                                                                                           monkeypatch):
+    monkeypatch.setattr(accounts, "MAX_WAITING_INSTALLS", 40)
+    statuses = [callback(client, address=f"10.1.{n // 250}.{n % 250}").status_code for n in range(60)]
+    assert statuses.count(200) == 40 and statuses.count(503) == 20
+    assert deps.queues["install"].count == 40
+
+
 def test_x_forwarded_for_counts_only_behind_configured_proxies(deps):
     spoofed = create_app(deps=deps).test_client()
     answers = [spoofed.get("/install", headers={"X-Forwarded-For": f"192.0.2.{n}"}) for n in range(LIMIT + 1)]
@@ -108,6 +116,9 @@ def test_a_burst_never_delays_installed_accounts_webhooks_and_leaves_bounded_mem
     job_keys = [k for k in new if k.startswith(b"rq:job:")]
     assert len(job_keys) <= queued_installs + 5  # jobs: one per admitted callback, plus the tenant's own
     assert all(0 < deps.redis.ttl(k) <= max(accounts.INSTALL_FAILURE_TTL, 500) for k in job_keys)
+    exchanges = [k for k in job_keys if b"complete_install" in deps.redis.hget(k, "description")]
+    assert all(deps.redis.ttl(k) <= accounts.INSTALL_RESULT_TTL for k in exchanges
+               if deps.redis.hget(k, "status") == b"finished")
     assert len(rate_keys(deps)) <= 2 * (len(addresses) + 1)
 
 

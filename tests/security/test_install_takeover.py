@@ -27,7 +27,8 @@ def callback(client, referer, **query):
 @pytest.fixture
 def victim(deps, settings, account):
     """An installed tenant with its own tokens."""
-    TokenKeeper(deps.store, settings, None, deps.clock).save(account.id, TokenPair("victim-acc", "victim-ref", 9_000_000_000))
+    pair = TokenPair("victim-acc", "victim-ref", 9_000_000_000)
+    TokenKeeper(deps.store, settings, None, deps.clock).save(account.id, pair)
     deps.store.set_install_id(account.id, "first")
     return account
 
