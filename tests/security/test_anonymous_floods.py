@@ -4,13 +4,18 @@ stored a key. Now: per-address fixed windows, a bounded number of counted addres
 short failure retention. Assertions are on queue order and key counts, never on timings (bench/ has the figures)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 import responses
 from rq import SimpleWorker
+from rq.job import JobStatus
 
 from service import accounts, create_app
+from service.redis_server import ROOT
 from service.services import hook_secret
 from tests.support.samples import webhook_bodies
 
@@ -124,11 +129,6 @@ def test_a_burst_never_delays_installed_accounts_webhooks_and_leaves_bounded_mem
 
 def test_the_procfile_worker_works_the_install_queue_after_webhooks(deps):
     """`python -m service worker` (Procfile, `make run` through honcho) listens to `install`, ranked below webhooks."""
-    import os
-    import subprocess
-    import sys
-    from rq.job import JobStatus
-    from service.redis_server import ROOT
     install = deps.queues["install"].enqueue("service.jobs.sweep_inboxes")
     hook = deps.queues["webhooks"].enqueue("service.jobs.sweep_inboxes")
     env = {**os.environ, "REDIS_URL": deps.settings.redis_url}
