@@ -1,6 +1,7 @@
 """Widget one-time tokens (FACTS §2): HS256 JWTs signed with our client secret."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -36,11 +37,48 @@ def verify_token(token: str, settings: Settings) -> Claims:
         raise Unauthorized(f"invalid widget token: {_reason(exc)}") from None
     if data["client_uuid"] != settings.client_id:
         raise Unauthorized("token was issued for another integration")
+    return Claims(_id(data, "account_id"), _id(data, "user_id"), _jti(data["jti"]), _exp(data["exp"]),
+                  str(data["iss"]), _flag(data.get("is_admin", False)))
+
+
+MAX_ID = 2 ** 53  # amoCRM ids are JavaScript-safe integers
+MAX_LIFETIME = 3600  # amoCRM's tokens live 30 minutes (FACTS §2); an `exp` further out is not theirs
+
+
+def _id(data: dict, name: str) -> int:
+    """A positive integer id; a digit string is taken as the PHP client takes it, nothing else (no floats)."""
+    value = data[name]
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        value = int(value)
+    if type(value) is not int or not 0 < value < MAX_ID:
+        raise Unauthorized(f"token {name} must be a positive integer")
+    return value
+
+
+def _jti(value) -> str:
+    """The token's id: a short string (it names a Redis key)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 128:
+        raise Unauthorized("token jti must be a string of 1 to 128 characters")
+    return value
+
+
+def _exp(value) -> int:
+    """The expiry, bounded: a token claiming to live for years would make its one-use key live as long."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value > time.time() + MAX_LIFETIME:
+        raise Unauthorized(f"token exp must be a time at most {MAX_LIFETIME // 60} minutes from now")
+    return int(value)
+
+
+FLAGS = {True: True, False: False, 1: True, 0: False, "true": True, "false": False, "1": True, "0": False}
+
+
+def _flag(value) -> bool:
+    """`is_admin` as a strict boolean: true/false, 1/0 or their strings; "false" or "no" is never truthy."""
+    key = value.lower() if isinstance(value, str) else value
     try:
-        return Claims(int(data["account_id"]), int(data["user_id"]), str(data["jti"]),
-                      int(data["exp"]), str(data["iss"]), bool(data.get("is_admin", False)))
-    except (TypeError, ValueError):
-        raise Unauthorized("token account_id and user_id must be numbers") from None
+        return FLAGS[key]
+    except (KeyError, TypeError):  # an unhashable list or dict
+        raise Unauthorized("token is_admin must be true or false") from None
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

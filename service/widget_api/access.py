@@ -1,13 +1,18 @@
 """Who is calling and what they may see: token → account, jti, rate limit, user and rights in one Redis round trip.
 
-Supervisors are the account's admins (the users mirror's `is_admin`, or the token's optional `is_admin` claim) plus
-the users chosen in the widget settings (`supervisor_ids`). Everyone else is a manager whose deal visibility follows
-amoCRM's `rights.leads.view`: A all deals, G their group's deals (and their own), M their own deals, D none.
+Supervisors are the account's admins plus the users chosen in the widget settings (`supervisor_ids`). Who is an
+admin is decided once, never OR-ed: the users mirror (`rights.is_admin` of GET /api/v4/users, documented, refreshed
+by every reconcile) decides for a mirrored user; the token's optional `is_admin` claim (not in amoCRM's token docs,
+FACTS §2; parsed strictly in web/auth.py) counts only for a user the mirror does not hold yet. So a claim cannot
+raise a mirrored manager to admin, and an admin demoted in amoCRM stops being one at the next reconcile.
+Everyone else is a manager whose deal visibility follows amoCRM's `rights.leads.view`: A all deals, G their group's
+deals (and their own), M their own deals, D none.
 Until the account's users are mirrored (before the first sync) rights are unknown: cards are shown as amoCRM shows
 them (the widget only runs on pages amoCRM let the user open), and only token admins are supervisors.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -53,7 +58,7 @@ class Caller:
 def authorize(deps: Deps, claims, *reads) -> tuple[Caller, list]:
     """Check the token against its account (issuer, one use), the user's rate, and run `reads`: one round trip."""
     now = deps.clock()
-    ttl = int(claims.exp - now) + deps.settings.token_leeway_seconds
+    ttl = jti_ttl(claims.exp, now, deps.settings.token_leeway_seconds)
     try:
         account, fresh, count, user, has_users, settings, results = deps.store.widget.authorized_reads(
             claims.account_id, claims.jti, ttl, claims.user_id, int(now), reads)
@@ -72,9 +77,15 @@ def authorize(deps: Deps, claims, *reads) -> tuple[Caller, list]:
     return caller_of(account, claims, user, has_users, settings, int(now)), results
 
 
+def jti_ttl(exp: int, now: float, leeway: int) -> int:
+    """Seconds a token's one-use key must live: past the last moment the token is accepted (exp + leeway), rounded
+    up, plus one (Redis expires a key up to a millisecond early)."""
+    return max(math.ceil(exp + leeway - now) + 1, 1)
+
+
 def caller_of(account: Account, claims, user: Optional[User], has_users: bool, settings: dict, now: int) -> Caller:
     """The caller's role and rights from the users mirror, the token and the widget settings."""
-    is_admin = bool(claims.is_admin or (user and user.is_admin))
+    is_admin = user.is_admin if user is not None else claims.is_admin  # the mirror first (module docstring)
     chosen = claims.user_id in set(settings.get("supervisor_ids") or ())
     supervisor = is_admin or chosen
     if supervisor:

@@ -52,8 +52,14 @@ def test_own_deal_is_visible_with_own_rights(client, settings, world):
     assert reply.status_code == 200 and reply.json["hints"][0]["code"] == "overdue_task"
 
 
-def test_admin_claim_in_the_token_makes_a_supervisor(client, settings, world):
-    assert hints_of(client, settings, OTHER, MASHA_DEAL.id, claims={"is_admin": True}).status_code == 200
+def test_admin_claim_makes_a_supervisor_of_a_user_the_mirror_does_not_hold_yet(client, settings, world):
+    assert hints_of(client, settings, 4242, MASHA_DEAL.id, claims={"is_admin": True}).status_code == 200
+
+
+def test_admin_claim_does_not_raise_a_mirrored_manager(client, settings, world):
+    """The mirror decides for the users it holds (widget_api/access.py); the claim was OR-ed with it (issue 16)."""
+    assert hints_of(client, settings, OTHER, MASHA_DEAL.id, claims={"is_admin": True}).status_code == 403
+    assert hints_of(client, settings, ADMIN, MASHA_DEAL.id, claims={"is_admin": False}).status_code == 200
 
 
 def test_user_unknown_to_a_mirrored_account_sees_nothing(client, settings, world):

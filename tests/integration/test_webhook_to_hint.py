@@ -159,7 +159,7 @@ def test_reused_token_is_401(client, settings, account):
     ({"client_uuid": "someone-else"}, "another integration"),
     ({"iss": "https://other.amocrm.ru"}, "issuer"),
     ({"jti": None}, "'jti' claim is missing"),
-    ({"account_id": "abc"}, "must be numbers"),
+    ({"account_id": "abc"}, "must be a positive integer"),
 ])
 def test_token_checks(client, settings, account, claims, named):
     reply = get_hints(client, mint_token(settings, account, **claims))

@@ -99,3 +99,56 @@ def test_ids_that_are_not_numbers_are_404(client, settings, account, path):
     method = client.post if path.startswith("/hooks") else client.get
     answer = method(path, headers={"X-Auth-Token": mint_token(settings, account)})
     assert answer.status_code == 404 and answer.json["error"] == "not_found"
+
+
+# --- issue 16: claim types, bounded numbers, the one-use key outliving the token
+@pytest.mark.parametrize("overrides, named", [
+    ({"exp": 2 ** 62}, "exp must be a time"),
+    ({"exp": int(time.time()) + 86400 * 365}, "exp must be a time"),
+    ({"account_id": 2 ** 62}, "account_id must be a positive integer"),
+    ({"account_id": 16700680.5}, "account_id must be a positive integer"),
+    ({"account_id": True}, "account_id must be a positive integer"),
+    ({"account_id": -16700680}, "account_id must be a positive integer"),
+    ({"user_id": "1" * 40}, "user_id must be a positive integer"),
+    ({"user_id": [1]}, "user_id must be a positive integer"),
+    ({"jti": "j" * 10_000}, "jti must be a string"),
+    ({"jti": {"a": 1}}, "must be a string"),
+    ({"is_admin": "yes"}, "is_admin must be true or false"),
+    ({"is_admin": [True]}, "is_admin must be true or false"),
+    ({"is_admin": 2}, "is_admin must be true or false"),
+])
+def test_claims_of_the_wrong_type_or_out_of_range_are_401_not_503(client, settings, account, overrides, named):
+    answer = call(client, jwt.encode(claims(settings, account, **overrides), settings.client_secret, "HS256"))
+    assert answer.status_code == 401 and named in answer.json["message"]
+
+
+@pytest.mark.parametrize("value, admin", [(True, True), (False, False), ("true", True), ("false", False),
+                                          ("FALSE", False), (1, True), (0, False), ("0", False)])
+def test_is_admin_is_parsed_strictly(settings, account, value, admin):
+    from service.web.auth import verify_token
+    token = jwt.encode(claims(settings, account, is_admin=value), settings.client_secret, "HS256")
+    assert verify_token(token, settings).is_admin is admin
+
+
+def test_string_false_admin_claim_makes_no_supervisor(client, settings, account):
+    """`"false"` was truthy: a user the mirror does not hold yet, with is_admin "false", got every deal."""
+    from tests.support.api import MASHA_DEAL, install_world
+    install_world(client.application.extensions["deps"])
+    token = jwt.encode(claims(settings, account, user_id=4343, is_admin="false"), settings.client_secret, "HS256")
+    answer = client.get(f"/api/v1/leads/{MASHA_DEAL.id}/hints", headers={"X-Auth-Token": token})
+    assert answer.status_code == 403
+
+
+def test_the_one_use_key_outlives_the_token_in_its_last_second(deps, account):
+    """The key lived int(exp - now) + leeway seconds: a token with 0.7 s left was replayable in its last 0.7 s."""
+    from dataclasses import replace
+
+    from service.web.auth import Claims
+    from service.store import account_key
+    from service.widget_api.access import authorize
+    now = 1_900_000_000.3
+    leeway = deps.settings.token_leeway_seconds
+    frozen = replace(deps, clock=lambda: now)
+    authorize(frozen, Claims(account.id, 1, "last-second", int(now) + 1, account.origin))
+    accepted_until_ms = (int(now) + 1 + leeway - now) * 1000
+    assert deps.redis.pttl(account_key(account.id, "jti", "last-second")) > accepted_until_ms
