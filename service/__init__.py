@@ -28,9 +28,10 @@ def create_app(settings=None, deps=None) -> Flask:
 def _add_operations(app: Flask, settings) -> None:
     """Request ids and access lines, /metrics, and the widget previews (never in production)."""
     from service import logs
-    from service.web import metrics
+    from service.web import headers, metrics
 
     logs.install(app)
+    headers.install(app)  # issue 16
     app.register_blueprint(metrics.bp)
     if settings.serves_preview:
         from service import preview

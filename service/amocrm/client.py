@@ -7,6 +7,7 @@ import secrets
 import time
 from contextlib import contextmanager
 from functools import lru_cache
+from http.cookiejar import DefaultCookiePolicy
 from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ MAX_THROTTLED = 6  # 429s in a row before the job gives up (and RQ retries it la
 MAX_SLOT_WAIT = 300.0  # seconds a request may wait for its rate-limit slot
 
 __all__ = ["AmoClient", "ApiError", "PaymentRequired", "RateLimited", "AccountUnavailable", "AccountBlocked",
-           "NeedsReinstall", "NotInstalled", "TransientError", "http_session"]
+           "NeedsReinstall", "NotInstalled", "TransientError", "http_session", "without_cookies"]
 
 
 class ApiError(RuntimeError):
@@ -45,7 +46,13 @@ class RateLimited(TransientError):
 @lru_cache(maxsize=1)
 def http_session() -> requests.Session:
     """The process's one HTTP session (pooled keep-alive connections to amoCRM hosts)."""
-    session = requests.Session()
+    return without_cookies(requests.Session())
+
+
+def without_cookies(session: requests.Session) -> requests.Session:
+    """A session that never stores a cookie: one session serves every tenant, and a cookie one account's host
+    (or anything answering in its name) sets must not ride along on another account's calls."""
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     session.headers["User-Agent"] = "DealPulse/1.0"
     return session
 

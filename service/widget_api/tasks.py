@@ -12,7 +12,7 @@ import requests
 
 from service import errors
 from service.amocrm.client import (AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired,
-                                   RateLimited, TransientError)
+                                   RateLimited, TransientError, without_cookies)
 from service.bootstrap import Deps
 from service.model import Account, Lead, Task
 from service.recompute import recompute_cards
@@ -35,9 +35,7 @@ class BoundedSession(requests.Session):
 
 @lru_cache(maxsize=1)
 def bounded_session() -> BoundedSession:
-    session = BoundedSession()
-    session.headers["User-Agent"] = "DealPulse/1.0"
-    return session
+    return without_cookies(BoundedSession())
 
 
 class SlotBudget:
