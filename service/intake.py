@@ -182,10 +182,11 @@ def apply_events(deps: Deps, account_id: int, events: list) -> set[int]:
 def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
     """Leads by amoCRM's timestamps, and the stage moves and date field changes they made."""
     leads = deps.store.get_leads(account_id, {e.id for e in events})
+    groups = _groups_of_new_responsibles(deps, account_id, leads, events)
     changed, moves, dates = {}, [], []
     for event in events:
         before = leads.get(event.id)
-        after = mirror.apply_lead_event(before, event)
+        after = mirror.apply_lead_event(before, event, groups)
         if after is not None and after != before:
             leads[event.id] = changed[event.id] = after
         moves += [m for m in [mirror.stage_change(before, after, event)] if m]  # even when overtaken
@@ -195,6 +196,14 @@ def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
     deps.store.add_timeline(account_id, "close_dates", dates)
     deps.store.save_leads(account_id, changed.values())
     return set(changed) | {m.lead_id for m in moves}
+
+
+def _groups_of_new_responsibles(deps: Deps, account_id: int, leads: dict, events: list) -> dict[int, int]:
+    """{user: group} of the users that events hand leads to (group rights follow the lead's group_id, issue 16)."""
+    handed = {e.responsible_user_id for e in events if e.responsible_user_id is not None
+              and (e.id not in leads or leads[e.id].responsible_user_id != e.responsible_user_id)}
+    users = deps.store.get_records(account_id, "users", handed) if handed else {}
+    return {user_id: int(doc.get("group_id") or 0) for user_id, doc in users.items()}
 
 
 def _apply_tasks(deps: Deps, account_id: int, events: list) -> set[int]:

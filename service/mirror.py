@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import Mapping, Optional
 
 from service.amocrm.events import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
 from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 
 
-def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead]:
-    """The lead after `event`; an event older than what we hold changes nothing."""
+def apply_lead_event(current: Optional[Lead], event: LeadEvent,
+                     groups: Optional[Mapping[int, int]] = None) -> Optional[Lead]:
+    """The lead after `event`; an event older than what we hold changes nothing. `groups` maps users to their group:
+    a lead handed over joins its new responsible's group (webhooks carry no group_id)."""
     if current and event.updated_at and event.updated_at < current.updated_at:
         return current
     if current and current.is_deleted and event.action != "restore" and event.updated_at <= current.updated_at:
@@ -17,13 +19,16 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent) -> Optional[Lead
     if event.action == "delete":
         return replace(current, is_deleted=True) if current else None
     if current is None:
-        return _new_lead(event)
+        lead = _new_lead(event)
+        return replace(lead, group_id=(groups or {}).get(lead.responsible_user_id, 0))
     moved = (event.status_id, event.pipeline_id) != (current.status_id, current.pipeline_id)
+    responsible = _keep(event.responsible_user_id, current.responsible_user_id)
     return replace(
         current,
         status_id=event.status_id,
         pipeline_id=event.pipeline_id,
-        responsible_user_id=_keep(event.responsible_user_id, current.responsible_user_id),
+        responsible_user_id=responsible,
+        group_id=_group_after(current, responsible, groups),
         price=_keep(event.price, current.price),
         name=_keep(event.name, current.name),
         updated_at=max(event.updated_at, current.updated_at),
@@ -48,6 +53,14 @@ def _new_lead(event: LeadEvent) -> Lead:
         stage_entered_at=entered or event.updated_at,
         date_fields=event.date_fields,
     )
+
+
+def _group_after(current: Lead, responsible: int, groups: Optional[Mapping[int, int]]) -> int:
+    """The lead's group once `responsible` holds it: unchanged without a hand-over; after one, the new responsible's
+    group, or 0 (unknown: rights then look up the responsible's group) when the users mirror does not know them."""
+    if responsible == current.responsible_user_id:
+        return current.group_id
+    return (groups or {}).get(responsible, 0)
 
 
 def _keep(new, old):

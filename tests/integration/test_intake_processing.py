@@ -139,3 +139,20 @@ def test_a_burst_of_updates_to_one_lead_is_one_drain(client, settings, account, 
     run_worker()
     assert deps.store.get_leads(account.id, [1])[1].price == 99
     assert deps.store.counters(account.id) == {"applied": 100}
+
+
+def test_a_hand_over_takes_the_deal_from_the_old_group_at_once(client, settings, deps, run_worker):
+    """A `responsible_lead` webhook carries no group_id: the old group kept the deal until the next reconcile."""
+    from service.model import User
+    from tests.support.api import GROUP, MASHA_DEAL, call, install_world
+    install_world(deps)
+    assert call(client, settings, "GET", f"/leads/{MASHA_DEAL.id}/hints", GROUP).status_code == 200  # Masha's deal, group 20
+    deps.store.save_users(16700680, [User(9, "Nina New", leads_view="M", group_id=30)])
+    handed = [(f"leads[responsible][0][{k}]", str(v)) for k, v in {
+        "id": MASHA_DEAL.id, "status_id": MASHA_DEAL.status_id, "pipeline_id": MASHA_DEAL.pipeline_id,
+        "responsible_user_id": 9, "old_responsible_user_id": MASHA_DEAL.responsible_user_id,
+        "updated_at": 1_760_000_100}.items()]
+    assert post(client, settings, handed).status_code == 204
+    run_worker()
+    assert deps.store.get_leads(16700680, [MASHA_DEAL.id])[MASHA_DEAL.id].group_id == 30
+    assert call(client, settings, "GET", f"/leads/{MASHA_DEAL.id}/hints", GROUP).status_code == 403

@@ -119,3 +119,25 @@ def test_a_mirror_written_before_date_fields_still_decodes():
     old_record = {**asdict(LEAD), "close_date": None}
     del old_record["date_fields"]
     assert Lead(**old_record) == LEAD
+
+
+# --- issue 16: group rights follow group_id, which a responsible_lead webhook does not carry
+GROUPED = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, updated_at=1000, group_id=20)
+
+
+def test_a_hand_over_moves_the_lead_to_the_new_responsibles_group():
+    handed = apply_lead_event(GROUPED, event(action="responsible", responsible_user_id=8), {8: 30, 7: 20})
+    assert (handed.responsible_user_id, handed.group_id) == (8, 30)
+
+
+def test_a_hand_over_to_a_user_the_mirror_does_not_know_leaves_the_group_unknown_not_the_old_one():
+    handed = apply_lead_event(GROUPED, event(action="responsible", responsible_user_id=9), {})
+    assert handed.group_id == 0
+
+
+def test_an_update_without_a_hand_over_keeps_the_group():
+    assert apply_lead_event(GROUPED, event(responsible_user_id=7, price=900), {7: 99}).group_id == 20
+
+
+def test_a_lead_first_seen_in_a_webhook_takes_its_responsibles_group():
+    assert apply_lead_event(None, event(action="add", responsible_user_id=8), {8: 30}).group_id == 30
