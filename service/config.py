@@ -61,6 +61,9 @@ class Settings:
     oauth_rate_per_minute: int = 30  # /oauth/callback and /install requests per client address per minute (each)
     oauth_rate_clients: int = 2000  # distinct addresses counted per minute (each): bounds Redis keys under a flood
     forwarded_hops: int = 0  # trusted proxies in front of the web process that append to X-Forwarded-For
+    # issue 16: one account's webhooks may not flood the intake (answered 503 + Retry-After beyond these)
+    intake_account_rps: int = 200  # deliveries stored per second per account (0: no limit)
+    inbox_max_entries: int = 50_000  # unapplied deliveries held per account (0: no limit)
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -204,6 +207,8 @@ ENV_NAMES = {
     "oauth_rate_per_minute": "OAUTH_RATE_PER_MINUTE",
     "oauth_rate_clients": "OAUTH_RATE_CLIENTS",
     "forwarded_hops": "FORWARDED_HOPS",
+    "intake_account_rps": "INTAKE_ACCOUNT_RPS",
+    "inbox_max_entries": "INBOX_MAX_ENTRIES",
 }
 
 

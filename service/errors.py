@@ -62,3 +62,13 @@ class TooManyRequests(AppError):
 
 class BadGateway(AppError):
     status, code = 502, "bad_gateway"
+
+
+class Overloaded(AppError):
+    """503 with a Retry-After header (seconds): come back later, nothing was stored (issue 16)."""
+
+    status, code = 503, "overloaded"
+
+    def __init__(self, message: str, retry_after: int = 1, **details):
+        super().__init__(message, retry_after=retry_after, **details)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -20,6 +20,7 @@ from service.bootstrap import Deps
 from service.model import Account, IncomingLead
 from service.recompute import recompute_cards
 from service.services import hook_secret
+from service.store import InboxRefused
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
@@ -78,13 +79,30 @@ def _store_and_queue(deps: Deps, account_id: int, body: bytes, headers: Mapping[
     """Append to the durable inbox, then make sure one drain job is queued."""
     entry = {"body": body, "received_at": f"{deps.clock():.3f}",
              "headers": json.dumps({h: value for h in KEPT_HEADERS if (value := headers.get(h)) is not None})}
-    _, must_queue = deps.store.append_inbox(account_id, entry)
+    settings = deps.settings
+    try:
+        _, must_queue = deps.store.append_inbox(account_id, entry, (int(deps.clock()), settings.intake_account_rps,
+                                                                    settings.inbox_max_entries))
+    except InboxRefused as refused:
+        raise _refusal(account_id, refused.reason, settings) from None
     if must_queue:
         try:
             queue_drain(deps, account_id)
         except redis.RedisError:
             deps.store.clear_drain_pending(account_id)  # the next delivery queues it
             raise
+
+
+def _refusal(account_id: int, reason: str, settings) -> errors.AppError:
+    """What an inbox refusal answers: 404 once the account is gone, else a 503 amoCRM retries (FACTS §4: 5xx are
+    retried longer than 4xx)."""
+    if reason == "not_installed":
+        return errors.NotFound(f"account {account_id} has not installed Deal Pulse")
+    if reason == "rate":
+        return errors.Overloaded(f"more than {settings.intake_account_rps} deliveries per second for account "
+                                 f"{account_id}; retry later", retry_after=1)
+    return errors.Overloaded(f"account {account_id} has {settings.inbox_max_entries} deliveries waiting to be "
+                             "applied; retry later", retry_after=60)
 
 
 def queue_drain(deps: Deps, account_id: int) -> None:

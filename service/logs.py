@@ -45,7 +45,8 @@ FORM_FIELD = re.compile(r"(?i)(?<!\w)(\[(?:%s|value)\]=)([^&\n]*)" % _KEYS)  # w
 PERSONAL_SHAPES = [
     (re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"), "[email]"),
     (re.compile(r"\+\d[\d\s()\-]{8,20}\d"), "[phone]"),
-    (re.compile(r"(?<![\w.])[78][\s(\-]{0,3}\d{3}[\s)\-]{0,3}\d{3}[\s\-]{0,2}\d{2}[\s\-]{0,2}\d{2}(?![\w.])"), "[phone]"),
+    (re.compile(r"(?<![\w.])[78][\s(\-]{0,3}\d{3}[\s)\-]{0,3}\d{3}[\s\-]{0,2}\d{2}[\s\-]{0,2}\d{2}(?![\w.])"),
+     "[phone]"),
 ]
 PATTERNS = [p for p, _ in SECRET_SHAPES] + [KEY_VALUE, FORM_FIELD] + [p for p, _ in PERSONAL_SHAPES]
 MAX_REDACTED = 4096  # characters of one message or field kept (and redacted); the rest is cut with a marker

@@ -20,12 +20,35 @@ from service.store_records import record_builder
 
 INBOX_BATCH = 500
 # The inbox append: the entry, "a drain must be queued" (only the first since the last drain started), the count.
+# With ARGV[1] = 1 it first checks, in the same call (no round trip more per webhook): the account is still
+# installed (a disable deletes its record first: nothing is stored after), this second's deliveries are within
+# ARGV[2], and the inbox holds fewer than ARGV[3] entries (0: no limit). A refusal stores nothing.
 APPEND_INBOX = """
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV))
+if ARGV[1] == '1' then
+  if redis.call('EXISTS', KEYS[4]) == 0 then return {'', -1} end
+  local limit = tonumber(ARGV[2])
+  if limit > 0 then
+    local n = redis.call('INCR', KEYS[5])
+    if n == 1 then redis.call('EXPIRE', KEYS[5], 2) end
+    if n > limit then return {'', -2} end
+  end
+  local cap = tonumber(ARGV[3])
+  if cap > 0 and redis.call('XLEN', KEYS[1]) >= cap then return {'', -3} end
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
 local first = redis.call('SET', KEYS[2], 1, 'NX', 'EX', 3600)
 redis.call('INCR', KEYS[3])
 return {id, first and 1 or 0}
 """
+INBOX_REFUSALS = {-1: "not_installed", -2: "rate", -3: "full"}
+
+
+class InboxRefused(Exception):
+    """The inbox did not take a delivery: `reason` is not_installed, rate or full."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def account_key(account_id: int, *parts) -> str:
@@ -79,15 +102,21 @@ class Store:
         return sorted(int(x) for x in self.redis.smembers(ACCOUNTS))
 
     # durable inbox
-    def append_inbox(self, account_id: int, entry: dict) -> tuple[str, bool]:
-        """Store a raw webhook; return its id and whether a drain must be queued."""
+    def append_inbox(self, account_id: int, entry: dict, limits: Optional[tuple[int, int, int]] = None
+                     ) -> tuple[str, bool]:
+        """Store a raw webhook; return its id and whether a drain must be queued. With `limits` (the current second,
+        deliveries allowed per second, inbox entries allowed) raise InboxRefused instead of going past them."""
+        second, per_second, cap = limits or (0, 0, 0)
         keys = [account_key(account_id, "inbox"), account_key(account_id, "drain_pending"),
-                account_key(account_id, "metrics", "webhooks_received")]  # the intake rate is its rate()
-        args = [x for pair in entry.items() for x in pair]
+                account_key(account_id, "metrics", "webhooks_received"),  # the intake rate is its rate()
+                account_key(account_id, "account"), account_key(account_id, "intake_rl", second)]
+        args = [1 if limits else 0, per_second, cap, *(x for pair in entry.items() for x in pair)]
         if self.cluster:
             entry_id, first = store_cluster.append_durably(self, account_id, keys, args)
         else:
             entry_id, first = self._append_inbox(keys=keys, args=args, client=self._thread_client())
+        if first < 0:
+            raise InboxRefused(INBOX_REFUSALS[first])
         return entry_id.decode(), bool(first)
 
     def _thread_client(self) -> redis.Redis:
@@ -469,9 +498,10 @@ class Store:
     def delete_account(self, account_id: int) -> int:
         """Remove every key of the account and its global index entries; return the keys deleted."""
         account = self.get_account(account_id)
-        deleted, node = 0, self.node_client(account_id)  # on a cluster, only the account's node holds its keys
+        # The record first: the intake's append checks it atomically, so no delivery lands after this line.
+        deleted, node = self.redis.unlink(account_key(account_id, "account")), self.node_client(account_id)
         for batch in _batches(node.scan_iter(match=account_key(account_id, "*"), count=1000), 500):
-            deleted += node.unlink(*batch)
+            deleted += node.unlink(*batch)  # on a cluster, only the account's node holds its keys
         pipe = self.redis.pipeline(transaction=not self.cluster)
         pipe.srem(ACCOUNTS, account_id)
         if account is not None:
