@@ -47,7 +47,20 @@ def gunicorn_options(settings: Settings) -> dict:
             "threads": settings.web_threads, "graceful_timeout": settings.shutdown_seconds, "timeout": 30,
             "accesslog": None, "errorlog": "-", "proc_name": "deal-pulse-web", "logger_class": WebLogger,
             "control_socket_disable": True,  # one shared ~/.gunicorn socket would collide between deployments
-            "logconfig_dict": logging_dict(settings, "web")}
+            "logconfig_dict": logging_dict(settings, "web"), **EDGE_LIMITS}
+
+
+# Issue 16: what one client may hold. The threaded worker parks idle and not-yet-sending connections in its poller,
+# but a client that trickles a request holds a thread until it is complete: in production a buffering proxy (the
+# platform's router, nginx) must sit in front and hand over whole requests (README, security model).
+EDGE_LIMITS = {
+    "worker_class": "service.web.edge.JsonErrorWorker",  # gthread, answering its own 414/431/400 as JSON
+    "keepalive": 2,  # seconds an idle keep-alive connection is kept (in the poller, not a thread)
+    "limit_request_line": 4094,  # bytes of `METHOD /path?query HTTP/1.1`: our longest URL is far below
+    "limit_request_fields": 50,  # header fields (amoCRM sends about ten, browsers about twenty)
+    "limit_request_field_size": 8190,  # bytes of one header field
+    "worker_connections": 200,  # open connections per worker (gthread): more wait in the listen backlog
+}
 
 
 class WebLogger(glogging.Logger):

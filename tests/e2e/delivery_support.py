@@ -101,12 +101,12 @@ def failing_inbox(deps: bootstrap.Deps, every: int) -> list[bytes]:
     """Make every `every`-th new body fail to reach the inbox once (Redis error → our 503); returns the failed bodies."""
     real, failed, seen = deps.store.append_inbox, [], [0]
 
-    def append(account_id, entry):
+    def append(account_id, entry, *limits):
         seen[0] += 1
         if seen[0] % every == 0 and entry["body"] not in failed:
             failed.append(entry["body"])
             raise redis.ConnectionError("injected: inbox unavailable")
-        return real(account_id, entry)
+        return real(account_id, entry, *limits)
 
     deps.store.append_inbox = append
     return failed
