@@ -6,7 +6,7 @@ import hmac
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from service.amocrm.tokens import TokenKeeper
 from service.bootstrap import Deps
 from service.crypto import Cipher
 from service.model import Account
-from service.services import hook_url
+from service.services import hook_url, new_hook_generation
 
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
@@ -119,6 +119,7 @@ def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
     if conflict:
         log.warning("install of account %s refused: %s", account.id, conflict)  # its tokens are dropped unused
         return {"installed": False, "reason": conflict}
+    account = replace(account, hook_generation=new_hook_generation())  # a reinstall revokes the old hook URL
     TokenKeeper(deps.store, deps.settings, session, deps.clock).save(account.id, pair)
     deps.store.set_account_state(account.id, "active", "installed", int(deps.clock()))
     deps.store.save_account(account)

@@ -19,7 +19,7 @@ from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
 from service.model import Account, IncomingLead
 from service.recompute import recompute_cards
-from service.services import hook_secret
+from service.services import hook_generation_of, hook_secret
 from service.store import InboxRefused
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,15 @@ KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
 
 def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, headers: Mapping[str, str]) -> dict:
     """Check, store durably and queue one webhook; the 2xx is only given after this returns."""
-    if not hmac.compare_digest(hook_secret(deps.settings.secret_key, account_id).encode(), secret):
-        raise errors.Forbidden("wrong webhook secret for this account")
+    generation = _check_secret(deps, account_id, secret)
     try:
         account = _installed_account(deps, account_id)
+        if account is not None and account.hook_generation != generation:
+            account = _installed_account(deps, account_id, fresh=True)  # reinstalled seconds ago?
         if account is None:
             raise errors.NotFound(f"account {account_id} has not installed Deal Pulse")
+        if account.hook_generation != generation:
+            raise errors.Forbidden("this webhook URL belongs to an earlier install of the account")
         webhook = _parse(body, account)
         if webhook.errors and not webhook.events:
             raise errors.BadRequest("no valid item: " + "; ".join(map(str, webhook.errors)))
@@ -43,16 +46,25 @@ def receive_webhook(deps: Deps, account_id: int, secret: bytes, body: bytes, hea
     return {"accepted": len(webhook.events), "rejected": [str(e) for e in webhook.errors]}
 
 
+def _check_secret(deps: Deps, account_id: int, secret: bytes) -> str:
+    """The install generation the URL's secret was made for; 403 unless we made it (no Redis read needed)."""
+    generation = hook_generation_of(secret.decode("latin-1"))
+    expected = hook_secret(deps.settings.secret_key, account_id, generation) if generation is not None else ""
+    if not hmac.compare_digest(expected.encode(), secret):
+        raise errors.Forbidden("wrong webhook secret for this account")
+    return generation
+
+
 ACCOUNT_TTL = 5.0  # seconds a web process trusts its copy of an installed account (an uninstall takes this long)
 _accounts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per Store: tests' fresh deps start empty
 
 
-def _installed_account(deps: Deps, account_id: int):
+def _installed_account(deps: Deps, account_id: int, fresh: bool = False):
     """The installed account, re-read at most every few seconds per process: one Redis round trip less per webhook."""
     held = _accounts.setdefault(deps.store, {})
     now = time.monotonic()
     cached = held.get(account_id)
-    if cached and now - cached[0] < ACCOUNT_TTL:
+    if cached and now - cached[0] < ACCOUNT_TTL and not fresh:
         return cached[1]
     account = deps.store.get_account(account_id)
     if account is None:

@@ -19,6 +19,7 @@ class Account:
     base_url: str = ""  # scheme and host, e.g. "https://example.amocrm.ru"; the API base
     timezone: str = "Europe/Moscow"
     is_api_filter_enabled: bool = False  # amoCRM's paid filter add-on: incremental sync by filter, else a walk
+    hook_generation: str = ""  # new at every install: rotates the webhook URL's secret (services.hook_secret)
 
     @property
     def origin(self) -> str:

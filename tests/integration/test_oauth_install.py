@@ -1,12 +1,15 @@
 """The redirect URI and the disable hook at the HTTP edge (amoCRM mocked at the wire)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import responses
 
 from service.accounts import disable_signature
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
+from service.services import hook_secret
 from service.store import account_key
 from tests.conftest import ACCOUNT
 
@@ -122,3 +125,28 @@ def test_disable_hook_with_a_wrong_signature_deletes_nothing(client, deps, setti
     theirs = disable_query(settings)["signature"]
     other = client.get("/oauth/disable", query_string=disable_query(settings, account_id=777, signature=theirs))
     assert other.status_code == 403  # a signature is bound to its account id
+
+
+@responses.activate
+def test_a_reinstall_rotates_the_webhook_url_and_the_old_one_stops_working(client, deps, run_worker):
+    """The hook URL secret was HMAC(SECRET_KEY, account id): a leaked URL survived reinstalls, revocable only by
+    rotating SECRET_KEY for every tenant (issue 16)."""
+    from urllib.parse import urlsplit
+    responses.post(f"{HOST}/oauth2/access_token", json=PAIR)
+    responses.get(f"{HOST}/api/v4/account", json=ACCOUNT_BODY)
+    hook = responses.post(f"{HOST}/api/v4/webhooks", status=201, json={"id": 1})
+    responses.get(responses.matchers.re.compile(rf"{HOST}/api/v4/(?!account\b).*"), status=204)
+    paths = []
+    for _ in range(2):
+        callback(client)
+        run_worker()
+        paths.append(urlsplit(json.loads(hook.calls[-1].request.body)["destination"]).path)
+    first, second = paths
+    assert first != second
+    body = {"account[id]": str(ACCOUNT.id), "account[subdomain]": "unirock", "leads[update][0][id]": "1",
+            "leads[update][0][status_id]": "1", "leads[update][0][pipeline_id]": "1"}
+    old = client.post(first, data=body)
+    assert old.status_code == 403 and "earlier install" in old.json["message"]
+    assert client.post(second, data=body).status_code == 204
+    legacy = f"/hooks/{ACCOUNT.id}/{hook_secret(deps.settings.secret_key, ACCOUNT.id)}"
+    assert client.post(legacy, data=body).status_code == 403
