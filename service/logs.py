@@ -41,7 +41,7 @@ _KEYS = "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS, key=len, reverse=T
 # the rest of the text (masked whole) instead of being re-scanned from every later key.
 _VALUE = r"""(\\"(?:[^"\\]|\\[^"])*(?:\\")?|"[^"]*"?|'[^']*'?|[^\s&,;}\]\)]+)"""
 KEY_VALUE = re.compile(r"(?i)(?<![\w-])(\\?[\"']?(?:%s)\\?[\"']?)([ \t]*[:=][ \t]*)%s" % (_KEYS, _VALUE))
-FORM_FIELD = re.compile(r"(?i)(?<!\w)(\[(?:%s|value)\]=)([^&\n]*)" % _KEYS)  # webhook bodies: leads[add][0][name]=...
+FORM_FIELD = re.compile(r"(?i)(\[(?:%s|value)\]=)([^&\n]*)" % _KEYS)  # webhook bodies: leads[add][0][name]=...
 PERSONAL_SHAPES = [
     (re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"), "[email]"),
     (re.compile(r"\+\d[\d\s()\-]{8,20}\d"), "[phone]"),

@@ -69,7 +69,8 @@ def _exp(value) -> int:
     return int(value)
 
 
-FLAGS = {True: True, False: False, 1: True, 0: False, "true": True, "false": False, "1": True, "0": False}
+FLAGS = {True: True, False: False, 1: True, 0: False, "true": True, "false": False, "1": True, "0": False,
+         None: False}  # null: not said, as when absent
 
 
 def _flag(value) -> bool:

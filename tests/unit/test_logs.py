@@ -178,3 +178,7 @@ def test_text_format_keeps_a_traceback_readable_but_indented():
         logger.exception("failed")
     lines = stream.getvalue().rstrip("\n").split("\n")
     assert lines[0].endswith("test.logs: failed") and all(line.startswith("  | ") for line in lines[1:])
+
+
+def test_a_form_field_after_a_word_is_still_redacted():
+    assert "Ivan" not in logs.redact("contact[name]=Ivan&x=1")
