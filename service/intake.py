@@ -13,7 +13,7 @@ from typing import Mapping
 import redis
 from redis.exceptions import LockError
 
-from service import errors, mirror
+from service import errors, first_contacts, mirror
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
@@ -206,7 +206,7 @@ def apply_events(deps: Deps, account_id: int, events: list) -> set[int]:
     touched |= _apply_notes(deps, account_id, [e for e in events if isinstance(e, ev.NoteEvent)])
     _apply_unsorted(deps, account_id, [e for e in events if isinstance(e, ev.UnsortedEvent)])
     _apply_contacts(deps, account_id, [e for e in events if isinstance(e, ev.ContactEvent)])
-    return touched
+    return touched | first_contacts.record_webhook_events(deps, account_id, events)
 
 
 def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
@@ -285,6 +285,7 @@ def _apply_unsorted(deps: Deps, account_id: int, events: list) -> None:
     for event in events:
         known[event.uid] = mirror.incoming_of(event, known.get(event.uid))
     deps.store.save_records(account_id, "incoming", {e.uid: known[e.uid] for e in events})
+    first_contacts.record_requests(deps, account_id, (known[e.uid] for e in events))
 
 
 def _apply_contacts(deps: Deps, account_id: int, events: list) -> None:

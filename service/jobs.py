@@ -12,6 +12,13 @@ def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
     recompute.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
 
 
+def recheck_first_contacts(account_id: int) -> list[int]:
+    """Recompute the cards whose first-contact limit passed (new deals nobody has answered)."""
+    from service import first_contacts
+
+    return first_contacts.recheck_due(bootstrap.worker_deps(), account_id)
+
+
 def sweep_inboxes() -> list[int]:
     """Drain inboxes that were left behind (a worker died mid-drain)."""
     return intake.sweep_inboxes(bootstrap.worker_deps())

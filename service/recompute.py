@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable
 
+from service import first_contacts
 from service.bootstrap import Deps
 from service.insights import cards
 from service.insights.forecast import backtest
@@ -96,7 +97,10 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     loaded = time.perf_counter()
     settings = insight_settings(deps, account_id)
     result = recompute_core(snap, plans_of(deps, account_id), now, settings)
-    cards_json = {lead_id: card_json(lead_id, hints, now) for lead_id, hints in result.hints.items()}
+    first_contacts.refresh_account(deps, account_id, snap, now, result.team.period)
+    waiting = first_contacts.card_hints(deps, account_id, snap, now)
+    cards_json = {lead_id: card_json(lead_id, first_contacts.with_first_contact(waiting, lead_id, hints), now)
+                  for lead_id, hints in result.hints.items()}
     cards_json.update({lead.id: card_json(lead.id, [], now) for lead in snap.leads.values() if not lead.is_open})
     deps.store.save_cards(account_id, cards_json)
     deps.store.save_models(account_id, encode_models(result.models))
@@ -129,12 +133,14 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
     now = int(deps.clock())
     raw_models = deps.store.read_models(account_id)
     snap = load_cards_snapshot(deps, account_id, lead_ids)
+    waiting = first_contacts.card_hints(deps, account_id, snap, now)
     if raw_models is None:
-        fresh = {lead.id: card_json(lead.id, webhook_only_hints(deps, snap, lead, now), now)
-                 for lead in snap.leads.values()}
+        fresh = {lead.id: card_json(lead.id, first_contacts.with_first_contact(
+            waiting, lead.id, webhook_only_hints(deps, snap, lead, now)), now) for lead in snap.leads.values()}
     else:
         models, settings = decode_models(raw_models), insight_settings(deps, account_id)
-        fresh = {lead_id: card_json(lead_id, deal_hints_for(lead_id, snap, models, now, settings), now)
+        fresh = {lead_id: card_json(lead_id, first_contacts.with_first_contact(
+            waiting, lead_id, deal_hints_for(lead_id, snap, models, now, settings)), now)
                  for lead_id in snap.leads}
     deps.store.save_cards(account_id, fresh)
 

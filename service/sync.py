@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 DAY = 86400
 LOCK_SECONDS = 180  # renewed after every page; a killed worker frees the account after this
 OVERLAP = 600  # incremental windows overlap by 10 minutes: clock skew, late commits; replays are harmless
-EVENT_TYPES = "lead_status_changed,entity_responsible_changed"
+EVENT_TYPES = ("lead_status_changed,entity_responsible_changed,"
+               "outgoing_call,outgoing_chat_message,outgoing_sms,common_note_added")  # the last four: first contact
 
 
 @dataclass

@@ -5,6 +5,7 @@ import logging
 from dataclasses import replace
 from typing import Iterable, Optional
 
+from service import first_contacts
 from service.amocrm import schemas
 from service.mirror import date_changes
 from service.model import Lead, StageChange
@@ -59,6 +60,7 @@ def apply_events(ctx, items: list) -> int:
     moves = [c for c in map(schemas.stage_change, _typed(events, "lead_status_changed")) if c]
     handovers = [c for c in map(schemas.responsible_change, _typed(events, "entity_responsible_changed")) if c]
     ctx.store.add_timeline(ctx.account_id, "history", moves)
+    first_contacts.record_api_events(ctx.store, ctx.account_id, events)
     return len(moves) + len(handovers)
 
 
@@ -125,6 +127,7 @@ def apply_unsorted(ctx, items: list) -> int:
     held = ctx.store.get_records(ctx.account_id, "incoming", [i.id for i in incoming])
     merged = {i.id: _keep_outcome(i, held.get(i.id)) for i in incoming}
     ctx.store.save_records(ctx.account_id, "incoming", merged)
+    first_contacts.record_requests(ctx, ctx.account_id, merged.values())
     return len(merged)
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, post_load, pre_load
 
-NESTED = ("note", "custom_fields", "data", "result", "accept_result", "decline_result", "params")
+NESTED = ("note", "custom_fields", "data", "result", "accept_result", "decline_result", "params", "author")
 NOTE_TYPES = {"10": "call_in", "11": "call_out", "4": "common", "13": "task_result"}
 
 
@@ -351,3 +351,38 @@ def _lead_ids(data, result) -> tuple:
             if isinstance(raw, str) and raw.isdecimal():
                 ids.append(int(raw))
     return tuple(ids)
+
+
+# --- issue 21: chat messages (`message[add][i]`, real/wh07): an outgoing one is a first contact
+@dataclass(frozen=True)
+class MessageEvent:
+    """A chat message bound to an entity; `outgoing` is a message sent to the client."""
+
+    action: str
+    id: str
+    entity_type: str
+    entity_id: Optional[int]
+    created_at: int
+    outgoing: bool
+    author_type: str = ""  # external (the client), a user's, or bot; bots are robots
+
+
+class MessageEventSchema(EventSchema):
+    """`message[add][i]`: `entity_type`/`entity_id` (older: `element_type` 2 / `element_id`), `type`, `author`."""
+
+    id = fields.String(required=True)
+    entity_type = fields.String(load_default="")
+    entity_id = Integer(load_default=None)
+    element_type = Integer(load_default=None)
+    element_id = Integer(load_default=None)
+    created_at = Timestamp(load_default=0)
+    type = fields.String(load_default="")
+    author = fields.Raw(load_default=None)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> MessageEvent:
+        entity = data["entity_type"] or ("lead" if data["element_type"] == 2 else "")
+        entity_id = data["entity_id"] if data["entity_id"] is not None else data["element_id"]
+        author = data["author"] if isinstance(data["author"], dict) else {}
+        return MessageEvent(data["action"], data["id"], entity, entity_id, data["created_at"],
+                            data["type"] == "outgoing", str(author.get("type") or ""))

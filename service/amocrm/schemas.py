@@ -178,6 +178,7 @@ class EventSchema(Wire):
     entity_id = fields.Integer(required=True)
     entity_type = fields.String(load_default="")
     created_at = fields.Integer(required=True)
+    created_by = fields.Integer(load_default=None)  # 0 = a robot or the API; absent = unknown
     value_before = fields.List(fields.Dict(), load_default=list)
     value_after = fields.List(fields.Dict(), load_default=list)
 

@@ -23,6 +23,7 @@ KINDS = (
     ("task", ("add", "update", "delete", "responsible"), ev.TaskEventSchema),
     ("talk", ("add", "update"), ev.TalkEventSchema),
     ("unsorted", ("add", "update", "delete"), ev.UnsortedEventSchema),
+    ("message", ("add",), ev.MessageEventSchema),  # issue 21: an outgoing chat message is a first contact
 )
 KNOWN_GROUPS = {group for group, _, _ in KINDS} | {"account"}
 

@@ -22,12 +22,14 @@ DEFAULT_SNOOZE = 86400
 MAX_SNOOZE = 90 * 86400
 CHUNK = 500
 PAST = {"snooze": "snoozed", "dismiss": "dismissed"}
+URGENT = "first_contact_overdue"  # a client waiting for a first answer outranks everything else (issue 21)
+CARD_CODES = (URGENT,) + CODES
 
 
 def card(deps: Deps, claims, lead_id: int) -> dict:
     """The deal's hints the caller may see, minus those they snoozed or dismissed; one Redis round trip."""
     caller, (doc, lead, feedback, seen) = authorize(
-        deps, claims, ("card", lead_id), ("lead", lead_id), ("feedback", claims.user_id, lead_id, CODES),
+        deps, claims, ("card", lead_id), ("lead", lead_id), ("feedback", claims.user_id, lead_id, CARD_CODES),
         ("seen", lead_id))
     require_view(deps, caller, lead_id, lead)
     if lead is None and not caller.may_view(None):
@@ -51,8 +53,8 @@ def annotate(hints: list, lead: Optional[Lead]) -> list:
 
 
 def by_severity(hints: list) -> list:
-    """Most severe first; the rule catalogue's order within a severity."""
-    return sorted(hints, key=lambda h: -severity_rank(h))
+    """A waiting client first, then most severe; the rule catalogue's order within a severity."""
+    return sorted(hints, key=lambda h: (h.get("code") != URGENT, -severity_rank(h)))
 
 
 def is_hidden(hint: dict, record: Optional[dict], now: float) -> bool:
@@ -106,7 +108,7 @@ def usefulness(deps: Deps, account_id: int) -> list[dict]:
     stats = deps.store.widget.hint_stats(account_id)
     pending = deps.store.widget.pending_hint_counts(account_id)
     rows = []
-    codes = list(CODES) + sorted({k.split(":", 1)[0] for k in stats} - set(CODES))
+    codes = list(CARD_CODES) + sorted({k.split(":", 1)[0] for k in stats} - set(CARD_CODES))
     for code in codes:
         get = lambda metric: stats.get(f"{code}:{metric}", 0)  # noqa: E731
         settled = get("resolved_48h") + get("unresolved_48h")
@@ -174,7 +176,8 @@ def attention(deps: Deps, claims, limit: int = 20, scope: str = "mine") -> dict:
             item = _item(caller, scope, lead_id, doc, lead, feedback, groups)
             if item:
                 items.append(item)
-    ranked = heapq.nsmallest(limit, items, key=lambda i: (-severity_rank(i), -(i["price"] or 0), i["lead_id"]))
+    ranked = heapq.nsmallest(limit, items, key=lambda i: (i["top_hint"]["code"] != URGENT, -severity_rank(i),
+                                                          -(i["price"] or 0), i["lead_id"]))
     as_of = max((i.pop("_as_of") or 0 for i in items), default=None) or None
     return {"scope": scope, "total": len(items), "as_of": as_of, "items": ranked}
 

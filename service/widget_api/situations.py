@@ -39,6 +39,7 @@ ANCHORS = {
     "close_date_pushed": lambda ev, lead: (ev.get("close_date"),),
     "win_chance": lambda ev, lead: (lead.status_id if lead else ev.get("stage_name"),),
     "plan_impact": lambda ev, lead: (ev.get("price"),),
+    "first_contact_overdue": lambda ev, lead: (ev.get("started_at"),),  # a new wait is a new problem
 }
 
 
