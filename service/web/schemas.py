@@ -76,6 +76,23 @@ class StageOverride(In):
             raise ValidationError("crit_days must not be below warn_days", "crit_days")
 
 
+HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+class WorkingHoursIn(In):
+    days = fields.List(fields.Integer(validate=validate.Range(1, 7)), required=True,
+                       validate=validate.Length(min=1, max=7), metadata={"description": "ISO weekdays, 1 = Monday"})
+    start = fields.String(required=True, validate=[validate.Regexp(HHMM, error="start must be HH:MM"), one_line],
+                          metadata={"example": "09:00"})
+    end = fields.String(required=True, validate=[validate.Regexp(HHMM, error="end must be HH:MM"), one_line],
+                        metadata={"example": "18:00"})
+
+    @validates_schema
+    def start_before_end(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+            raise ValidationError("start must be earlier than end", "end")
+
+
 class SettingsWrite(In):
     stage_overrides = fields.Dict(keys=fields.String(validate=[validate.Regexp(r"^[0-9]{1,12}$"), one_line]),
                                   values=fields.Nested(StageOverride), metadata={
@@ -85,6 +102,11 @@ class SettingsWrite(In):
         "description": "the lead custom field holding the planned close date (null: none)"})
     supervisor_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), validate=validate.Length(max=500),
                                  metadata={"description": "users who count as supervisors besides the admins"})
+    first_contact_minutes = fields.Float(validate=validate.Range(min=1, max=1440), metadata={
+        "description": "working minutes a new deal may wait for its first touch (critical at 4 ×); default 15"})
+    working_hours = fields.Nested(WorkingHoursIn, allow_none=True, metadata={
+        "description": "when time counts, in the account's timezone; null = around the clock; "
+                       "default Monday-Friday 09:00-18:00"})
 
 
 # --- answers
@@ -280,6 +302,50 @@ class Panel(Schema):
     sync = fields.Nested(SyncStatus)
     usefulness = fields.List(fields.Nested(Usefulness))
     plans = fields.Nested(Plans)
+    speed_to_lead = fields.Nested(lambda: SpeedToLead(), allow_none=True, metadata={
+        "description": "time to first contact per manager and source, and conversion by first-contact delay"})
+
+
+class SpeedGroup(Schema):
+    deals = fields.Integer()
+    touched = fields.Integer()
+    median_minutes = fields.Float(allow_none=True, metadata={"description": "working minutes to the first touch"})
+    p80_minutes = fields.Float(allow_none=True)
+    within_limit = fields.Integer()
+    decided = fields.Integer(metadata={"description": "touched, or untouched past the limit"})
+    within_share = fields.Float(allow_none=True, metadata={"description": "within_limit / decided"})
+    untouched_now = fields.Integer(metadata={"description": "new deals nobody has touched yet"})
+    longest_wait_minutes = fields.Float(allow_none=True)
+
+
+class SpeedManager(SpeedGroup):
+    user_id = fields.Integer()
+    name = fields.String()
+
+
+class SpeedSource(SpeedGroup):
+    source = fields.String()
+
+
+class DelayBucket(Schema):
+    bucket = fields.String(metadata={"description": "5m | 1h | 1d (one working day) | later | never"})
+    won = fields.Integer()
+    closed = fields.Integer()
+    rate = fields.Float(allow_none=True)
+
+
+class SpeedToLead(Schema):
+    as_of = fields.Integer()
+    period = fields.List(fields.Integer())
+    limit_minutes = fields.Float()
+    working_hours = fields.Boolean(metadata={"description": "false: minutes count around the clock"})
+    working_day_minutes = fields.Float()
+    filters = fields.Dict()
+    team = fields.Nested(SpeedGroup)
+    managers = fields.List(fields.Nested(SpeedManager))
+    sources = fields.List(fields.Nested(SpeedSource))
+    by_delay = fields.List(fields.Nested(DelayBucket), metadata={
+        "description": "closed deals of the account's history by first-contact delay, with wins"})
 
 
 class FeedbackGiven(Schema):
@@ -331,10 +397,18 @@ class DateFieldRef(Schema):
     type = fields.String(metadata={"description": "date | date_time | birthday"})
 
 
+class WorkingHoursOut(Schema):
+    days = fields.List(fields.Integer())
+    start = fields.String()
+    end = fields.String()
+
+
 class Defaults(Schema):
     warn_days = fields.Float()
     crit_days = fields.Float()
     no_activity_days = fields.Float()
+    first_contact_minutes = fields.Float()
+    working_hours = fields.Nested(WorkingHoursOut)
 
 
 class SettingsAnswer(Schema):
@@ -342,6 +416,8 @@ class SettingsAnswer(Schema):
     no_activity_days = fields.Float()
     close_date_field_id = fields.Integer(allow_none=True)
     supervisor_ids = fields.List(fields.Integer())
+    first_contact_minutes = fields.Float()
+    working_hours = fields.Nested(WorkingHoursOut, allow_none=True, metadata={"description": "null: around the clock"})
     updated_at = fields.Integer(allow_none=True)
     updated_by = fields.Integer(allow_none=True)
     defaults = fields.Nested(Defaults)

@@ -9,10 +9,13 @@ from service.bootstrap import Deps
 from service.insights.plans import month_key
 from service.model import CLOSED_STATUSES
 from service.widget_api.access import authorize, require_supervisor
+from service.first_contacts import DEFAULT_MINUTES as DEFAULT_FIRST_CONTACT_MINUTES
+from service.insights.workhours import DEFAULT as WORKING_HOURS_DEFAULT
 from service.widget_api.overview import name_plans
 
 DEFAULT_NO_ACTIVITY_DAYS = 7.0
-SETTING_KEYS = ("stage_overrides", "no_activity_days", "close_date_field_id", "supervisor_ids")
+SETTING_KEYS = ("stage_overrides", "no_activity_days", "close_date_field_id", "supervisor_ids",
+                "first_contact_minutes", "working_hours")
 
 
 def queue_recompute(deps: Deps, account_id: int) -> str:
@@ -89,8 +92,12 @@ def _view(deps: Deps, account_id: int, doc: dict) -> dict:
             "no_activity_days": doc.get("no_activity_days", DEFAULT_NO_ACTIVITY_DAYS),
             "close_date_field_id": doc.get("close_date_field_id"),
             "supervisor_ids": list(doc.get("supervisor_ids") or []),
+            "first_contact_minutes": doc.get("first_contact_minutes", DEFAULT_FIRST_CONTACT_MINUTES),
+            "working_hours": doc.get("working_hours", WORKING_HOURS_DEFAULT),
             "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by"),
-            "defaults": {"warn_days": days, "crit_days": days * 1.5, "no_activity_days": DEFAULT_NO_ACTIVITY_DAYS},
+            "defaults": {"warn_days": days, "crit_days": days * 1.5, "no_activity_days": DEFAULT_NO_ACTIVITY_DAYS,
+                         "first_contact_minutes": DEFAULT_FIRST_CONTACT_MINUTES,
+                         "working_hours": WORKING_HOURS_DEFAULT},
             "stages": [{"pipeline_id": p.id, "pipeline_name": p.name, "status_id": s.id, "name": s.name}
                        for p in pipelines for s in p.stages if s.id not in CLOSED_STATUSES],
             "users": [{"id": u.id, "name": u.name, "is_admin": u.is_admin}

@@ -42,8 +42,9 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
 
 def panel(deps: Deps, claims) -> dict:
     """The supervisor panel: team, forecast and its accuracy, managers, sync, hint usefulness, freshness."""
-    caller, (team, forecast, backtest, recompute) = authorize(
-        deps, claims, ("insight", "team"), ("insight", "forecast"), ("insight", "backtest"), ("insight", "recompute"))
+    caller, (team, forecast, backtest, recompute, speed) = authorize(
+        deps, claims, ("insight", "team"), ("insight", "forecast"), ("insight", "backtest"), ("insight", "recompute"),
+        ("insight", "speed_to_lead"))
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
@@ -57,7 +58,8 @@ def panel(deps: Deps, claims) -> dict:
                  **{k: (summaries.get(u) or {}).get(k) for k in MANAGER_ROW_KEYS}} for u in ids]
     return {"as_of": (recompute or {}).get("as_of"), "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
-            "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)}}
+            "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
+            "speed_to_lead": speed}
 
 
 def name_plans(plans: list, users: dict) -> list:

@@ -93,7 +93,9 @@ def test_bad_json_body_is_400(client, settings, world):
 def test_settings_with_defaults_stages_and_users_for_everyone(client, settings, world):
     view = call(client, settings, "GET", "/settings", DENIED).json
     assert view["no_activity_days"] == 7.0 and view["supervisor_ids"] == [CHOSEN.id]
-    assert view["defaults"] == {"warn_days": 14.0, "crit_days": 21.0, "no_activity_days": 7.0}
+    assert view["defaults"] == {"warn_days": 14.0, "crit_days": 21.0, "no_activity_days": 7.0,
+                                "first_contact_minutes": 15.0,  # issue 21: first contact
+                                "working_hours": {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}}
     assert [s["status_id"] for s in view["stages"]] == [11, 12]  # closed stages cannot be overridden
     assert {u["id"] for u in view["users"]} == {1, 2, 3, 4, 5, 6, 7}
     assert view["date_fields"] == []  # none synced yet: the widget asks for a field id instead

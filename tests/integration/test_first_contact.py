@@ -122,3 +122,25 @@ def test_the_hint_tops_the_managers_attention_list(client, settings, account, de
     assert reply.status_code == 200, reply.json
     assert [i["lead_id"] for i in reply.json["items"]][:2] == [5, 6]
     assert reply.json["items"][0]["top_hint"]["code"] == "first_contact_overdue"
+
+
+def test_the_panel_carries_speed_to_lead_after_a_full_recompute(client, settings, account, deps, run_worker):
+    from service import recompute
+    from service.model import User
+
+    around_the_clock(deps, account)
+    deps.store.save_users(account.id, [User(id=5, name="Анна", is_admin=True)])
+    now = int(deps.clock())
+    post(client, settings, new_lead(7, now - 40 * 60) + call_note(7, now - 30 * 60))  # answered in 10 minutes
+    post(client, settings, new_lead(8, now - 25 * 60))  # still waiting
+    run_worker()
+    recompute.recompute_account(deps, account.id)
+    reply = client.get("/api/v1/panel", headers={"X-Auth-Token": mint_token(settings, account, user_id=5)})
+    assert reply.status_code == 200, reply.json
+    speed = reply.json["speed_to_lead"]
+    [anna] = speed["managers"]
+    assert (anna["name"], anna["deals"], anna["touched"], anna["median_minutes"]) == ("Анна", 2, 1, 10)
+    assert (anna["untouched_now"], anna["within_limit"], anna["decided"]) == (1, 1, 2)
+    assert speed["limit_minutes"] == 15 and speed["working_hours"] is False
+    assert [b["bucket"] for b in speed["by_delay"]] == ["5m", "1h", "1d", "later", "never"]
+    assert codes(deps, account, 8)[0] == "first_contact_overdue"  # the full recompute keeps the card's hint
