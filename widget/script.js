@@ -401,6 +401,11 @@ define(['jquery'], function ($) {
     C + '__progress-track{fill:#e6ebf2}',
     C + '__progress-fill{fill:#3aa76d}',
     C + '__legend{font-size:11px;color:#6b7685;margin-top:6px}',
+    C + '__speed-table{margin:6px 0 10px}',
+    C + '__speed-waiting td:last-child{color:#c0392b;font-weight:600}',
+    C + '__rate-bar{display:inline-block;width:80px;height:8px;background:#eef1f5;border-radius:4px;' +
+      'vertical-align:middle;overflow:hidden}',
+    C + '__rate-bar span{display:block;height:8px;background:#3aa76d}',
     C + '__table{border-collapse:collapse;width:100%;font-size:12px}',
     C + '__table th{text-align:left;color:#6b7685;font-weight:600;border-bottom:1px solid #dbdedf;padding:4px 6px}',
     C + '__table td{border-bottom:1px solid #eef1f5;padding:4px 6px}',
@@ -411,6 +416,7 @@ define(['jquery'], function ($) {
     C + '__form-row{display:flex;align-items:center;gap:8px;margin:0 0 8px;flex-wrap:wrap}',
     C + '__form-row label{min-width:220px}',
     C + '__checks{display:flex;flex-wrap:wrap;gap:4px 16px}',
+    C + '__form-row ' + C + '__day{min-width:0;white-space:nowrap}',
     C + '__actions{margin-top:10px;display:flex;gap:8px;align-items:center}'
   ].join('\n');
 
@@ -495,8 +501,9 @@ define(['jquery'], function ($) {
     }
 
     function sortHints(hints) {
-      return (hints || []).slice().sort(function (a, b) {
-        return rank(a.severity) - rank(b.severity);
+      return (hints || []).slice().sort(function (a, b) {  // a client waiting for a first answer comes first
+        var urgent = (b.code === 'first_contact_overdue') - (a.code === 'first_contact_overdue');
+        return urgent || rank(a.severity) - rank(b.severity);
       });
     }
 
@@ -504,6 +511,10 @@ define(['jquery'], function ($) {
       var lang = state.lang, th = hint.threshold;
       var units = {days: ['common.days_one', 'common.days_few', 'common.days_many'],
                    hours: ['common.hours_one', 'common.hours_few', 'common.hours_many']};
+      if (hint.unit === 'minutes') {  // first contact: minutes, hours past 90 minutes
+        return th && th.value ? t('card.numbers_limit', {value: minutesText(hint.value), limit: minutesText(th.value)})
+          : minutesText(hint.value);
+      }
       if (units[hint.unit]) {
         var value = plural(hint.value, units[hint.unit]);
         return th && th.value ? t('card.numbers_limit', {value: value, limit: num(th.value, lang)}) : value;
@@ -848,6 +859,81 @@ define(['jquery'], function ($) {
       return workloadChart(rows, median.open_deals, t, state.lang);
     }
 
+    // ------------------------------------------------------------ speed to lead (issue 21)
+    /** Working minutes for people: "12 минут" below 90 minutes, "1,5 часа" above. */
+    function minutesText(m) {
+      if (m === null || m === undefined) { return '—'; }
+      if (m < 90) { return plural(Math.round(m), ['speed.minutes_one', 'speed.minutes_few', 'speed.minutes_many']); }
+      var h = m / 60;
+      if (h >= 48) {  // reached only around the clock: 48 working hours span more than the 7 days a request is new
+        var d = h / 24;
+        return plural(d < 10 ? Math.round(d * 10) / 10 : Math.round(d), ['common.days_one', 'common.days_few',
+          'common.days_many']);
+      }
+      h = h < 10 ? Math.round(h * 10) / 10 : Math.round(h);
+      return plural(h, ['common.hours_one', 'common.hours_few', 'common.hours_many']);
+    }
+
+    function speedRows(rows, label) {
+      var lang = state.lang;
+      function cell(v, extra) { return '<td class="' + el('num') + '"' + (extra || '') + '>' + esc(v) + '</td>'; }
+      return '<table class="' + el('table', CSS + '__speed-table') + '"><tr><th>' + esc(t(label)) + '</th>' +
+        ['speed.median', 'speed.p80', 'speed.within', 'speed.waiting'].map(function (k) {
+          return '<th class="' + el('num') + '">' + esc(t(k)) + '</th>';
+        }).join('') + '</tr>' + rows.map(function (r) {
+          var within = r.decided ? fill(t('speed.within_cell'), {share: pct(r.within_share, lang),
+            k: num(r.within_limit, lang), n: num(r.decided, lang)}) : '—';
+          var waiting = r.untouched_now ? fill(t('speed.waiting_cell'), {n: num(r.untouched_now, lang),
+            longest: minutesText(r.longest_wait_minutes)}) : '—';
+          return '<tr' + (r.untouched_now ? ' class="' + el('speed-waiting') + '"' : '') + '><td>' + esc(r.label) +
+            '</td>' + cell(minutesText(r.median_minutes)) + cell(minutesText(r.p80_minutes)) + cell(within) +
+            cell(waiting) + '</tr>';
+        }).join('') + '</table>';
+    }
+
+    function delayHtml(buckets, working) {
+      var lang = state.lang, closed = 0;
+      buckets.forEach(function (b) { closed += b.closed || 0; });
+      if (!closed) { return div('empty', esc(t('speed.by_delay_empty'))); }
+      return '<table class="' + el('table', CSS + '__delay-table') + '"><tr><th>' + esc(t('speed.delay')) + '</th>' +
+        '<th class="' + el('num') + '">' + esc(t('speed.closed')) + '</th><th class="' + el('num') + '">' +
+        esc(t('speed.won')) + '</th><th>' + esc(t('speed.win_rate')) + '</th></tr>' + buckets.map(function (b) {
+          var rate = b.rate === null || b.rate === undefined ? null : b.rate;
+          var bar = rate === null ? '—' : '<span class="' + el('rate-bar') + '"><span style="width:' +
+            Math.round(rate * 100) + '%"></span></span> ' + esc(pct(rate, lang));
+          var name = 'speed.bucket_' + b.bucket + (b.bucket === '1d' && !working ? '_clock' : '');
+          return '<tr data-bucket="' + esc(b.bucket) + '"><td>' + esc(t(name)) + '</td>' +
+            '<td class="' + el('num') + '">' + esc(num(b.closed, lang)) + '</td><td class="' + el('num') + '">' +
+            esc(num(b.won, lang)) + '</td><td>' + bar + '</td></tr>';
+        }).join('') + '</table>';
+    }
+
+    function speedHtml(panel) {
+      var s = panel.speed_to_lead, lang = state.lang;
+      if (!s || !s.team || !s.team.deals && !(s.by_delay || []).some(function (b) { return b.closed; })) {
+        return div('empty', esc(t('speed.empty')));
+      }
+      var team = s.team;
+      var lead = team.untouched_now ? fill(t('speed.lead_waiting'), {
+        n: plural(team.untouched_now, ['speed.requests_one', 'speed.requests_few', 'speed.requests_many']),
+        longest: minutesText(team.longest_wait_minutes)}) : t('speed.lead_none');
+      var summary = team.touched ? fill(t('speed.summary'), {median: minutesText(team.median_minutes),
+        share: pct(team.within_share || 0, lang), limit: minutesText(s.limit_minutes)}) : '';
+      var managers = (s.managers || []).map(function (m) {
+        return $.extend({label: m.name || userName(m.user_id)}, m);
+      });
+      var sources = (s.sources || []).map(function (r) {
+        return $.extend({label: r.source ? sourceName(r.source, t) : t('speed.no_source')}, r);
+      });
+      return div('lead', '<span class="' + el('big') + '">' + esc(lead) + '</span>' +
+          (summary ? '<br>' + esc(summary) : '')) +
+        (managers.length ? speedRows(managers, 'speed.manager') : '') +
+        (sources.length ? speedRows(sources, 'speed.source') : '') +
+        '<h3 class="' + el('h2') + '">' + esc(t('speed.by_delay_title')) + '</h3>' + delayHtml(s.by_delay || [], s.working_hours) +
+        div('legend', esc(fill(t(s.working_hours ? 'speed.note_working' : 'speed.note_clock'),
+          {limit: minutesText(s.limit_minutes)})));
+    }
+
     function planRows(panel) {
       return (panel.managers || []).map(function (m) {
         var plan = m.plan || {};
@@ -1063,6 +1149,7 @@ define(['jquery'], function ($) {
         '<input class="' +
         el('input', CSS + '__input--short') + '" name="no_activity_days" type="number" min="1" step="1" value="' +
         esc(settings.no_activity_days === undefined ? 7 : settings.no_activity_days) + '"></div>' +
+        firstContactRows(settings) +
         '<div class="' + el('form-row') + '"><label>' + esc(t('panel.settings_close_field')) + '</label>' +
         fieldControl +
         '</div><h3 class="' + el('h2') + '">' + esc(t('panel.settings_stages')) + '</h3>' +
@@ -1094,6 +1181,40 @@ define(['jquery'], function ($) {
         '<span class="' + el('status') + '"></span></div></form>';
     }
 
+    /** The first-contact limit and the working hours (issue 21): a day checkbox row and a from-to window. */
+    function firstContactRows(settings) {
+      var hours = settings.working_hours, clock = hours === null;
+      var shown = hours || (settings.defaults || {}).working_hours || {days: [1, 2, 3, 4, 5], start: '09:00',
+        end: '18:00'};
+      var days = {};
+      (shown.days || []).forEach(function (d) { days[d] = true; });
+      var minutes = settings.first_contact_minutes === undefined ? 15 : settings.first_contact_minutes;
+      return '<div class="' + el('form-row') + '"><label>' + esc(t('speed.settings_minutes')) + '</label>' +
+        '<input class="' + el('input', CSS + '__input--short') + '" name="first_contact_minutes" type="number" ' +
+        'min="1" max="1440" step="1" value="' + esc(minutes) + '"></div>' +
+        '<div class="' + el('form-row') + '"><label>' + esc(t('speed.settings_hours')) + '</label>' +
+        '<label class="' + el('day') + '"><input type="checkbox" name="around_the_clock"' + (clock ? ' checked' : '') +
+        '> ' + esc(t('speed.settings_clock')) + '</label></div><div class="' + el('form-row') + '">' +
+        [1, 2, 3, 4, 5, 6, 7].map(function (d) {
+          return '<label class="' + el('day') + '"><input type="checkbox" name="work_day" value="' + d + '"' +
+            (days[d] ? ' checked' : '') + '> ' + esc(t('speed.day_' + d)) + '</label>';
+        }).join('') + '</div><div class="' + el('form-row') + '">' + timeInput('work_start', shown.start) + ' – ' +
+        timeInput('work_end', shown.end) + '</div>';
+    }
+
+    function timeInput(name, value) {  // text, not type=time: that one shows 18:00 as "06:00 PM" in some locales
+      return '<input class="' + el('input', CSS + '__input--short') + '" name="' + name + '" type="text" ' +
+        'inputmode="numeric" maxlength="5" pattern="[0-2][0-9]:[0-5][0-9]" placeholder="09:00" value="' +
+        esc(value) + '">';
+    }
+
+    function collectFirstContact(form) {
+      var days = form.find('input[name="work_day"]:checked').map(function () { return Number($(this).val()); }).get();
+      return {first_contact_minutes: Number(form.find('[name="first_contact_minutes"]').val()) || 15,
+              working_hours: form.find('[name="around_the_clock"]').is(':checked') ? null :
+                {days: days, start: form.find('[name="work_start"]').val(), end: form.find('[name="work_end"]').val()}};
+    }
+
     function collectSettings() {
       var form = panelRoot().find('.' + CSS + '__settings-form'), overrides = {};
       form.find('input[data-stage]').each(function () {
@@ -1107,12 +1228,13 @@ define(['jquery'], function ($) {
         if (overrides[k].warn_days === undefined) { delete overrides[k]; }
       });
       var field = $.trim(form.find('[name="close_date_field"]').val() || '');
-      return {no_activity_days: Number(form.find('[name="no_activity_days"]').val()) || 7,
+      return $.extend(collectFirstContact(form), {
+              no_activity_days: Number(form.find('[name="no_activity_days"]').val()) || 7,
               close_date_field_id: field === '' ? null : Number(field),
               stage_overrides: overrides,
               supervisor_ids: form.find('input[name="supervisor"]:checked').map(function () {
                 return Number($(this).val());
-              }).get()};
+              }).get()});
     }
 
     function loadSettings() {
@@ -1156,7 +1278,7 @@ define(['jquery'], function ($) {
       var team = raw.team || {}, period = team.period;
       return $.extend({}, team, {
         as_of: raw.as_of || team.as_of, forecast: raw.forecast, backtest: raw.backtest, managers: raw.managers || [],
-        usefulness: raw.usefulness || [], sync: raw.sync, plans: raw.plans,
+        usefulness: raw.usefulness || [], sync: raw.sync, plans: raw.plans, speed_to_lead: raw.speed_to_lead,
         period_days: period && period.length === 2 ? Math.round((period[1] - period[0]) / DAY) : 30
       });
     }
@@ -1172,9 +1294,10 @@ define(['jquery'], function ($) {
       fillSection('plans', plansHtml(panel));
       fillSection('forecast', forecastHtml(panel));
       fillSection('usefulness', usefulnessHtml(panel));
+      fillSection('speed', speedHtml(panel));
     }
 
-    var PANEL_SECTIONS = ['funnel', 'time', 'incoming', 'workload', 'plans', 'forecast', 'usefulness'];
+    var PANEL_SECTIONS = ['funnel', 'time', 'incoming', 'workload', 'plans', 'forecast', 'usefulness', 'speed'];
 
     function loadPanel() {
       var root = panelRoot();
@@ -1223,6 +1346,7 @@ define(['jquery'], function ($) {
         '<div class="' + el('as-of', CSS + '__muted') + '"></div></div><div class="' + el('sync') + '"></div></div>' +
         '<div class="' + el('places-slot') + '"></div><div class="' + el('grid') + '">' +
         section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +
+        section('speed', 'speed.title', true) +
         section('incoming', 'panel.incoming_title') + section('workload', 'panel.workload_title') +
         section('plans', 'panel.plans_title') + section('forecast', 'panel.forecast_title') +
         section('usefulness', 'panel.usefulness_title', true) + section('plan-editor', 'panel.plan_editor_title') +

@@ -9,6 +9,7 @@ from typing import Optional
 
 from service.model import Account
 from service.recompute import recompute_account, score_forecast
+from service.store_first_contact import FirstContactStore
 from tests.support.report_screenshots import report_account, synced_snapshot
 
 
@@ -27,6 +28,11 @@ def load_scenario(deps, account: Account, now: Optional[float] = None, plans: tu
                                                for change in changes])
     store.save_records(account_id, "incoming", {item.id: item for item in snap.incoming})
     store.save_records(account_id, "loss_reasons", snap.loss_reasons)
+    # Its open deals were answered five minutes after they came in: no first-contact hint on their cards, whatever
+    # the weekday and hour the tests run at (working hours)
+    FirstContactStore(deps.redis).add_touches(account_id, {
+        lead.id: {f"call:{lead.responsible_user_id}": lead.created_at + 300}
+        for lead in snap.leads.values() if lead.is_open and lead.responsible_user_id})
     for plan in plans:
         store.save_plan(account_id, plan)
     summary = recompute_account(deps, account_id)

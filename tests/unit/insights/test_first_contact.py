@@ -147,14 +147,15 @@ def test_the_reason_says_how_long_and_the_price_at_stake():
     lead = Lead(id=7, pipeline_id=1, status_id=10, responsible_user_id=5, price=120000, created_at=T0)
     hint = fc.first_contact_overdue(lead, waiting(), fc.stake_of(lead, "", None), T0 + 47 * 60)
     assert hint.text["ru"].startswith("Клиент ждёт первого ответа уже 47 минут рабочего времени")
-    assert "(порог 15 минут)" in hint.text["ru"] and "120\u00a0000 — сумма сделки" in hint.text["ru"]
+    assert "120\u00a0000 — сумма сделки" in hint.text["ru"] and "порог" not in hint.text["ru"]
     assert "47 minutes of working time" in hint.text["en"] and "120,000, the deal's price" in hint.text["en"]
 
 
 def test_plurals_follow_the_displayed_number():
     one = fc.first_contact_overdue(LEAD, waiting(limit=1), None, T0 + 61)
-    assert "уже 1 минуту" in one.text["ru"] and "(порог 1 минута)" in one.text["ru"]
-    assert "1 minute of" in one.text["en"] and "limit 1 minute)" in one.text["en"]
+    assert "уже 1 минуту" in one.text["ru"] and "1 minute of" in one.text["en"]
+    twenty_one = fc.first_contact_overdue(LEAD, waiting(limit=1), None, T0 + 21 * 60)
+    assert "уже 21 минуту" in twenty_one.text["ru"] and "21 minutes" in twenty_one.text["en"]
     long = fc.first_contact_overdue(LEAD, waiting(limit=15), None, T0 + 90 * 60)
     assert "уже 1,5 часа" in long.text["ru"] and "1.5 hours" in long.text["en"]
 
@@ -163,8 +164,9 @@ def test_without_a_price_the_stake_is_the_average_win_times_the_sources_conversi
     model = fc.StakeModel(avg_won=100_000, won_deals=40, account=(40, 200), sources={"Telegram": (12, 60)})
     stake = fc.stake_of(LEAD, "Telegram", model)
     assert stake.basis == "expected" and (stake.wins, stake.trials) == (12, 60)
-    assert stake.amount == pytest.approx(100_000 * (12 + 0.2 * 20) / 80)
+    assert stake.amount == pytest.approx(100_000 * (12 + 0.2 * 20) / 80)  # 20 000: shrunk toward the account's 20 %
     hint = fc.first_contact_overdue(LEAD, waiting(), stake, T0 + 20 * 60)
+    assert "На кону около 20\u00a0000" in hint.text["ru"]
     assert "средняя выигранная сделка 100\u00a0000 (по 40 сделкам)" in hint.text["ru"]
     assert "заявок из «Telegram» (12 из 60)" in hint.text["ru"]
     assert "(12 of 60)" in hint.text["en"]
@@ -183,3 +185,14 @@ def test_the_stake_model_counts_closed_new_deals_by_source():
     model = fc.stake_model(leads, {1: "Telegram", 4: "Telegram"}, since=T0 - 1)
     assert (model.avg_won, model.won_deals, model.account) == (1500, 2, (2, 5))
     assert model.sources == {"Telegram": (1, 2)}
+
+
+def test_long_waits_read_in_days():
+    hint = fc.first_contact_overdue(LEAD, waiting(hours=None), None, T0 + 5 * 86400)
+    assert "уже 5 дней" in hint.text["ru"] and "5 days" in hint.text["en"]
+
+
+def test_an_estimate_is_shown_to_two_significant_figures():
+    from service.insights.first_contact_texts import rough
+
+    assert (rough(7358), rough(123_456), rough(42), rough(995)) == (7400, 120_000, 42, 1000)
