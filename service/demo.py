@@ -80,6 +80,7 @@ def follow_sync(settings: Settings, account_id: int, out: TextIO, alive: Callabl
     bar = ProgressBar(out)
     try:
         while alive():
+            demo_clock(deps, account_id)
             status = sync.sync_status(deps, account_id) if deps.store.get_account(account_id) else None
             if status and status["state"] == "stopped":
                 raise DemoError(f"the sync stopped: {status['reason']}")
@@ -91,6 +92,13 @@ def follow_sync(settings: Settings, account_id: int, out: TextIO, alive: Callabl
         raise DemoError("a process exited during the sync")
     finally:
         deps.redis.close()
+
+
+def demo_clock(deps, account_id: int) -> None:
+    """The demo runs at any hour: its first-contact limit counts around the clock (the panel's settings can put the
+    working hours back), so the simulator's waiting clients show the hint at night too."""
+    if deps.store.get_account(account_id) and deps.store.read_insight(account_id, "settings") is None:
+        deps.store.save_insight(account_id, "settings", {"working_hours": None})
 
 
 def start_simulator(url: str, rate: float) -> None:

@@ -16,6 +16,27 @@ DAY = 86400
 INCOMING = {"forms": (0.40, "Форма на сайте", 0.80, 90), "sip": (0.30, "Телефония", 0.90, 20),
             "chats": (0.20, "WhatsApp", 0.75, 45), "mail": (0.10, "Почта sales@", 0.60, 240)}
 PRICE = {0: 60_000, 1: 25_000, 2: 600_000}
+# (delay limit in seconds, factor on the manager's skill): a fast first answer wins more often (issue 21)
+FIRST_CONTACT_EFFECT = ((300, 1.15), (3600, 1.0), (86400, 0.8), (float("inf"), 0.6))
+NEVER_CONTACTED_EFFECT = 0.45
+
+
+def first_contact_delay(rng: random.Random, skill: float):
+    """Seconds from a client's arrival to the first outgoing call; None when nobody ever calls.
+
+    Roughly: 40 % within 5 minutes, 30 % within the hour, 15 % the same day, 7 % later, 8 % never (fewer for
+    stronger managers)."""
+    draw = rng.random()
+    if draw < 0.08 / skill:
+        return None
+    draw = rng.random()
+    if draw < 0.43:
+        return int(rng.uniform(30, 300))
+    if draw < 0.76:
+        return int(rng.uniform(300, 3600))
+    if draw < 0.92:
+        return int(rng.uniform(3600, 8 * 3600))
+    return int(rng.uniform(86400, 3 * 86400))
 TASK_TEXTS = ["Перезвонить клиенту", "Отправить КП", "Назначить встречу", "Уточнить решение",
               "Выставить счёт", "Проверить оплату"]
 E = EVENT_CODE
@@ -83,7 +104,27 @@ class HistoryBuilder:
         w.contacts[contact_id] = Contact(contact_id, name, manager, lead.group_id, manager, t0, t0, phone, [lead_id])
         t = self.start_lead(lead, t0, phone) if rng.random() < 0.6 else self.manual_start(lead, t0)
         if t is not None:
-            self.walk(lead, t, skill)
+            self.walk(lead, t, skill * self.first_contact(lead, t0, skill))
+
+    def first_contact(self, lead: Lead, t0: int, skill: float) -> float:
+        """The first outgoing call after the client came in (some within minutes, some never); returns how much
+        that answer speed helps the deal win. Its own generator: the rest of the history stays as it was."""
+        rng = random.Random(lead.id * 7_919 + self.start)
+        delay = first_contact_delay(rng, skill)
+        if delay is None:
+            return NEVER_CONTACTED_EFFECT
+        at = t0 + delay
+        if at <= self.now:
+            self.outgoing_call(lead, at, int(rng.lognormvariate(4.6, 0.6)))
+        return next(effect for limit, effect in FIRST_CONTACT_EFFECT if delay <= limit)
+
+    def outgoing_call(self, lead: Lead, at: int, duration: int) -> None:
+        """An outgoing call by the responsible manager (note and outgoing_call event)."""
+        nid, by = next(self.ids["note"]), lead.responsible_user_id
+        phone = self.w.contacts[lead.contact_ids[0]].phone
+        self.w.notes[nid] = Note(nid, lead.id, "call_out", by, at, by, lead.group_id, duration, phone,
+                                 f"{nid:08x}-sand-box0-call-{lead.id:012x}")
+        self.ev(at, E["outgoing_call"], LEAD, lead.id, by, nid)
 
     def manual_start(self, lead: Lead, t0: int) -> int:
         """A lead a manager creates by hand in the first working stage."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 
-from .history import INCOMING
+from .history import INCOMING, first_contact_delay
 from .records import LOST, WON
 
 # Share of each action among simulated events.
@@ -23,6 +23,7 @@ class Simulator:
         self.thread: threading.Thread | None = None
         self.open_ids: list[int] = []
         self.acted = 0
+        self.first_calls: dict[int, int] = {}  # new lead -> when its manager first calls (issue 21: some wait)
 
     def start(self) -> "Simulator":
         """Start acting in the background."""
@@ -48,6 +49,10 @@ class Simulator:
                 self.open_ids = [x.id for x in self.world.leads.values()
                                  if not x.is_deleted and x.status_id not in (WON, LOST)]
             self.acted += 1
+            due = [lead_id for lead_id, at in self.first_calls.items() if at <= self.world.now()]
+            if due:
+                self.first_call(due[0])
+                return "first_call"
             roll, acc = self.rng.random(), 0.0
             for name, share in ACTIONS:
                 acc += share
@@ -107,6 +112,17 @@ class Simulator:
         item = self.world.add_incoming(category, INCOMING[category][1],
                                        phone=f"+79{self.rng.randrange(10 ** 9):09d}")
         self.open_ids.append(item.lead_id)
+        delay = first_contact_delay(self.rng, 1.0)  # minutes mostly, an hour or more for some, never for a few
+        if delay is not None:
+            self.first_calls[item.lead_id] = self.world.now() + delay
+
+    def first_call(self, lead_id: int) -> None:
+        """The responsible manager calls a new client back at last: the first contact."""
+        del self.first_calls[lead_id]
+        lead = self.world.leads.get(lead_id)
+        if lead and not lead.is_deleted and lead.status_id not in (WON, LOST):
+            self.world.log_call(lead_id, "out", int(self.rng.lognormvariate(4.6, 0.6)),
+                                by=lead.responsible_user_id)
 
     def reassign(self, lead) -> None:
         """Hand the deal to another manager."""

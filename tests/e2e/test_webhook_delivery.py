@@ -26,11 +26,11 @@ class Script:
         self.managers = sorted(world.profiles)
 
     def pick_leads(self, count: int) -> list[int]:
-        """Open leads with at least two working stages still ahead of them."""
+        """Open leads with at least three working stages still ahead of them (drive() advances one lead thrice)."""
         picked = []
         for lead in sorted(self.world.leads.values(), key=lambda x: x.id):
             stages = self.working_stages(lead.pipeline_id)
-            if not lead.is_deleted and lead.status_id in stages[:-2]:
+            if not lead.is_deleted and lead.status_id in stages[:-3]:
                 picked.append(lead.id)
         self.leads = picked[:count]
         assert len(self.leads) == count, "the generated account has too few open leads"

@@ -77,3 +77,37 @@ def test_cli_serve_binds_loopback_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_simulated_requests_wait_for_their_first_call_then_get_it():
+    """Issue 21: the simulator's new clients wait (some long enough for the hint), then their manager calls."""
+    from service.sandbox.generator import generate
+    from service.sandbox.simulator import Simulator
+
+    world = generate("small", seed=3, leads=40, managers=3)
+    clock = [world.now()]
+    world.now = lambda: clock[0]
+    sim = Simulator(world, rate=1, seed=5)
+    for _ in range(400):
+        sim.incoming()
+    waits = sorted(at - clock[0] for at in sim.first_calls.values())
+    assert len(waits) < 400  # some are never called back
+    assert waits[0] < 300 and waits[-1] > 15 * 60  # some within minutes, some past a 15-minute limit
+    lead_id, at = next(iter(sim.first_calls.items()))
+    clock[0] = at
+    assert sim.act() == "first_call" and lead_id not in sim.first_calls
+    [note] = [n for n in world.notes.values() if n.entity_id == lead_id]
+    assert note.note_type == "call_out" and note.created_by == world.leads[lead_id].responsible_user_id
+
+
+def test_generated_history_answers_most_clients_fast_and_some_never():
+    from service.sandbox.generator import generate
+
+    world = generate("small", seed=4, leads=300, managers=4)
+    first = {}
+    for note in world.notes.values():
+        if note.note_type == "call_out":
+            first[note.entity_id] = min(first.get(note.entity_id, note.created_at), note.created_at)
+    delays = [first[lead.id] - lead.created_at for lead in world.leads.values() if lead.id in first]
+    fast = sum(1 for d in delays if d <= 300)
+    assert fast > len(delays) * 0.25 and len(first) < len(world.leads)
