@@ -157,15 +157,17 @@ def schedule_checks(deps: Deps, account_id: int, due: dict) -> None:
     store(deps).schedule(account_id, due)
     for slot in {-(-at // RECHECK_SLOT) * RECHECK_SLOT for at in due.values()}:
         deps.queues["insights"].enqueue_at(datetime.fromtimestamp(slot, timezone.utc),
-                                           "service.jobs.recheck_first_contacts", account_id,
+                                           "service.jobs.recheck_first_contacts", account_id, slot,
                                            job_id=f"fc-{account_id}-{slot}")
 
 
-def recheck_due(deps: Deps, account_id: int) -> list[int]:
-    """Recompute the cards whose first-contact limit has passed (the job the schedule queues)."""
+def recheck_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:
+    """Recompute the cards whose first-contact limit passed by its slot (the job the schedule queues); later ones
+    have their own job."""
     from service.recompute import recompute_cards
 
-    due = store(deps).take_due(account_id, deps.clock())
+    now = deps.clock()
+    due = store(deps).take_due(account_id, now if until is None else min(now, until))
     recompute_cards(deps, account_id, due)
     return due
 

@@ -12,11 +12,11 @@ def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
     recompute.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
 
 
-def recheck_first_contacts(account_id: int) -> list[int]:
-    """Recompute the cards whose first-contact limit passed (new deals nobody has answered)."""
+def recheck_first_contacts(account_id: int, until: float | None = None) -> list[int]:
+    """Recompute the cards whose first-contact limit passed by `until` (new deals nobody has answered)."""
     from service import first_contacts
 
-    return first_contacts.recheck_due(bootstrap.worker_deps(), account_id)
+    return first_contacts.recheck_due(bootstrap.worker_deps(), account_id, until)
 
 
 def sweep_inboxes() -> list[int]:
