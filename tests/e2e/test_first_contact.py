@@ -50,3 +50,28 @@ def test_the_hint_appears_at_the_limit_without_a_webhook_and_a_call_clears_it(de
     delivery.settle()
     assert "first_contact_overdue" not in codes(deps, account_id, lead.id)
     assert first_contacts.store(deps).scheduled(account_id) == {}  # touched: no re-check left
+
+
+def test_a_full_sync_reads_first_touches_from_the_api_events(deps, connected, world):
+    """Sync and reconcile read the same touches from /api/v4/events: outgoing calls and people's stage moves."""
+    from service import recompute, sync
+    from service.sandbox.records import EV_A, EV_AT, EV_BY, EV_EID, EV_TYPE, EVENT_CODE
+
+    start = int(deps.clock())
+    deps.clock = lambda: start  # the sync's window starts exactly here
+    assert sync.full_sync(deps, connected.id)["state"] == "done"
+    since = start - deps.settings.sync_history_days * 86400
+    unsorted = {s.id for p in world.pipelines.values() for s in p.statuses if s.type == 1}
+    expected: dict = {}
+    for row in world.events:
+        kind = {EVENT_CODE["outgoing_call"]: "call", EVENT_CODE["lead_status_changed"]: "move"}.get(row[EV_TYPE])
+        if kind is None or row[EV_AT] < since or (kind == "move" and row[EV_A] in unsorted):
+            continue
+        key = f"{kind}:{row[EV_BY]}"
+        held = expected.setdefault(row[EV_EID], {})
+        held[key] = min(held.get(key, row[EV_AT]), row[EV_AT])
+    stored = first_contacts.store(deps).all_touches(connected.id)
+    assert stored == expected  # every outgoing call and every stage move but the accepting of a request
+    recompute.recompute_account(deps, connected.id)
+    speed = deps.store.read_insight(connected.id, "speed_to_lead")
+    assert sum(b["closed"] for b in speed["by_delay"]) > 0 and speed["managers"]
