@@ -40,13 +40,30 @@ def delay_minutes(row: Row, hours: Optional[WorkingHours]) -> Optional[float]:
     return working_seconds(row.started_at, row.touch.at, hours) / 60 if row.touch else None
 
 
-def group_stats(rows: list[Row], hours: Optional[WorkingHours], limit: float, now: int) -> dict:
+@dataclass(frozen=True)
+class Measured:
+    """A row with its working minutes computed once: to the first touch, or waited so far while untouched."""
+
+    row: Row
+    delay: Optional[float]
+    waited: Optional[float]  # untouched only
+    waiting_now: bool  # untouched, open and still a new request
+
+
+def measure(rows: Iterable[Row], hours: Optional[WorkingHours], now: int) -> list[Measured]:
+    out = []
+    for r in rows:
+        delay = delay_minutes(r, hours)
+        waited = working_seconds(r.started_at, now, hours) / 60 if r.touch is None else None
+        out.append(Measured(r, delay, waited, r.touch is None and r.lead.is_open and is_new(r.started_at, now)))
+    return out
+
+
+def group_stats(rows: list[Measured], limit: float) -> dict:
     """Median and P80 time to first contact, share within the limit, and requests untouched now."""
-    delays = [d for d in (delay_minutes(r, hours) for r in rows) if d is not None]
-    waiting = [working_seconds(r.started_at, now, hours) / 60 for r in rows
-               if r.touch is None and r.lead.is_open and is_new(r.started_at, now)]
-    decided = len(delays) + sum(1 for r in rows if r.touch is None and
-                                working_seconds(r.started_at, now, hours) / 60 >= limit)
+    delays = [m.delay for m in rows if m.delay is not None]
+    waiting = [m.waited for m in rows if m.waiting_now]
+    decided = len(delays) + sum(1 for m in rows if m.waited is not None and m.waited >= limit)
     within = sum(1 for d in delays if d <= limit)
     return {"deals": len(rows), "touched": len(delays), "median_minutes": _round(percentile(delays, 0.5)),
             "p80_minutes": _round(percentile(delays, 0.8)), "within_limit": within, "decided": decided,
@@ -58,7 +75,7 @@ def _round(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value, 1)
 
 
-def by_key(rows: Iterable[Row], key: Callable[[Row], object]) -> dict:
+def by_key(rows: Iterable, key: Callable) -> dict:
     out: dict = {}
     for row in rows:
         out.setdefault(key(row), []).append(row)
@@ -72,7 +89,7 @@ def conversion_by_delay(rows: Iterable[Row], hours: Optional[WorkingHours]) -> l
     for row in rows:
         if row.lead.is_open or row.lead.is_deleted:
             continue
-        delay = delay_minutes(row, hours)
+        delay = delay_minutes(row, hours)  # a closed deal is in no period group: measured here only
         name = "never" if delay is None else next(n for n, top in BUCKETS if delay <= (day if top is None else top))
         counts[name][0] += row.lead.status_id == WON
         counts[name][1] += 1
@@ -90,15 +107,15 @@ def speed_to_lead(rows: Iterable[Row], hours: Optional[WorkingHours], limit_minu
     """
     rows = [r for r in rows if (pipeline_id is None or r.lead.pipeline_id == pipeline_id)
             and (user_id is None or r.lead.responsible_user_id == user_id)]
-    period = [r for r in rows if start <= r.started_at < end or
-              (r.touch is None and r.lead.is_open and is_new(r.started_at, now))]
+    period = measure([r for r in rows if start <= r.started_at < end or
+                      (r.touch is None and r.lead.is_open and is_new(r.started_at, now))], hours, now)
     names = names or {}
-    managers = [{"user_id": u, "name": names.get(u, ""), **group_stats(group, hours, limit_minutes, now)}
-                for u, group in sorted(by_key(period, lambda r: r.lead.responsible_user_id).items())]
-    sources = [{"source": s, **group_stats(group, hours, limit_minutes, now)}
-               for s, group in sorted(by_key(period, lambda r: r.source).items())]
+    managers = [{"user_id": u, "name": names.get(u, ""), **group_stats(group, limit_minutes)}
+                for u, group in sorted(by_key(period, lambda m: m.row.lead.responsible_user_id).items())]
+    sources = [{"source": s, **group_stats(group, limit_minutes)}
+               for s, group in sorted(by_key(period, lambda m: m.row.source).items())]
     return {"as_of": now, "period": [start, end], "limit_minutes": limit_minutes,
             "working_hours": hours is not None, "working_day_minutes": working_day_minutes(hours),
             "filters": {"pipeline_id": pipeline_id, "user_id": user_id},
-            "team": group_stats(period, hours, limit_minutes, now), "managers": managers, "sources": sources,
+            "team": group_stats(period, limit_minutes), "managers": managers, "sources": sources,
             "by_delay": conversion_by_delay(rows, hours)}

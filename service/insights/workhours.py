@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +31,7 @@ class WorkingHours:
         return _zone(self.timezone)
 
 
+@lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -75,9 +77,14 @@ def _window(day: date, hours: WorkingHours) -> Optional[tuple[int, int]]:
     """The day's working window as unix seconds, or None on a day off."""
     if day.isoweekday() not in hours.days:
         return None
+    return _day_window(day.toordinal(), hours.start, hours.end, hours.timezone)
+
+
+@lru_cache(maxsize=8192)  # a panel asks about the same few hundred days for thousands of deals (plain keys: cheap)
+def _day_window(ordinal: int, start_minute: int, end_minute: int, timezone: str) -> tuple[int, int]:
     # aware datetimes add in wall-clock time: 09:00 local stays 09:00 local on a DST day
-    midnight = datetime.combine(day, time(), hours.zone)
-    start, end = midnight + timedelta(minutes=hours.start), midnight + timedelta(minutes=hours.end)
+    midnight = datetime.combine(date.fromordinal(ordinal), time(), _zone(timezone))
+    start, end = midnight + timedelta(minutes=start_minute), midnight + timedelta(minutes=end_minute)
     return int(start.timestamp()), int(end.timestamp())
 
 
@@ -92,6 +99,9 @@ def working_seconds(start: int, end: int, hours: Optional[WorkingHours]) -> int:
     if hours is None:
         return end - start
     first, last = _local_day(start, hours), _local_day(end, hours)
+    if first == last:  # most first contacts: the same day
+        window = _window(first, hours)
+        return max(0, min(end, window[1]) - max(start, window[0])) if window else 0
     total, day = 0, first
     while day <= last:
         if (last - day).days > LONG_SPAN_DAYS and day != first:
