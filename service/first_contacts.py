@@ -114,13 +114,13 @@ def record_api_events(deps_store, account_id: int, events: list) -> int:
 
 # --- the card hint and its timed re-check
 def waiting_of(lead: Lead, snap, touches: dict, request: Optional[dict], limit: float,
-               hours: Optional[WorkingHours]) -> fc.Waiting:
+               hours: Optional[WorkingHours], limit_is_default: bool = True) -> fc.Waiting:
     """One lead's first-contact facts from the mirror."""
     request = request or {}
     started = fc.wait_started_at(lead, request.get("at"))
     touch = fc.first_touch(lead, touches, snap.tasks_by_lead.get(lead.id, ()), snap.calls_by_lead.get(lead.id, ()),
                            since=started)
-    return fc.Waiting(started, touch, hours, limit, request.get("source") or lead.source)
+    return fc.Waiting(started, touch, hours, limit, request.get("source") or lead.source, limit_is_default)
 
 
 def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Optional[dict] = None) -> dict:
@@ -134,7 +134,8 @@ def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Option
     out, due, done = {}, {}, []
     for lead_id in ids:
         lead = snap.leads[lead_id]
-        waiting = waiting_of(lead, snap, touches.get(lead_id, {}), requests.get(lead_id), limit, hours)
+        waiting = waiting_of(lead, snap, touches.get(lead_id, {}), requests.get(lead_id), limit, hours,
+                             "first_contact_minutes" not in (doc or {}))
         hint = fc.first_contact_overdue(lead, waiting, fc.stake_of(lead, waiting.source, model), now)
         if hint:
             out[lead_id] = [hint]

@@ -63,6 +63,7 @@ class Waiting:
     hours: Optional[WorkingHours]
     limit_minutes: float
     source: str = ""
+    limit_is_default: bool = True  # False once a supervisor set first_contact_minutes
 
 
 def touch_key(kind: str, user_id: int) -> str:
@@ -157,7 +158,10 @@ def first_contact_overdue(lead: Lead, waiting: Optional[Waiting], stake: Optiona
                 "working_hours": waiting.hours is not None, "source": waiting.source,
                 "stake": _stake_evidence(stake)}
     shown = limit * CRITICAL_FACTOR if severity == "critical" else limit
-    threshold = Threshold(shown, f"{limit:g} working minutes to the first contact (setting)", "manual")
+    clock = "working minutes" if waiting.hours is not None else "minutes"
+    threshold = (Threshold(shown, f"default of {limit:g} {clock} to the first contact", "default")
+                 if waiting.limit_is_default else
+                 Threshold(shown, f"{limit:g} {clock} to the first contact (your setting)", "manual"))
     return Hint(code=CODE, severity=severity, value=round(waited, 1), unit="minutes", threshold=threshold,
                 evidence=evidence, action=texts.action(severity), text=texts.reason(evidence),
                 as_of=as_of if as_of is not None else now, lead_id=lead.id)

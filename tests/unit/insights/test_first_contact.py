@@ -196,3 +196,11 @@ def test_an_estimate_is_shown_to_two_significant_figures():
     from service.insights.first_contact_texts import rough
 
     assert (rough(7358), rough(123_456), rough(42), rough(995)) == (7400, 120_000, 42, 1000)
+
+
+def test_the_threshold_says_whether_the_limit_is_the_default_or_the_supervisors():
+    default = fc.first_contact_overdue(LEAD, waiting(), None, T0 + 20 * 60).threshold
+    assert (default.source_code, default.source) == ("default", "default of 15 working minutes to the first contact")
+    own = fc.first_contact_overdue(LEAD, fc.Waiting(T0, None, None, 10, limit_is_default=False), None, T0 + 20 * 60)
+    assert (own.threshold.source_code, own.threshold.value) == ("manual", 10)
+    assert own.threshold.source == "10 minutes to the first contact (your setting)"
