@@ -69,7 +69,8 @@ def record_webhook_events(deps: Deps, account_id: int, events: list) -> set[int]
     wanted = [e for e in events if isinstance(e, (ev.LeadEvent, ev.NoteEvent, ev.MessageEvent))]
     if not wanted:
         return set()
-    unsorted = _unsorted_stages(deps, account_id) if any(isinstance(e, ev.LeadEvent) for e in wanted) else set()
+    moves = any(isinstance(e, ev.LeadEvent) and e.action == "status" and e.modified_user_id for e in wanted)
+    unsorted = _unsorted_stages(deps, account_id) if moves else set()  # read only when a person moved a deal
     touches = webhook_touches(wanted, unsorted)
     store(deps).add_touches(account_id, touches)
     return set(touches)
