@@ -30,7 +30,7 @@ def load_scenario(deps, account: Account, now: Optional[float] = None, plans: tu
     store.save_records(account_id, "loss_reasons", snap.loss_reasons)
     # Its open deals were answered five minutes after they came in: no first-contact hint on their cards, whatever
     # the weekday and hour the tests run at (working hours)
-    FirstContactStore(deps.redis).add_touches(account_id, {
+    FirstContactStore(store.redis).add_touches(account_id, {
         lead.id: {f"call:{lead.responsible_user_id}": lead.created_at + 300}
         for lead in snap.leads.values() if lead.is_open and lead.responsible_user_id})
     for plan in plans:
