@@ -126,12 +126,12 @@ def waiting_of(lead: Lead, snap, touches: dict, request: Optional[dict], limit: 
 
 def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Optional[dict] = None) -> dict:
     """{lead: [first_contact_overdue]} for the snapshot's open leads; schedules each lead's next re-check."""
-    doc = settings_doc if settings_doc is not None else deps.store.read_insight(account_id, "settings")
-    limit, hours = limits(doc, snap.account.timezone)
     ids = [lead.id for lead in snap.leads.values() if lead.is_open]
     facts = store(deps)
-    touches, requests = facts.touches(account_id, ids), facts.requests(account_id, ids)
-    model = decode_model(deps.store.read_insight(account_id, "first_contact_model"))
+    touches, requests, doc, raw_model = facts.card_facts(account_id, ids)
+    doc = settings_doc if settings_doc is not None else doc
+    limit, hours = limits(doc, snap.account.timezone)
+    model = decode_model(raw_model)
     out, due, done = {}, {}, []
     for lead_id in ids:
         lead = snap.leads[lead_id]
@@ -141,7 +141,10 @@ def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Option
         if hint:
             out[lead_id] = [hint]
         check = fc.next_check(waiting, now)
-        (due.__setitem__(lead_id, check) if check else done.append(lead_id))
+        if check:
+            due[lead_id] = check
+        elif fc.is_new(waiting.started_at, now):  # touched or escalated: its pending re-check is not needed
+            done.append(lead_id)
     schedule_checks(deps, account_id, due)
     facts.unschedule(account_id, done)
     return out

@@ -65,6 +65,19 @@ class FirstContactStore:
     def all_touches(self, account_id: int) -> dict[int, dict]:
         return {int(k): json.loads(v) for k, v in self.redis.hgetall(account_key(account_id, "touches")).items()}
 
+    def card_facts(self, account_id: int, lead_ids: Iterable[int]) -> tuple[dict, dict, dict, dict]:
+        """(touches, requests, settings document, stake model) for some cards, in one round trip."""
+        ids = list(lead_ids)
+        pipe = self.redis.pipeline(transaction=False)  # one account's keys: one slot on a cluster
+        for name in ("touches", "lead_requests"):
+            pipe.hmget(account_key(account_id, name), ids or ["-"])
+        for name in ("settings", "first_contact_model"):
+            pipe.get(account_key(account_id, "insight", name))  # documents the Store writes (save_insight)
+        touches, requests, settings, model = pipe.execute()
+        return ({i: json.loads(r) for i, r in zip(ids, touches) if r},
+                {i: json.loads(r) for i, r in zip(ids, requests) if r},
+                json.loads(settings) if settings else {}, json.loads(model) if model else {})
+
     def add_requests(self, account_id: int, requests: Mapping[int, dict]) -> None:
         """Remember which request each lead came from ({lead: {"at", "source"}}), keeping the earliest."""
         args = [x for lead, doc in requests.items() for x in (lead, json.dumps(doc, ensure_ascii=False))]
