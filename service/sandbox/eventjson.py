@@ -3,8 +3,8 @@
 The large account has 1.6 M events: rendering each as a dict (render.event) and then serialising it was most of
 `generate`'s CPU. Here each event type gets one %-template with the account-wide parts baked in, and a row fills it
 (% with an itemgetter is about twice as fast as str.format). The text is byte for byte what orjson makes of
-render.event(world, row, base) (tests/sandbox/test_accountfile.py checks it); a row holding anything but plain ints
-(a value the control API passed through) falls back to that dict.
+render.event(world, row, base) (tests/sandbox/test_accountfile.py checks it). A row holding anything but plain ints
+(a value the control API passed through; World.record_event notes that it happened) falls back to that dict.
 """
 from __future__ import annotations
 
@@ -84,8 +84,9 @@ def _json(value: str) -> str:
 def events_text(world, rows, base: str):
     """JSON text (str) of each row, in order."""
     compiled = templates(world, base)
+    loose = getattr(world, "loose_events", True)
     for row in rows:
-        if set(map(type, row)) != {int}:
+        if loose and set(map(type, row)) != {int}:
             yield orjson.dumps(render.event(world, row, base)).decode()
             continue
         code = row[2]

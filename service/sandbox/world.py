@@ -28,6 +28,7 @@ class World:
         self.unsorted, self.hooks = {}, {}
         self.tasks_by_lead: dict[int, list] = {}
         self.events: list[tuple] = []
+        self.loose_events = False  # a recorded event holds a value other than an int (control API arguments)
         self.close_date_field = {"id": 0, "name": "Планируемая дата закрытия"}
         self.version = 0
         self.next_ids: dict[str, int] = {}
@@ -53,6 +54,8 @@ class World:
         """Append an event keeping the log sorted by created_at (live events may be late)."""
         row = (at, self.new_id("events"), EVENT_CODE[type_name], ENTITY_CODE[entity], entity_id,
                by, a, b, c, d)
+        if not self.loose_events and set(map(type, row)) != {int}:
+            self.loose_events = True  # eventjson renders such logs through dicts
         if not self.events or self.events[-1][EV_AT] <= at:
             self.events.append(row)
         else:

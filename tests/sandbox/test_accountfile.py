@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import orjson
 import pytest
 
 from service.sandbox import accountfile
@@ -50,3 +51,28 @@ def test_the_hand_written_scenario_loads_and_serves(tmp_path):
     token = state.tokens.new_pair()["access_token"]
     body = app.test_client().get("/api/v4/leads?with=contacts", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert len(body["_embedded"]["leads"]) == len([x for x in world.leads.values() if not x.is_deleted])
+
+
+def test_the_written_file_is_the_dump_byte_for_byte(world):
+    """write() renders events from their rows as text (eventjson); it must say exactly what the dicts say."""
+    lead = next(x for x in world.leads.values() if not x.is_deleted and x.status_id not in (142, 143))
+    world.set_close_date(lead.id, 0, at=lead.updated_at + 1)  # a cleared date: value_after is []
+    world.set_close_date(lead.id, 1767312000, at=lead.updated_at + 2)  # from none: value_before is []
+    world.record_event(lead.updated_at + 3, "sale_field_changed", "lead", lead.id, 0, 100, 200)
+    world.account["subdomain"] = 'q"uo%te{}'  # escaped in hrefs, never read as format fields
+    rendered = {row[2] for row in world.events}
+    assert len(rendered) == 11 and not world.loose_events
+    assert accountfile.dumps(world) == orjson.dumps(accountfile.dump(world), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
+    lead = next(x for x in world.leads.values() if not x.is_deleted)
+    world.set_close_date(lead.id, 1767312000.5, at=lead.updated_at + 1)  # the control API passes JSON values as is
+    world.record_event(lead.updated_at + 2, "sale_field_changed", "lead", lead.id, 0, True, "200")
+    assert world.loose_events
+    document = json.loads(accountfile.dumps(world))
+    assert document == json.loads(json.dumps(accountfile.dump(world)))
+    values = [e["value_after"] for e in document["events"] if e["entity_id"] == lead.id][-2:]
+    assert values == [[{"custom_field_value": {"field_id": world.close_date_field["id"], "field_type": 6,
+                                               "enum_id": None, "text": "1767312000.5"}}],
+                      [{"sale_field_value": {"sale": "200"}}]]
