@@ -25,11 +25,12 @@ from contextlib import contextmanager
 
 import orjson
 
-from . import eventjson, render, render_account
+from . import eventjson, itemjson, render, render_account
 from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
 ACCOUNT_WITH = frozenset(render_account.ACCOUNT_WITH)
+RAW_SECTIONS = frozenset({"tasks", "notes", "events"})  # written as JSON text by eventjson / itemjson
 
 
 def dump(world) -> dict:
@@ -41,7 +42,7 @@ def dump(world) -> dict:
 def write(world, out) -> None:
     """The account file as UTF-8 JSON into a binary stream, a thousand items at a time through orjson: the large
     account's text is over a gigabyte, and building it whole with json.dumps took most of `generate`'s time.
-    Events are written from their rows as text (eventjson), without a dict each."""
+    Tasks, notes and events are written as text from their records (itemjson, eventjson), without a dict each."""
     with world.lock, gc_paused():
         out.write(b"{")
         for n, (name, value) in enumerate(_sections(world, raw_events=True)):
@@ -49,7 +50,7 @@ def write(world, out) -> None:
             if isinstance(value, (dict, str)):
                 out.write(_json(value))
                 continue
-            encode = _json if name != "events" else str.encode
+            encode = str.encode if name in RAW_SECTIONS else _json
             out.write(b"[")
             for k, chunk in enumerate(_chunks(value, 1000)):
                 out.write(b"," * bool(k) + b",".join(map(encode, chunk)))
@@ -71,8 +72,8 @@ def gc_paused():
 
 
 def _sections(world, raw_events: bool = False):
-    """(name, object or iterable of items) in file order; items are rendered as they are iterated (events as JSON
-    text when raw_events)."""
+    """(name, object or iterable of items) in file order; items are rendered as they are iterated (tasks, notes and
+    events as JSON text when raw_events)."""
     base = f"https://{world.account['subdomain']}.amocrm.ru"
     lead_with = frozenset({"contacts", "loss_reason"})
     yield "format", FORMAT
@@ -83,8 +84,12 @@ def _sections(world, raw_events: bool = False):
     yield "custom_fields", [close_date_field(world)]
     yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
     yield "contacts", (render.contact(world, x, base, frozenset({"leads"})) for x in world.contacts.values())
-    yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
-    yield "notes", (render.note(world, x, base) for x in world.notes.values())
+    if raw_events:
+        yield "tasks", itemjson.tasks_text(world, world.tasks.values(), base)
+        yield "notes", itemjson.notes_text(world, world.notes.values(), base)
+    else:
+        yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
+        yield "notes", (render.note(world, x, base) for x in world.notes.values())
     yield "events", (eventjson.events_text if raw_events else render.events)(world, world.events, base)
     yield "unsorted", (render_account.unsorted(world, x, base) for x in world.unsorted.values())
     yield "webhooks", (render_account.hook(world, h) for h in world.hooks.values())

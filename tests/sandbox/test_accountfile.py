@@ -60,6 +60,10 @@ def test_the_written_file_is_the_dump_byte_for_byte(world):
     world.set_close_date(lead.id, 1767312000, at=lead.updated_at + 2)  # from none: value_before is []
     world.record_event(lead.updated_at + 3, "sale_field_changed", "lead", lead.id, 0, 100, 200)
     world.account["subdomain"] = 'q"uo%te{}'  # escaped in hrefs, never read as format fields
+    task = world.add_task(lead.id, 'Позвонить "завтра" 100%', lead.updated_at + 86400, at=lead.updated_at + 4)
+    world.complete_task(task.id, result_text="Готово: {ok} %d", at=lead.updated_at + 5)
+    world.log_call(lead.id, "in", 30, by=world.account["current_user_id"], at=lead.updated_at + 6)
+    world.log_call(lead.id, "in", 0, by=999, at=lead.updated_at + 7)  # no such user: call_responsible is ""
     rendered = {row[2] for row in world.events}
     assert len(rendered) == 11 and not world.loose_events
     assert accountfile.dumps(world) == orjson.dumps(accountfile.dump(world), option=orjson.OPT_NON_STR_KEYS).decode()
@@ -69,10 +73,15 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     lead = next(x for x in world.leads.values() if not x.is_deleted)
     world.set_close_date(lead.id, 1767312000.5, at=lead.updated_at + 1)  # the control API passes JSON values as is
     world.record_event(lead.updated_at + 2, "sale_field_changed", "lead", lead.id, 0, True, "200")
+    world.add_task(lead.id, "Перезвонить", 1767312000.5, task_type_id=True, at=lead.updated_at + 3)
+    world.log_call(lead.id, "out", 12.5, at=lead.updated_at + 4)
     assert world.loose_events
     document = json.loads(accountfile.dumps(world))
     assert document == json.loads(json.dumps(accountfile.dump(world)))
-    values = [e["value_after"] for e in document["events"] if e["entity_id"] == lead.id][-2:]
+    kinds = {f"custom_field_{world.close_date_field['id']}_value_changed", "sale_field_changed"}
+    values = [e["value_after"] for e in document["events"] if e["entity_id"] == lead.id and e["type"] in kinds][-2:]
     assert values == [[{"custom_field_value": {"field_id": world.close_date_field["id"], "field_type": 6,
                                                "enum_id": None, "text": "1767312000.5"}}],
                       [{"sale_field_value": {"sale": "200"}}]]
+    assert document["tasks"][-1]["complete_till"] == 1767312000.5 and document["tasks"][-1]["task_type_id"] is True
+    assert document["notes"][-1]["params"]["duration"] == 12.5

@@ -1,0 +1,71 @@
+"""Tasks and call notes written straight to JSON text for account files (the large account has ~1 M of them).
+
+Same idea as eventjson: one %-template per account with the shared parts baked in, instead of a dict per record
+(render.task / render.note) serialised afterwards. The text is byte for byte orjson's rendering of those dicts
+(tests/sandbox/test_accountfile.py); a record with a field of an unexpected type (the control API passes JSON values
+through as they come) falls back to the dict.
+"""
+from __future__ import annotations
+
+import orjson
+
+from . import render
+
+TASK = ('{"id":%d,"created_by":%d,"updated_by":%d,"created_at":%d,"updated_at":%d,"responsible_user_id":%d,'
+        '"group_id":%d,"entity_id":%d,"entity_type":%s,"duration":%d,"is_completed":%s,"task_type_id":%d,'
+        '"text":%s,"result":%s,"complete_till":%d,"account_id":ACCOUNT,"_links":{"self":{"href":"BASE/api/v4/tasks/%d"}}}')
+NOTE = ('{"id":%d,"entity_id":%d,"created_by":%d,"updated_by":%d,"created_at":%d,"updated_at":%d,'
+        '"responsible_user_id":%d,"group_id":%d,"note_type":%s,"params":{"uniq":%s,"duration":%d,"source":%s,'
+        '"link":%s,"phone":%s,"call_responsible":%s},"account_id":ACCOUNT,'
+        '"_links":{"self":{"href":"BASE/api/v4/leads/%d/notes/%d"}}}')
+BOOL = {True: "true", False: "false"}
+
+
+def _bake(template: str, world, base: str) -> str:
+    """The template with this account's id and base URL (escaped for JSON, then for %)."""
+    href = orjson.dumps(base).decode()[1:-1].replace("%", "%%")
+    return template.replace("ACCOUNT", str(world.account["id"])).replace("BASE", href)
+
+
+class Strings(dict):
+    """JSON text of strings, remembered (task texts, sources and users repeat across records)."""
+
+    def __missing__(self, value) -> str:
+        text = orjson.dumps(value).decode()
+        if len(self) < 100_000:
+            self[value] = text
+        return text
+
+
+def tasks_text(world, items, base: str):
+    """JSON text (str) of each task, in order."""
+    template, strings = _bake(TASK, world, base), Strings()
+    for t in items:
+        ints = (t.id, t.created_by, t.updated_by, t.created_at, t.updated_at, t.responsible_user_id, t.group_id,
+                t.entity_id, t.duration, t.task_type_id, t.complete_till)
+        if set(map(type, ints)) != {int} or type(t.is_completed) is not bool or type(t.text) is not str \
+                or type(t.entity_type) is not str or not (t.result_text is None or type(t.result_text) is str):
+            yield orjson.dumps(render.task(world, t, base)).decode()
+            continue
+        result = '{"text":%s}' % strings[t.result_text] if t.result_text else "[]"
+        yield template % (t.id, t.created_by, t.updated_by, t.created_at, t.updated_at, t.responsible_user_id,
+                          t.group_id, t.entity_id, strings[t.entity_type], t.duration, BOOL[t.is_completed],
+                          t.task_type_id, strings[t.text], result, t.complete_till, t.id)
+
+
+def notes_text(world, items, base: str):
+    """JSON text (str) of each call note, in order."""
+    template, strings = _bake(NOTE, world, base), Strings()
+    names = {uid: orjson.dumps(user.name).decode() for uid, user in world.users.items()}
+    for n in items:
+        ints = (n.id, n.entity_id, n.created_by, n.created_at, n.responsible_user_id, n.group_id, n.duration)
+        texts = (n.note_type, n.uniq, n.source, n.phone)
+        if set(map(type, ints)) != {int} or set(map(type, texts)) != {str} or n.link is not None:
+            yield orjson.dumps(render.note(world, n, base)).decode()
+            continue
+        # call_out names the responsible user by id, call_in by name (render.note).
+        caller = str(n.responsible_user_id) if n.note_type == "call_out" else names.get(n.responsible_user_id, '""')
+        yield template % (n.id, n.entity_id, n.created_by, n.created_by, n.created_at, n.created_at,
+                          n.responsible_user_id, n.group_id, strings[n.note_type], orjson.dumps(n.uniq).decode(),
+                          n.duration, strings[n.source], "null", orjson.dumps(n.phone).decode(), caller,
+                          n.entity_id, n.id)
