@@ -2,15 +2,20 @@
 
 Usage: python bench/sandbox_generate.py [size ...]   (default: large)
 Also pages every lead of each account through the API (limit 250) and checks each comes once.
+       python bench/sandbox_generate.py --small-accounts 200
+Generates that many small accounts (seeds 1..N) in one process and prints the CPU per account, with and without
+writing each account file (the many-tenant fixtures of issue 22).
 """
 from __future__ import annotations
 
+import io
 import pathlib
 import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from service.sandbox import accountfile  # noqa: E402
 from service.sandbox.generator import generate  # noqa: E402
 
 
@@ -46,5 +51,24 @@ def page_leads(world) -> None:
           f"{len(ids) == len(set(ids)) == expected}; events page size at limit=250: {len(events)}", flush=True)
 
 
+def many_small(count: int) -> None:
+    """CPU seconds per small account: generated only, then generated and written as an account file."""
+    started = time.process_time()
+    worlds = [generate("small", seed=seed, now=1767225600) for seed in range(1, count + 1)]
+    generated = time.process_time() - started
+    started, size = time.process_time(), 0
+    for world in worlds:
+        out = io.BytesIO()
+        accountfile.write(world, out)
+        size += out.tell()
+    written = time.process_time() - started
+    print(f"{count} small accounts: generate {generated * 1000 / count:.1f} ms CPU each, write "
+          f"{written * 1000 / count:.1f} ms CPU each ({size / count / 1e6:.2f} MB each), "
+          f"{generated + written:.1f} s CPU in all", flush=True)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["large"])
+    if sys.argv[1:2] == ["--small-accounts"]:
+        many_small(int(sys.argv[2]))
+    else:
+        main(sys.argv[1:] or ["large"])

@@ -30,7 +30,7 @@ from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
 ACCOUNT_WITH = frozenset(render_account.ACCOUNT_WITH)
-RAW_SECTIONS = frozenset({"tasks", "notes", "events"})  # written as JSON text by eventjson / itemjson
+RAW_SECTIONS = frozenset({"tasks", "notes", "events"})  # chunks of JSON text from eventjson / itemjson
 
 
 def dump(world) -> dict:
@@ -50,10 +50,13 @@ def write(world, out) -> None:
             if isinstance(value, (dict, str)):
                 out.write(_json(value))
                 continue
-            encode = str.encode if name in RAW_SECTIONS else _json
             out.write(b"[")
-            for k, chunk in enumerate(_chunks(value, 1000)):
-                out.write(b"," * bool(k) + b",".join(map(encode, chunk)))
+            if name in RAW_SECTIONS:  # already JSON text, a thousand items to a chunk
+                for k, chunk in enumerate(value):
+                    out.write(b"," * bool(k) + chunk.encode())
+            else:
+                for k, chunk in enumerate(_chunks(value, 1000)):
+                    out.write(b"," * bool(k) + b",".join(map(_json, chunk)))
             out.write(b"]")
         out.write(b"}")
 
@@ -85,12 +88,12 @@ def _sections(world, raw_events: bool = False):
     yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
     yield "contacts", (render.contact(world, x, base, frozenset({"leads"})) for x in world.contacts.values())
     if raw_events:
-        yield "tasks", itemjson.tasks_text(world, world.tasks.values(), base)
-        yield "notes", itemjson.notes_text(world, world.notes.values(), base)
+        yield "tasks", itemjson.chunks(itemjson.tasks_text(world, world.tasks.values(), base))
+        yield "notes", itemjson.chunks(itemjson.notes_text(world, world.notes.values(), base))
     else:
         yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
         yield "notes", (render.note(world, x, base) for x in world.notes.values())
-    yield "events", (eventjson.events_text if raw_events else render.events)(world, world.events, base)
+    yield "events", (eventjson.events_chunks if raw_events else render.events)(world, world.events, base)
     yield "unsorted", (render_account.unsorted(world, x, base) for x in world.unsorted.values())
     yield "webhooks", (render_account.hook(world, h) for h in world.hooks.values())
     yield "sandbox", sandbox_section(world)

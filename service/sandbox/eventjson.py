@@ -81,14 +81,27 @@ def _json(value: str) -> str:
     return orjson.dumps(value).decode()
 
 
-def events_text(world, rows, base: str):
-    """JSON text (str) of each row, in order."""
+def events_chunks(world, rows: list, base: str, size: int = 1000):
+    """The rows' JSON texts joined by commas, `size` rows per chunk (a list comprehension per chunk: no generator
+    step, tuple key or encode per row)."""
     compiled = templates(world, base)
+    table = [[compiled.get((code, ecode)) for ecode in range(len(ENTITY_TYPES))] for code in range(len(EVENT_TYPES))]
+    close = [[compiled[CLOSE_DATE, ecode, bits > 1, bits % 2 == 1] for bits in range(4)]
+             for ecode in range(len(ENTITY_TYPES))]
     loose = getattr(world, "loose_events", True)
-    for row in rows:
-        if loose and set(map(type, row)) != {int}:
-            yield orjson.dumps(render.event(world, row, base)).decode()
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+        if loose:
+            yield ",".join([_row_text(world, row, base, table, close) for row in part])
             continue
-        code = row[2]
-        text, slots = compiled[(code, row[3], row[6] != 0, row[7] != 0) if code == CLOSE_DATE else (code, row[3])]
-        yield text % slots(row)
+        yield ",".join([(t[0] % t[1](row)) for row in part
+                        for t in ((table[row[2]][row[3]] if row[2] != CLOSE_DATE
+                                   else close[row[3]][(row[6] != 0) * 2 + (row[7] != 0)]),)])
+
+
+def _row_text(world, row: tuple, base: str, table: list, close: list) -> str:
+    """One row, through the dict when it holds anything but plain ints."""
+    if set(map(type, row)) != {int}:
+        return orjson.dumps(render.event(world, row, base)).decode()
+    text, slots = table[row[2]][row[3]] if row[2] != CLOSE_DATE else close[row[3]][(row[6] != 0) * 2 + (row[7] != 0)]
+    return text % slots(row)

@@ -7,6 +7,8 @@ through as they come) falls back to the dict.
 """
 from __future__ import annotations
 
+import itertools
+
 import orjson
 
 from . import render
@@ -35,6 +37,13 @@ class Strings(dict):
         if len(self) < 100_000:
             self[value] = text
         return text
+
+
+def chunks(texts, size: int = 1000):
+    """Texts joined by commas, `size` at a time."""
+    texts = iter(texts)
+    while part := list(itertools.islice(texts, size)):
+        yield ",".join(part)
 
 
 def tasks_text(world, items, base: str):
