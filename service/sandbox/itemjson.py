@@ -1,7 +1,7 @@
-"""Tasks and call notes written straight to JSON text for account files (the large account has ~1 M of them).
+"""Contacts, tasks and call notes written straight to JSON text for account files (the large account has ~1 M).
 
 Same idea as eventjson: one %-template per account with the shared parts baked in, instead of a dict per record
-(render.task / render.note) serialised afterwards. The text is byte for byte orjson's rendering of those dicts
+(render.contact / render.task / render.note) serialised afterwards. The text is byte for byte orjson's rendering of those dicts
 (tests/sandbox/test_accountfile.py); a record with a field of an unexpected type (the control API passes JSON values
 through as they come) falls back to the dict.
 """
@@ -78,3 +78,31 @@ def notes_text(world, items, base: str):
                           n.responsible_user_id, n.group_id, strings[n.note_type], orjson.dumps(n.uniq).decode(),
                           n.duration, strings[n.source], "null", orjson.dumps(n.phone).decode(), caller,
                           n.entity_id, n.id)
+
+
+CONTACT = ('{"id":%d,"name":%s,"first_name":%s,"last_name":%s,"responsible_user_id":%d,"group_id":%d,'
+           '"created_by":%d,"updated_by":%d,"created_at":%d,"updated_at":%d,"closest_task_at":null,"is_deleted":%s,'
+           '"is_unsorted":false,"custom_fields_values":%s,"account_id":ACCOUNT,'
+           '"_links":{"self":{"href":"BASE/api/v4/contacts/%d"}},"_embedded":{"tags":[],"companies":[],"leads":[%s]}}')
+PHONE = ('[{"field_id":%s,"field_name":"Телефон","field_code":"PHONE","field_type":"multitext",'
+         '"values":[{"value":%s,"enum_id":1,"enum_code":"WORK"}]}]')
+LEAD_LINK = '{"id":%d,"_links":{"self":{"href":"BASE/api/v4/leads/%d"}}}'
+
+
+def contacts_text(world, items, base: str):
+    """JSON text (str) of each contact with its leads (render.contact with leads), in order."""
+    template, strings = _bake(CONTACT, world, base), Strings()
+    phone = PHONE.replace("%s", orjson.dumps(world.account.get("phone_field_id", 1)).decode().replace("%", "%%"), 1)
+    lead_link = _bake(LEAD_LINK, world, base)
+    for c in items:
+        ints = (c.id, c.responsible_user_id, c.group_id, c.created_by, c.created_at, c.updated_at, *c.lead_ids)
+        if set(map(type, ints)) != {int} or type(c.name) is not str or type(c.phone) is not str \
+                or type(c.is_deleted) is not bool:
+            yield orjson.dumps(render.contact(world, c, base, frozenset({"leads"}))).decode()
+            continue
+        first, _, last = c.name.partition(" ")
+        fields = phone % orjson.dumps(c.phone).decode() if c.phone else "null"
+        leads = ",".join([lead_link % (lid, lid) for lid in c.lead_ids])
+        yield template % (c.id, strings[c.name], strings[first], strings[last], c.responsible_user_id, c.group_id,
+                          c.created_by, c.created_by, c.created_at, c.updated_at, BOOL[c.is_deleted], fields, c.id,
+                          leads)

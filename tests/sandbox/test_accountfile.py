@@ -64,6 +64,7 @@ def test_the_written_file_is_the_dump_byte_for_byte(world):
     world.complete_task(task.id, result_text="Готово: {ok} %d", at=lead.updated_at + 5)
     world.log_call(lead.id, "in", 30, by=world.account["current_user_id"], at=lead.updated_at + 6)
     world.log_call(lead.id, "in", 0, by=999, at=lead.updated_at + 7)  # no such user: call_responsible is ""
+    world.add_contact('Иван "Q" 100%', lead_ids=[lead.id], at=lead.updated_at + 8)  # no phone, two leads
     rendered = {row[2] for row in world.events}
     assert len(rendered) == 11 and not world.loose_events
     assert accountfile.dumps(world) == orjson.dumps(accountfile.dump(world), option=orjson.OPT_NON_STR_KEYS).decode()
@@ -75,6 +76,7 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     world.record_event(lead.updated_at + 2, "sale_field_changed", "lead", lead.id, 0, True, "200")
     world.add_task(lead.id, "Перезвонить", 1767312000.5, task_type_id=True, at=lead.updated_at + 3)
     world.log_call(lead.id, "out", 12.5, at=lead.updated_at + 4)
+    world.add_contact("Без телефона", lead_ids=[lead.id], responsible_user_id=7_000_002.0, at=lead.updated_at + 5)
     assert world.loose_events
     document = json.loads(accountfile.dumps(world))
     assert document == json.loads(json.dumps(accountfile.dump(world)))
@@ -85,3 +87,4 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
                       [{"sale_field_value": {"sale": "200"}}]]
     assert document["tasks"][-1]["complete_till"] == 1767312000.5 and document["tasks"][-1]["task_type_id"] is True
     assert document["notes"][-1]["params"]["duration"] == 12.5
+    assert document["contacts"][-1]["responsible_user_id"] == 7_000_002.0
