@@ -30,7 +30,7 @@ from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
 ACCOUNT_WITH = frozenset(render_account.ACCOUNT_WITH)
-RAW_SECTIONS = frozenset({"contacts", "tasks", "notes", "events"})  # chunks of JSON text from eventjson / itemjson
+RAW_SECTIONS = frozenset({"leads", "contacts", "tasks", "notes", "events"})  # chunks of JSON text from eventjson / itemjson
 
 
 def dump(world) -> dict:
@@ -42,7 +42,7 @@ def dump(world) -> dict:
 def write(world, out) -> None:
     """The account file as UTF-8 JSON into a binary stream, a thousand items at a time through orjson: the large
     account's text is over a gigabyte, and building it whole with json.dumps took most of `generate`'s time.
-    Contacts, tasks, notes and events are written as text from their records (itemjson, eventjson), without a dict each."""
+    Leads, contacts, tasks, notes and events are written as text from their records (itemjson, eventjson), without a dict each."""
     with world.lock, gc_paused():
         out.write(b"{")
         for n, (name, value) in enumerate(_sections(world, raw_events=True)):
@@ -75,8 +75,8 @@ def gc_paused():
 
 
 def _sections(world, raw_events: bool = False):
-    """(name, object or iterable of items) in file order; items are rendered as they are iterated (contacts, tasks,
-    notes and events as JSON text when raw_events)."""
+    """(name, object or iterable of items) in file order; items are rendered as they are iterated (leads, contacts,
+    tasks, notes and events as JSON text when raw_events)."""
     base = f"https://{world.account['subdomain']}.amocrm.ru"
     lead_with = frozenset({"contacts", "loss_reason"})
     yield "format", FORMAT
@@ -85,12 +85,13 @@ def _sections(world, raw_events: bool = False):
     yield "pipelines", (render.pipeline(world, p, base) for p in world.pipelines.values())
     yield "loss_reasons", (render.loss_reason(r, base) for r in world.loss_reasons.values())
     yield "custom_fields", [close_date_field(world)]
-    yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
     if raw_events:
+        yield "leads", itemjson.chunks(itemjson.leads_text(world, world.leads.values(), base))
         yield "contacts", itemjson.chunks(itemjson.contacts_text(world, world.contacts.values(), base))
         yield "tasks", itemjson.chunks(itemjson.tasks_text(world, world.tasks.values(), base))
         yield "notes", itemjson.chunks(itemjson.notes_text(world, world.notes.values(), base))
     else:
+        yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
         yield "contacts", (render.contact(world, x, base, frozenset({"leads"})) for x in world.contacts.values())
         yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
         yield "notes", (render.note(world, x, base) for x in world.notes.values())

@@ -1,7 +1,8 @@
-"""Contacts, tasks and call notes written straight to JSON text for account files (the large account has ~1 M).
+"""Leads, contacts, tasks and call notes written straight to JSON text for account files (the large account has
+~1 M).
 
 Same idea as eventjson: one %-template per account with the shared parts baked in, instead of a dict per record
-(render.contact / render.task / render.note) serialised afterwards. The text is byte for byte orjson's rendering of those dicts
+(render.lead / contact / task / note) serialised afterwards. The text is byte for byte orjson's rendering of those dicts
 (tests/sandbox/test_accountfile.py); a record with a field of an unexpected type (the control API passes JSON values
 through as they come) falls back to the dict.
 """
@@ -106,3 +107,43 @@ def contacts_text(world, items, base: str):
         yield template % (c.id, strings[c.name], strings[first], strings[last], c.responsible_user_id, c.group_id,
                           c.created_by, c.created_by, c.created_at, c.updated_at, BOOL[c.is_deleted], fields, c.id,
                           leads)
+
+
+LEAD = ('{"id":%d,"name":%s,"price":%d,"responsible_user_id":%d,"group_id":%d,"status_id":%d,"pipeline_id":%d,'
+        '"loss_reason_id":%s,"source_id":%s,"created_by":%d,"updated_by":%d,"created_at":%d,"updated_at":%d,'
+        '"closed_at":%s,"closest_task_at":%s,"is_deleted":%s,"custom_fields_values":%s,"score":null,'
+        '"account_id":ACCOUNT,"_links":{"self":{"href":"BASE/api/v4/leads/%d"}},'
+        '"_embedded":{"tags":[],%s"companies":[],"contacts":[%s]}}')
+CONTACT_LINK = '{"id":%d,"is_main":%s,"_links":{"self":{"href":"BASE/api/v4/contacts/%d"}}}'
+CLOSE_DATE = ('[{"field_id":%s,"field_name":%s,"field_code":null,"field_type":"date","values":[{"value":%%d}]}]')
+OPTIONAL = {int, type(None)}
+
+
+def leads_text(world, items, base: str):
+    """JSON text (str) of each lead with contacts and loss reason (render.lead), in order."""
+    template, strings, contact_link = _bake(LEAD, world, base), Strings(), _bake(CONTACT_LINK, world, base)
+    field = world.close_date_field
+    close_date = CLOSE_DATE % tuple(orjson.dumps(v).decode().replace("%", "%%") for v in (field["id"], field["name"]))
+    reasons = {rid: '"loss_reason":[%s],' % orjson.dumps(render.loss_reason(r, base)).decode()
+               for rid, r in world.loss_reasons.items()}
+    for x in items:
+        ints = (x.id, x.price, x.responsible_user_id, x.group_id, x.status_id, x.pipeline_id, x.created_by,
+                x.updated_by, x.created_at, x.updated_at, *x.contact_ids)
+        optional = (x.loss_reason_id, x.source_id, x.closed_at, x.closest_task_at, x.close_date)
+        if set(map(type, ints)) != {int} or not set(map(type, optional)) <= OPTIONAL or x.tags \
+                or type(x.name) is not str or type(x.is_deleted) is not bool:
+            yield orjson.dumps(render.lead(world, x, base, frozenset({"contacts", "loss_reason"}))).decode()
+            continue
+        reason = reasons.get(x.loss_reason_id, "") if x.status_id == render.LOST else ""
+        contacts = ",".join([contact_link % (cid, "true" if i == 0 else "false", cid)
+                             for i, cid in enumerate(x.contact_ids)])
+        yield template % (
+            x.id, strings[x.name], x.price, x.responsible_user_id, x.group_id, x.status_id, x.pipeline_id,
+            _opt(x.loss_reason_id), _opt(x.source_id), x.created_by, x.updated_by, x.created_at, x.updated_at,
+            _opt(x.closed_at), _opt(x.closest_task_at), BOOL[x.is_deleted],
+            "null" if x.close_date is None else close_date % x.close_date, x.id, reason, contacts)
+
+
+def _opt(value) -> str:
+    """An int or null."""
+    return "null" if value is None else str(value)

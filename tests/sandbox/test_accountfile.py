@@ -77,6 +77,8 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     world.add_task(lead.id, "Перезвонить", 1767312000.5, task_type_id=True, at=lead.updated_at + 3)
     world.log_call(lead.id, "out", 12.5, at=lead.updated_at + 4)
     world.add_contact("Без телефона", lead_ids=[lead.id], responsible_user_id=7_000_002.0, at=lead.updated_at + 5)
+    world.add_lead("Дробная цена", lead.pipeline_id, price=10.5, at=lead.updated_at + 6)
+    lead.tags = ((1, "VIP"),)
     assert world.loose_events
     document = json.loads(accountfile.dumps(world))
     assert document == json.loads(json.dumps(accountfile.dump(world)))
@@ -88,3 +90,6 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     assert document["tasks"][-1]["complete_till"] == 1767312000.5 and document["tasks"][-1]["task_type_id"] is True
     assert document["notes"][-1]["params"]["duration"] == 12.5
     assert document["contacts"][-1]["responsible_user_id"] == 7_000_002.0
+    assert document["leads"][-1]["price"] == 10.5
+    assert [x["_embedded"]["tags"] for x in document["leads"] if x["id"] == lead.id] == [[{"id": 1, "name": "VIP",
+                                                                                           "color": None}]]
