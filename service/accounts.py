@@ -15,7 +15,7 @@ from rq import Retry
 
 from service import errors, sync, uninstall
 from service.amocrm import oauth, schemas
-from service.amocrm.client import AmoClient, http_session
+from service.amocrm.client import AmoClient, http_session, request_slot
 from service.amocrm.tokens import TokenKeeper
 from service.bootstrap import Deps
 from service.crypto import Cipher
@@ -111,7 +111,7 @@ def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
     except oauth.GrantRejected as exc:
         log.warning("install refused by amoCRM: %s", exc)  # a used or expired code: nothing to retry
         return {"installed": False, "reason": str(exc)}
-    body = _fetch_account(session, api, pair.access_token)
+    body = _fetch_account(deps, session, api, pair.access_token, _known_id(deps, base))
     fields = schemas.account_fields(body)
     account = schemas.make_account(body, base if oauth.is_amo_host(oauth.referer_host(base)) else
                                    f"https://{fields['subdomain']}.amocrm.ru")
@@ -145,13 +145,24 @@ def install_conflict(deps: Deps, account: Account, base: str) -> str:
     return ""
 
 
-def _fetch_account(session: requests.Session, api: str, access_token: str, attempts: int = 3) -> dict:
-    """GET /api/v4/account with the new token (tokens are stored under its id, so it must be read first)."""
+def _known_id(deps: Deps, base: str) -> int:
+    """The account's id when it was installed before (a re-install), else 0: a first install's account is not known
+    until GET /api/v4/account answers, and we make no other call to it, so it takes its turn with every other
+    first install in progress (and under the global cap)."""
+    label = oauth.account_label(oauth.referer_host(base))
+    return (deps.store.account_id_for(label) if label else None) or 0
+
+
+def _fetch_account(deps: Deps, session: requests.Session, api: str, access_token: str, account_id: int,
+                   attempts: int = 3) -> dict:
+    """GET /api/v4/account with the new token (tokens are stored under its id, so it must be read first), through
+    the rate limit every other call takes."""
     for attempt in range(attempts):
         try:
-            answer = session.get(f"{api}/api/v4/account", params={"with": "is_api_filter_enabled,datetime_settings"},
-                                 headers={"Authorization": f"Bearer {access_token}"}, timeout=(5, 20),
-                                 allow_redirects=False)  # the new token goes to the account's host only
+            with request_slot(deps, account_id):
+                answer = session.get(f"{api}/api/v4/account", params={"with": "is_api_filter_enabled,datetime_settings"},
+                                     headers={"Authorization": f"Bearer {access_token}"}, timeout=(5, 20),
+                                     allow_redirects=False)  # the new token goes to the account's host only
             if answer.status_code == 200:
                 return answer.json()
         except requests.RequestException:

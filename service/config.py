@@ -112,9 +112,18 @@ class Settings:
 
     @property
     def token_audience(self) -> str:
-        """The `aud` claim amoCRM puts in widget tokens: our scheme and host."""
-        parts = urlsplit(self.base_url)
+        """The `aud` claim amoCRM puts in widget tokens: the scheme and host of the integration's redirect URI (the
+        official PHP client compares with that, not with PUBLIC_URL, and the two may differ)."""
+        parts = urlsplit(self.redirect_uri)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def token_audiences(self) -> tuple[str, ...]:
+        """Every `aud` we accept: the redirect URI's scheme+host, also without its port when it names one (whether
+        amoCRM keeps the port in `aud` is not documented)."""
+        parts = urlsplit(self.redirect_uri)
+        bare = f"{parts.scheme}://{parts.hostname}" if parts.port is not None else None
+        return tuple(dict.fromkeys(filter(None, (self.token_audience, bare))))
 
     def check_production(self) -> None:
         """Refuse development defaults, weak secrets and plain-http public URLs."""

@@ -21,6 +21,13 @@ class Unauthorized(AppError):
     status, code = 401, "unauthorized"
 
 
+class TokenReplayed(Unauthorized):
+    """A widget token seen before: its own code, so the widget retries once with a fresh `$authorizedAjax` token
+    and an operator sees in /metrics whether amoCRM ever reuses tokens (FACTS §2: unverified either way)."""
+
+    code = "token_replayed"
+
+
 class Forbidden(AppError):
     status, code = 403, "forbidden"
 

@@ -11,16 +11,20 @@ from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange
 def apply_lead_event(current: Optional[Lead], event: LeadEvent,
                      groups: Optional[Mapping[int, int]] = None) -> Optional[Lead]:
     """The lead after `event`; an event older than what we hold changes nothing. `groups` maps users to their group:
-    a lead handed over joins its new responsible's group (webhooks carry no group_id)."""
+    a lead handed over joins its new responsible's group (webhooks carry no group_id).
+
+    A short body (no time, no fields: real/wh10-wh12) changes only what it carries: the stage, placed at its
+    arrival; price, owner, name and date fields stay as held, and nothing becomes 0 or 1970.
+    """
     if current and event.updated_at and event.updated_at < current.updated_at:
         return current
-    if current and current.is_deleted and event.action != "restore" and event.updated_at <= current.updated_at:
+    if current and current.is_deleted and event.action != "restore" and (event.updated_at or 0) <= current.updated_at:
         return current  # a delete carries no time: only a restore or a later change brings the lead back
     if event.action == "delete":
         return replace(current, is_deleted=True) if current else None
     if current is None:
         lead = _new_lead(event)
-        return replace(lead, group_id=(groups or {}).get(lead.responsible_user_id, 0))
+        return replace(lead, group_id=(groups or {}).get(lead.responsible_user_id, 0)) if lead else None
     moved = (event.status_id, event.pipeline_id) != (current.status_id, current.pipeline_id)
     responsible = _keep(event.responsible_user_id, current.responsible_user_id)
     return replace(
@@ -31,16 +35,25 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent,
         group_id=_group_after(current, responsible, groups),
         price=_keep(event.price, current.price),
         name=_keep(event.name, current.name),
-        updated_at=max(event.updated_at, current.updated_at),
-        stage_entered_at=event.updated_at if moved else current.stage_entered_at,
+        updated_at=max(event.updated_at or 0, current.updated_at),
+        stage_entered_at=(event.at or current.updated_at) if moved else current.stage_entered_at,
         is_deleted=False,
-        date_fields=event.date_fields,  # a lead's hooks carry all its filled fields: a date left out was cleared
+        # A full hook carries all the lead's filled fields (a date left out was cleared); a short one, none.
+        date_fields=current.date_fields if event.date_fields is None else event.date_fields,
     )
 
 
-def _new_lead(event: LeadEvent) -> Lead:
-    """A lead first seen through a webhook; it entered its stage when the event says."""
-    entered = event.created_at if event.action == "add" else event.updated_at
+def _new_lead(event: LeadEvent) -> Optional[Lead]:
+    """A lead first seen through a webhook; it entered its stage when the event says.
+
+    A short `add` (a robot's hook at creation) is placed at its arrival. A short body of another kind about a
+    lead we do not hold says too little (no owner, price, creation time) to show a card: the reconcile reads it.
+    """
+    created = event.created_at if event.created_at is not None else (
+        event.received_at if event.action == "add" else None)
+    if created is None and event.updated_at is None:
+        return None
+    entered = created if event.action == "add" else event.updated_at
     return Lead(
         id=event.id,
         pipeline_id=event.pipeline_id,
@@ -48,10 +61,10 @@ def _new_lead(event: LeadEvent) -> Lead:
         responsible_user_id=event.responsible_user_id or 0,
         price=event.price or 0,
         name=event.name or "",
-        created_at=event.created_at,
-        updated_at=event.updated_at,
-        stage_entered_at=entered or event.updated_at,
-        date_fields=event.date_fields,
+        created_at=created or 0,
+        updated_at=event.updated_at or 0,  # 0: no order known yet, so any full hook about it wins
+        stage_entered_at=entered or event.updated_at or 0,
+        date_fields=event.date_fields or (),
     )
 
 
@@ -84,7 +97,9 @@ def stage_change(before: Optional[Lead], after: Optional[Lead], event: LeadEvent
         return None
     if (old_pipeline, old_status) == (event.pipeline_id, event.status_id):
         return None
-    return StageChange(lead_id=event.id, at=event.updated_at, pipeline_id=event.pipeline_id,
+    if event.at is None:
+        return None  # neither amoCRM's time nor ours: the reconcile reads the move from stage history
+    return StageChange(lead_id=event.id, at=event.at, pipeline_id=event.pipeline_id,
                        status_id=event.status_id, old_pipeline_id=old_pipeline, old_status_id=old_status)
 
 

@@ -56,6 +56,11 @@ class User:
     is_admin: bool = False
     leads_view: str = "A"  # A all, G group, M mine, D denied
     group_id: int = 0
+    stage_views: tuple = ()  # ((pipeline_id, status_id, view), ...): rights.status_rights, overriding leads_view
+
+    def __post_init__(self) -> None:
+        if self.stage_views and isinstance(self.stage_views[0], list):  # decoded from JSON
+            object.__setattr__(self, "stage_views", tuple(map(tuple, self.stage_views)))
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Lead:
     pipeline_id: int
     status_id: int
     responsible_user_id: int
-    price: int = 0
+    price: float = 0  # an int unless the account keeps minor units
     name: str = ""
     created_at: int = 0
     updated_at: int = 0

@@ -93,6 +93,11 @@ class Store:
         """The installed account, or None."""
         return _account(self.redis.get(account_key(account_id, "account")))
 
+    def account_id_for(self, subdomain: str) -> Optional[int]:
+        """The id of the installed account on `subdomain`, or None."""
+        raw = self.redis.hget(SUBDOMAINS, subdomain)
+        return int(raw) if raw else None
+
     def origin_is_installed(self, origin: str) -> bool:
         """True when some installed account's pages live on `origin`."""
         return bool(self.redis.hexists(ORIGINS, origin))

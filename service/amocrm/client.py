@@ -198,6 +198,13 @@ class AmoClient:
             raise NeedsReinstall(f"account {self.account_id} needs a re-install: {state['reason']}")
 
 
+@contextmanager
+def request_slot(deps, account_id: int):
+    """One request's turn under the shared rate limit, for a call made before an AmoClient can be (the install)."""
+    with AmoClient(deps, account_id, "")._slot():
+        yield
+
+
 def _retry_after(answer: requests.Response) -> Optional[float]:
     """Seconds from a Retry-After header (delta-seconds form)."""
     try:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -9,28 +11,45 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, post_load, pre_load
 
-NESTED = ("note", "custom_fields", "data", "result", "accept_result", "decline_result", "params", "author")
+NESTED = ("note", "custom_fields", "data", "result", "accept_result", "decline_result", "params", "author",
+          "source_data")
 NOTE_TYPES = {"10": "call_in", "11": "call_out", "4": "common", "13": "task_result"}
 
 
 @dataclass(frozen=True)
 class LeadEvent:
-    """One lead item of a webhook; times are unix seconds."""
+    """One lead item of a webhook; times are unix seconds, None where the body does not carry them.
+
+    Digital Pipeline "webhook" actions and some widgets send short bodies (only ids and stages: real/wh10-wh12):
+    such an event has no `updated_at`, and `date_fields` is None (not carried), never () (all cleared).
+    `received_at` is when we stored the delivery, set by the intake: what places a move the body gives no time for.
+    """
 
     action: str
     id: int
     status_id: int
     pipeline_id: int
-    updated_at: int = 0
-    created_at: int = 0
-    price: Optional[int] = None
+    updated_at: Optional[int] = None
+    created_at: Optional[int] = None
+    price: Optional[float] = None
     responsible_user_id: Optional[int] = None
     old_status_id: Optional[int] = None
     old_pipeline_id: Optional[int] = None
     old_responsible_user_id: Optional[int] = None
     modified_user_id: Optional[int] = None
     name: Optional[str] = None
-    date_fields: tuple = ()  # ((field_id, unix seconds), ...) of the date fields it carries, by field id
+    date_fields: Optional[tuple] = None  # ((field_id, unix seconds), ...) by field id; None: not carried
+    received_at: Optional[int] = None
+
+    @property
+    def is_short(self) -> bool:
+        """A body without the lead's time: what it does not carry is unknown."""
+        return self.updated_at is None
+
+    @property
+    def at(self) -> Optional[int]:
+        """When the change happened: amoCRM's time, else when we received it."""
+        return self.updated_at if self.updated_at is not None else self.received_at
 
 
 @dataclass(frozen=True)
@@ -126,6 +145,21 @@ class Integer(fields.Integer):
         return super().deserialize(value, attr, data, **kwargs)
 
 
+class Money(fields.Field):
+    """A price: whole units, or with a fraction (Kommo accounts with minor units; the official PHP client takes
+    floats too). A whole number stays an int."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip().replace(",", ".")
+        try:
+            amount = float(text)
+        except ValueError:
+            raise ValidationError("Not a valid number.") from None
+        if not math.isfinite(amount) or abs(amount) >= 1e15:
+            raise ValidationError("price out of range (|price| < 1e15)")
+        return int(amount) if amount.is_integer() else round(amount, 2)
+
+
 class Timestamp(fields.Field):
     """Unix seconds, or 'YYYY-MM-DD HH:MM:SS' in the account's timezone (the docs' task and note format)."""
 
@@ -198,9 +232,9 @@ class LeadEventSchema(EventSchema):
     id = Integer(required=True)
     status_id = Integer(required=True)
     pipeline_id = Integer(required=True)
-    updated_at = Timestamp(load_default=0)
-    created_at = Timestamp(load_default=0)
-    price = Integer(load_default=None)
+    updated_at = Timestamp(load_default=None)
+    created_at = Timestamp(load_default=None)
+    price = Money(load_default=None)
     responsible_user_id = Integer(load_default=None)
     old_status_id = Integer(load_default=None)
     old_pipeline_id = Integer(load_default=None)
@@ -211,7 +245,11 @@ class LeadEventSchema(EventSchema):
 
     @post_load
     def _make(self, data: dict, **kwargs) -> LeadEvent:
-        data["date_fields"] = date_field_values(data.pop("custom_fields"))
+        fields_sent = data.pop("custom_fields")
+        # A full body (it carries the lead's time) lists every filled field: no date there means none is set.
+        # A short body lists none, and says nothing about them.
+        if data["updated_at"] is not None or fields_sent is not None:
+            data["date_fields"] = date_field_values(fields_sent)
         return LeadEvent(**data)
 
 
@@ -257,23 +295,29 @@ class TaskEventSchema(EventSchema):
 
 
 class NoteEventSchema(EventSchema):
-    """`leads[note][i][note][...]`; a call's duration is in params or in the JSON text."""
+    """`leads[note][i][note][...]`; a call's duration is in params or in the JSON text.
 
-    OLD_NAMES = {"created_at": "date_create", "main_user_id": "created_by"}
+    The person on a call is the note's author (`created_by`, the API's `created_by` too: real/api08 and api09);
+    `main_user_id` is the responsible user, someone else when a call is logged on a colleague's deal.
+    """
+
+    OLD_NAMES = {"created_at": "date_create"}
 
     id = Integer(required=True)
     element_id = Integer(required=True)
     note_type = fields.String(required=True)
     created_at = Timestamp(load_default=0)
-    main_user_id = Integer(load_default=0)
+    created_by = Integer(load_default=None)
+    main_user_id = Integer(load_default=None)
     text = fields.String(load_default="")
     params = fields.Raw(load_default=None)
 
     @post_load
     def _make(self, data: dict, **kwargs) -> NoteEvent:
         kind = NOTE_TYPES.get(data["note_type"], data["note_type"])
+        author = data["created_by"] or data["main_user_id"] or 0  # 0: a robot, or a sender that names no one
         return NoteEvent(data["action"], self.entity, data["id"], data["element_id"], kind, data["created_at"],
-                         data["main_user_id"], call_duration(data.get("params"), data["text"]))
+                         author, call_duration(data.get("params"), data["text"]))
 
 
 def call_duration(params, text: str) -> int:
@@ -322,13 +366,20 @@ class TalkEventSchema(EventSchema):
 
 
 class UnsortedEventSchema(EventSchema):
-    """`unsorted[<action>][i]`: an incoming request, its source and the leads it produced."""
+    """`unsorted[<action>][i]`: an incoming request, its source and the lead it produced.
+
+    Real chat requests (real/wh08) name the lead in a top-level `[lead_id]` and the readable source in
+    `[source_data][source_name]`, while `[source]` is a source id (`telegram:<uuid>`); the docs' form example
+    has a readable `[source]` and the lead under `[data][leads][i][id]`. `0` is no lead.
+    """
 
     uid = fields.String(required=True)
     category = fields.String(load_default="")
     source = fields.String(load_default="")
+    source_data = fields.Raw(load_default=None)
     pipeline_id = Integer(load_default=None)
     created_at = Timestamp(load_default=0)
+    lead_id = fields.String(load_default=None)
     data = fields.Raw(load_default=None)
     accept_result = fields.Raw(load_default=None)
     decline_result = fields.Raw(load_default=None)
@@ -336,21 +387,35 @@ class UnsortedEventSchema(EventSchema):
     @post_load
     def _make(self, data: dict, **kwargs) -> UnsortedEvent:
         outcome = "accept" if data.get("accept_result") else "decline" if data.get("decline_result") else ""
-        leads = _lead_ids(data.get("data"), data.get("accept_result") or data.get("decline_result"))
-        return UnsortedEvent(data["action"], data["uid"], data["category"], data["source"], data["pipeline_id"],
+        top = (data["lead_id"],) if data["lead_id"] else ()
+        leads = _lead_ids(top, data.get("data"), data.get("accept_result") or data.get("decline_result"))
+        return UnsortedEvent(data["action"], data["uid"], data["category"], source_name(data), data["pipeline_id"],
                              data["created_at"], leads, outcome)
 
 
-def _lead_ids(data, result) -> tuple:
-    """Lead ids named in `[data][leads][i][id]` or `[accept_result][leads][i]`."""
-    ids = []
+SOURCE_ID = re.compile(r"[A-Za-z_]+:[0-9A-Za-z-]+|[0-9]+")
+
+
+def source_name(data: dict) -> str:
+    """The request's readable source: `[source_data][source_name]`, else a `[source]` that is not an id."""
+    named = data.get("source_data")
+    named = named.get("source_name") if isinstance(named, dict) else None
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    raw = data.get("source") or ""
+    return "" if SOURCE_ID.fullmatch(raw) else raw
+
+
+def _lead_ids(top: tuple, data, result) -> tuple:
+    """Lead ids: the top-level `[lead_id]`, then `[data][leads][i][id]` or `[accept_result][leads][i]`; never 0."""
+    ids = [int(raw) for raw in top if raw.isdecimal()]
     for group in (data, result):
         leads = group.get("leads") if isinstance(group, dict) else None
         for value in (leads or {}).values() if isinstance(leads, dict) else ():
             raw = value.get("id") if isinstance(value, dict) else value
             if isinstance(raw, str) and raw.isdecimal():
                 ids.append(int(raw))
-    return tuple(ids)
+    return tuple(dict.fromkeys(i for i in ids if i > 0))
 
 
 # --- issue 21: chat messages (`message[add][i]`, real/wh07): an outgoing one is a first contact

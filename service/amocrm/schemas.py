@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
-from service.amocrm.events import MAX_TIMESTAMP
+from service.amocrm.events import MAX_TIMESTAMP, Money
 from service.model import (Account, Call, DateField, IncomingLead, Lead, Pipeline, ResponsibleChange, Stage,
                            StageChange, Task, User)
 
@@ -78,7 +78,23 @@ class UserSchema(Wire):
         rights = data["rights"] or {}
         return User(id=data["id"], name=data["name"], is_admin=bool(rights.get("is_admin")),
                     leads_view=str((rights.get("leads") or {}).get("view") or "D"),
-                    group_id=int(rights.get("group_id") or 0))
+                    group_id=int(rights.get("group_id") or 0), stage_views=stage_views(rights.get("status_rights")))
+
+
+def stage_views(entries) -> tuple:
+    """((pipeline_id, status_id, view), ...) from `rights.status_rights`: per stage, who may view its deals.
+
+    A user whose `leads.view` is A may still see nothing in a stage whose entry says `view: "D"` (real/api11).
+    """
+    views = {}
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict) or entry.get("entity_type", "leads") != "leads":
+            continue
+        view = (entry.get("rights") or {}).get("view") if isinstance(entry.get("rights"), dict) else None
+        pipeline, status = entry.get("pipeline_id"), entry.get("status_id")
+        if isinstance(pipeline, int) and isinstance(status, int) and view in ("A", "G", "M", "D"):
+            views[(pipeline, status)] = view
+    return tuple((p, s, v) for (p, s), v in sorted(views.items()))
 
 
 class LeadSchema(Wire):
@@ -86,7 +102,7 @@ class LeadSchema(Wire):
     pipeline_id = fields.Integer(required=True)
     status_id = fields.Integer(required=True)
     responsible_user_id = fields.Integer(load_default=0)
-    price = fields.Integer(load_default=0)
+    price = Money(load_default=0)
     name = fields.String(load_default="")
     created_at = fields.Integer(load_default=0)
     updated_at = fields.Integer(load_default=0)
@@ -202,7 +218,7 @@ class CallNoteSchema(Wire):
             duration = 0
         return Call(lead_id=data["entity_id"], at=data["created_at"], duration=duration,
                     direction="in" if data["note_type"] == "call_in" else "out",
-                    user_id=data["responsible_user_id"] or data["created_by"])
+                    user_id=data["created_by"] or data["responsible_user_id"])  # the caller (real/api08, api09)
 
 
 class UnsortedSchema(Wire):

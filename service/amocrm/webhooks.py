@@ -1,6 +1,7 @@
 """Webhook bodies → the sending account and typed events, with precise errors for bad items."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -25,7 +26,8 @@ KINDS = (
     ("unsorted", ("add", "update", "delete"), ev.UnsortedEventSchema),
     ("message", ("add",), ev.MessageEventSchema),  # issue 21: an outgoing chat message is a first contact
 )
-KNOWN_GROUPS = {group for group, _, _ in KINDS} | {"account"}
+KNOWN_KINDS = {(group, action) for group, actions, _ in KINDS for action in actions}
+_KIND_PART = re.compile(r"[a-z_]{1,32}")
 
 
 class WebhookError(ValueError):
@@ -51,6 +53,7 @@ class Webhook:
     subdomain: str
     events: list = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # {"message[add]": items} of valid kinds we do not use
 
     @property
     def leads(self) -> list[ev.LeadEvent]:
@@ -69,9 +72,29 @@ def parse_webhook(body: bytes, timezone: str = "Europe/Moscow") -> Webhook:
         raise WebhookError("account[id] or account[subdomain] is required")
     account_id = _optional_int(account.get("id"), "account[id]")
     events, errors = _events(form, timezone)
-    if not events and not errors and not KNOWN_GROUPS.intersection(form.keys() - {"account"}):
+    skipped = skipped_kinds(form)
+    if not events and not errors and not skipped:
         raise WebhookError(f"no event in the body (groups: {', '.join(sorted(form)) or 'none'})")
-    return Webhook(account_id, str(account.get("subdomain", "")), events, errors)
+    return Webhook(account_id, str(account.get("subdomain", "")), events, errors, skipped)
+
+
+def skipped_kinds(form: dict) -> dict:
+    """Items per `group[action]` of the kinds we do not read (`message[add]`, `talk[delete]`, ...).
+
+    amoCRM sends them when an admin ticks more events on our hook, or another integration shares the URL: valid
+    deliveries, answered 2xx and counted (a 4xx is a failed delivery, and failures disable the hook). Names
+    outside amoCRM's lowercase shape are counted as "other", so a hostile body cannot mint metric labels.
+    """
+    counts: dict = {}
+    for group, actions in form.items():
+        if group == "account" or not isinstance(actions, dict):
+            continue
+        for action, items in actions.items():
+            if (group, action) in KNOWN_KINDS:
+                continue
+            kind = f"{group}[{action}]" if _KIND_PART.fullmatch(group) and _KIND_PART.fullmatch(action) else "other"
+            counts[kind] = counts.get(kind, 0) + (len(items) if isinstance(items, dict) else 1)
+    return counts
 
 
 def _optional_int(raw, key: str) -> Optional[int]:

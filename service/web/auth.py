@@ -31,7 +31,7 @@ def verify_token(token: str, settings: Settings) -> Claims:
         raise Unauthorized("X-Auth-Token header is missing")
     try:
         data = jwt.decode(token, settings.client_secret, algorithms=["HS256"],
-                          audience=settings.token_audience, leeway=settings.token_leeway_seconds,
+                          audience=list(settings.token_audiences), leeway=settings.token_leeway_seconds,
                           options={"require": REQUIRED_CLAIMS})
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"invalid widget token: {_reason(exc)}") from None

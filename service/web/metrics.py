@@ -118,7 +118,7 @@ def _lag(d: Deps, queue, now: float) -> float:
 
 def _accounts(out: Exposition, d: Deps, now: float) -> None:
     rows = {name: [] for name in ("received", "applied", "duplicates", "dead", "pending", "last", "state",
-                                  "sync_state", "sync_percent", "sync_finished")}
+                                  "sync_state", "sync_percent", "sync_finished", "skipped", "replays")}
     for account_id in d.store.account_ids():
         label = {"account": account_id}
         counters = d.store.counters(account_id)
@@ -126,6 +126,9 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
         rows["applied"].append((label, counters.get("applied", 0)))
         rows["duplicates"].append((label, counters.get("duplicates", 0)))
         rows["dead"].append((label, counters.get("dead_lettered", 0)))
+        rows["replays"].append((label, counters.get("token_replayed", 0)))
+        rows["skipped"] += [({**label, "kind": name[len("skipped:"):]}, n)
+                            for name, n in sorted(counters.items()) if name.startswith("skipped:")]
         rows["pending"].append((label, d.store.inbox_length(account_id)))
         rows["last"].append((label, _last_webhook(d, account_id)))
         rows["state"].append(({**label, "state": d.store.get_account_state(account_id)["state"]}, 1))
@@ -142,6 +145,12 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
                rows["duplicates"])
     out.family("deal_pulse_webhooks_dead_lettered_total", "counter",
                "Webhooks that could not be applied (python -m service dlq list).", rows["dead"])
+    out.family("deal_pulse_webhook_items_skipped_total", "counter",
+               "Items of valid deliveries of kinds Deal Pulse does not read (answered 2xx, not stored).",
+               rows["skipped"])
+    out.family("deal_pulse_widget_token_replays_total", "counter",
+               "Widget calls refused because their one-time token was used before (the widget retries once).",
+               rows["replays"])
     out.family("deal_pulse_inbox_pending", "gauge", "Webhooks stored but not applied yet.", rows["pending"])
     out.family("deal_pulse_last_webhook_timestamp_seconds", "gauge",
                "When the account's latest webhook was stored (0: never).", rows["last"])

@@ -205,8 +205,9 @@ def _item(caller: Caller, scope: str, lead_id: int, doc, lead, feedback: dict, g
     """One deal of the list, re-checked on the fresh lead; None when it has no visible hint."""
     if doc is None or lead is None or not lead.is_open:
         return None
-    if (lead.responsible_user_id != caller.user_id) if scope == "mine" else \
-            not caller.may_view(lead, groups.get(lead.responsible_user_id)):
+    if scope == "mine" and lead.responsible_user_id != caller.user_id:
+        return None
+    if not caller.may_view(lead, groups.get(lead.responsible_user_id)):  # stage rights hide even one's own
         return None
     hints = [h for h in annotate(doc.get("hints") or [], lead)
              if not is_hidden(h, feedback.get(f"{lead_id}:{h['code']}"), caller.now)]

@@ -7,6 +7,7 @@ import pytest
 import responses
 
 from service.accounts import disable_signature
+from service.amocrm.client import AmoClient
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.services import hook_secret
@@ -150,3 +151,24 @@ def test_a_reinstall_rotates_the_webhook_url_and_the_old_one_stops_working(clien
     assert client.post(second, data=body).status_code == 204
     legacy = f"/hooks/{ACCOUNT.id}/{hook_secret(deps.settings.secret_key, ACCOUNT.id)}"
     assert client.post(legacy, data=body).status_code == 403
+
+
+@responses.activate
+def test_the_install_reads_the_account_through_the_shared_rate_limit(client, deps, monkeypatch):
+    responses.post(f"{HOST}/oauth2/access_token", json=PAIR)
+    responses.get(f"{HOST}/api/v4/account", json=ACCOUNT_BODY)
+    callback(client)
+    deps.queues["webhooks"].jobs[0].perform()  # complete_install alone: before the account is known
+    assert deps.redis.exists(account_key(0, "rl", "next"))  # a first install's turn, under the global cap
+    deps.store.pause_requests(ACCOUNT.id, 60_000)  # a re-install waits for the account's own 429 pause
+    callback(client)
+    job = deps.queues["webhooks"].jobs[-1]
+    slept, original = [], AmoClient.__init__
+
+    def recording(self, *args, **kwargs):  # sleeps are recorded, and the pause ends instead of being waited out
+        original(self, *args, **kwargs)
+        self.sleep = lambda seconds: (slept.append(seconds), deps.store.pause_requests(ACCOUNT.id, 1))
+
+    monkeypatch.setattr(AmoClient, "__init__", recording)
+    job.perform()
+    assert slept and slept[0] > 1  # it waited on the account's pause instead of calling amoCRM during it

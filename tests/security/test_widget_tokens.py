@@ -71,10 +71,35 @@ def test_two_minutes_of_clock_skew_is_tolerated(client, settings, account, skew)
     assert call(client, token).status_code == 200
 
 
-def test_replayed_token_is_refused(client, settings, account):
+def test_replayed_token_is_refused_with_its_own_code_and_counted(client, settings, account):
     token = mint_token(settings, account)
     assert call(client, token).status_code == 200
-    assert call(client, token).status_code == 401
+    for _ in range(2):
+        answer = call(client, token)
+        assert answer.status_code == 401 and answer.json["error"] == "token_replayed"
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f'deal_pulse_widget_token_replays_total{{account="{account.id}"}} 2' in metrics
+
+
+@pytest.mark.parametrize("redirect, good, bad", [
+    ("https://auth.example.com/oauth/callback", ["https://auth.example.com"],
+     ["https://api.example.com", "http://auth.example.com", "https://auth.example.com:8443"]),
+    ("https://auth.example.com:8443/cb", ["https://auth.example.com:8443", "https://auth.example.com"],
+     ["https://auth.example.com:9443", "http://auth.example.com:8443"]),
+])
+def test_audience_is_the_redirect_uris_scheme_and_host_not_public_url(deps, account, redirect, good, bad):
+    from dataclasses import replace
+
+    from service import create_app
+    deps.settings = replace(deps.settings, public_url="https://api.example.com", amocrm_redirect_uri=redirect)
+    client = create_app(deps=deps).test_client()
+    for aud in good:
+        token = jwt.encode(claims(deps.settings, account, aud=aud), deps.settings.client_secret, "HS256")
+        assert call(client, token).status_code == 200, aud
+    for aud in bad:
+        token = jwt.encode(claims(deps.settings, account, aud=aud), deps.settings.client_secret, "HS256")
+        answer = call(client, token)
+        assert answer.status_code == 401 and "audience" in answer.json["message"], aud
 
 
 def test_token_of_an_account_that_is_not_installed_is_forbidden(client, settings, account):

@@ -11,7 +11,7 @@ LEAD = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, price=50
 
 
 def event(**kw) -> LeadEvent:
-    base = dict(action="update", id=1, status_id=100, pipeline_id=10, updated_at=2000)
+    base = dict(action="update", id=1, status_id=100, pipeline_id=10, updated_at=2000, date_fields=())  # a full hook
     return LeadEvent(**{**base, **kw})
 
 

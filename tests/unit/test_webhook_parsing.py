@@ -18,7 +18,8 @@ def test_old_status_lead_sample():
     [lead] = hook.events
     assert lead == LeadEvent(action="status", id=31926520, status_id=10216994, pipeline_id=2116,
                              updated_at=1456820780, created_at=1456808154, price=1000, responsible_user_id=938348,
-                             old_status_id=10216995, modified_user_id=102525, name="Some test lead")
+                             old_status_id=10216995, modified_user_id=102525, name="Some test lead",
+                             date_fields=())
     assert lead.date_fields == ()  # its one custom field is text ([values][0][value]), not a date
 
 
