@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     url.set_defaults(command=print_hook_url)
     widget = sub.add_parser("widget", help="build widget.zip for upload in amoCRM")
     widget.add_argument("--output", default=str(ROOT / "widget.zip"))
+    widget.add_argument("--allow-http", action="store_true",
+                        help="allow a plain-http PUBLIC_URL (a package for local previews only)")
     widget.set_defaults(command=build_widget)
     web = sub.add_parser("web", help="the web process (gunicorn): Procfile `web`")
     web.set_defaults(command=run_web)
@@ -111,8 +113,14 @@ def print_hook_url(args) -> None:
 def build_widget(args) -> None:
     """Package the widget with our public URL baked in."""
     settings = Settings.from_env()
-    path = widget_package.build_zip(Path(args.output), settings.base_url)
-    print(f"{path} (version {widget_package.version()}, API {settings.base_url})")
+    try:  # the bare default (http://127.0.0.1) is never baked in by accident
+        widget_package.check_target(settings.public_url, settings.support_url, settings.support_email,
+                                    allow_http=args.allow_http)
+    except widget_package.PackageError as exc:
+        raise SystemExit(f"widget.zip not built: {exc}") from None
+    path = widget_package.build_zip(Path(args.output), settings.public_url, settings.support_url,
+                                    settings.support_email)
+    print(f"{path} (version {widget_package.version()}, API {settings.public_url})")
 
 
 def run_web(args) -> None:

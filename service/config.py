@@ -64,6 +64,9 @@ class Settings:
     # issue 16: one account's webhooks may not flood the intake (answered 503 + Retry-After beyond these)
     intake_account_rps: int = 200  # deliveries stored per second per account (0: no limit)
     inbox_max_entries: int = 50_000  # unapplied deliveries held per account (0: no limit)
+    # issue 18: the widget package's support contact (manifest `widget.support`), shown on the widget's page
+    support_url: str = ""
+    support_email: str = ""
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
@@ -218,6 +221,8 @@ ENV_NAMES = {
     "forwarded_hops": "FORWARDED_HOPS",
     "intake_account_rps": "INTAKE_ACCOUNT_RPS",
     "inbox_max_entries": "INBOX_MAX_ENTRIES",
+    "support_url": "SUPPORT_URL",
+    "support_email": "SUPPORT_EMAIL",
 }
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
+from urllib.parse import urlsplit
 from pathlib import Path
 
 from service.redis_server import ROOT
@@ -23,10 +25,43 @@ def widget_script(api_base: str) -> str:
     return (WIDGET_DIR / "script.js").read_text().replace(API_PLACEHOLDER, api_base.rstrip("/"))
 
 
-def build_zip(target: Path, api_base: str) -> Path:
+class PackageError(ValueError):
+    """The package would not work in amoCRM as asked: the message says what to set."""
+
+
+def check_target(api_base: str, support_url: str, support_email: str, allow_http: bool = False) -> None:
+    """Refuse a package amoCRM's https pages could not call, or one without a real support contact."""
+    parts = urlsplit(api_base)
+    if parts.scheme != "https" and not allow_http:
+        raise PackageError(f"PUBLIC_URL must be an https URL (amoCRM pages are https and call it from the browser); "
+                           f"got {api_base or 'nothing'!r}. For a local preview package pass --allow-http.")
+    if not parts.hostname:
+        raise PackageError(f"PUBLIC_URL {api_base!r} has no host")
+    if not (support_url or support_email) and not allow_http:
+        raise PackageError("set SUPPORT_URL and/or SUPPORT_EMAIL: amoCRM shows them on the widget's page")
+    if support_url and urlsplit(support_url).scheme != "https":
+        raise PackageError(f"SUPPORT_URL must be an https link; got {support_url!r}")
+    if support_email and not EMAIL.fullmatch(support_email):
+        raise PackageError(f"SUPPORT_EMAIL {support_email!r} is not an e-mail address")
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def manifest(support_url: str = "", support_email: str = "") -> dict:
+    """manifest.json as packed: the repository's, with the deployment's support contact."""
+    doc = json.loads(MANIFEST.read_text())
+    support = {k: v for k, v in (("link", support_url), ("email", support_email)) if v}
+    if support:
+        doc["widget"]["support"] = support
+    return doc
+
+
+def build_zip(target: Path, api_base: str, support_url: str = "", support_email: str = "") -> Path:
     """Write widget.zip for upload in amoCRM's integration settings."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.write(MANIFEST, "manifest.json")
+        archive.writestr("manifest.json", json.dumps(manifest(support_url, support_email), ensure_ascii=False,
+                                                     indent=2) + "\n")
         archive.writestr("script.js", widget_script(api_base))
         for folder in PACKED_DIRS:
             for path in sorted((WIDGET_DIR / folder).rglob("*")):

@@ -1,7 +1,8 @@
-/* Deal Pulse widget for amoCRM.
+/* Deal Pulse widget for amoCRM (where each part appears: README "Publishing the widget").
    - lcard-1: the deal's hints (reason, numbers, action, one-click task, snooze, dismiss), freshness, my plan.
-   - llist-1: my deals that need attention, ranked, each a link to its card.
-   - advanced_settings: the supervisor panel (inline SVG charts), the plan editor and the settings.
+   - widget_page, as two subsections of amoCRM's Stats section (left menu, initMenuPage): "deals that need
+     attention" for every user (any visible deal for supervisors) and the supervisor panel (inline SVG charts).
+   - advanced_settings: what only admins do there: plans, thresholds, supervisors.
    One AMD module, as amoCRM loads widgets; it talks to our API only through self.$authorizedAjax. Every text shown
    comes from i18n/<lang>.json or, for hints and insights, from the API in both languages; all of it is escaped. */
 define(['jquery'], function ($) {
@@ -14,7 +15,10 @@ define(['jquery'], function ($) {
   var DAY = 86400;
   var SEVERITY_ORDER = {critical: 0, warning: 1, info: 2};
   var ONE_CLICK_TASK = {no_open_task: true, overdue_task: true};
-  var REFRESH_DEBOUNCE_MS = 1500;
+  // An open card is read again at most this often while its page is visible, never while hidden; at once after
+  // the widget's own actions. amoCRM documents no push channel for widgets (FACTS §3).
+  var CARD_POLL_MS = 30000;
+  var MENU_ATTENTION = 'deal_pulse_attention', MENU_PANEL = 'deal_pulse_panel';  // manifest.json left_menu.stats
   var SNOOZE_DAYS = {'1d': 1, '3d': 3, '1w': 7};
 
   // ---------------------------------------------------------------- text, numbers, HTML
@@ -430,7 +434,7 @@ define(['jquery'], function ($) {
 
   return function () {
     var self = this;
-    var state = {lang: language(), unsubscribe: null, refreshTimer: null, card: null, panel: null};
+    var state = {lang: language(), card: null, panel: null, lastRead: 0, scope: 'mine'};
 
     /** A string of i18n/<lang>.json by its dotted key ("card.loading"). */
     function t(key, vars) {
@@ -457,13 +461,24 @@ define(['jquery'], function ($) {
     }
 
     /** One API call through amoCRM's one-time token; a jQuery promise of the JSON answer. */
-    function api(method, path, body) {
+    function api(method, path, body, retried) {
       var options = {url: API_BASE + '/api/v1' + path, type: method, dataType: 'json', timeout: 15000};
       if (body !== undefined) {
         options.data = JSON.stringify(body);
         options.contentType = 'application/json';
       }
-      return self.$authorizedAjax(options);
+      if (retried) { return self.$authorizedAjax(options); }
+      // A token the service saw before (token_replayed): once more with a fresh $authorizedAjax token.
+      var answer = $.Deferred();
+      self.$authorizedAjax(options).done(answer.resolve).fail(function (xhr) {
+        var code = xhr && xhr.responseJSON && xhr.responseJSON.error;
+        if (xhr && xhr.status === 401 && code === 'token_replayed') {
+          api(method, path, body, true).done(answer.resolve).fail(answer.reject);
+        } else {
+          answer.reject.apply(answer, arguments);
+        }
+      });
+      return answer.promise();
     }
 
     /** What went wrong, in words the user can act on. */
@@ -491,9 +506,10 @@ define(['jquery'], function ($) {
       return $('#' + CSS + '-card');
     }
 
+    /** The open deal's id; null outside a card and on a new deal's card (id 0: nothing to read yet). */
     function currentLeadId() {
       var card = window.APP && APP.data && APP.data.current_card;
-      return card && card.id ? card.id : null;
+      return card && Number(card.id) > 0 ? card.id : null;
     }
 
     function rank(severity) {
@@ -575,7 +591,8 @@ define(['jquery'], function ($) {
       } else {
         body = '<ul class="' + el('hints') + '">' + hints.map(hintHtml).join('') + '</ul>';
       }
-      root.find('.' + CSS + '__card-body').html(body +
+      var notice = state.notice && state.notice.until > Date.now() ? div('notice', esc(state.notice.text)) : '';
+      root.find('.' + CSS + '__card-body').html(notice + body +
         (card.as_of ? div('fresh', esc(freshness(card.as_of))) : ''));
     }
 
@@ -583,6 +600,7 @@ define(['jquery'], function ($) {
       var leadId = currentLeadId(), root = cardRoot();
       if (!leadId || !root.length) { return; }
       if (!quiet) { root.find('.' + CSS + '__card-body').html(loadingBox('card.loading')); }
+      state.lastRead = Date.now();
       api('GET', '/leads/' + encodeURIComponent(leadId) + '/hints')
         .done(function (data) {
           state.card = data || {hints: []};
@@ -600,20 +618,25 @@ define(['jquery'], function ($) {
         .fail(function () { root.find('.' + CSS + '__plan-slot').empty(); });  // the hints matter more
     }
 
-    /** Refresh a moment after the user acts in the card (amoCRM pushes changes over its socket). */
-    function scheduleRefresh() {
-      clearTimeout(state.refreshTimer);
-      state.refreshTimer = setTimeout(function () { loadCard(true); }, REFRESH_DEBOUNCE_MS);
+    /** Poll the open card while its page is visible: one read per CARD_POLL_MS at most, none while hidden (Page
+        Visibility API); coming back to a page whose card is older than that reads it at once. */
+    function startCardPolling() {
+      stopCardPolling();
+      state.pollTimer = setInterval(readCardIfDue, CARD_POLL_MS);
+      state.onVisible = function () { if (!document.hidden) { readCardIfDue(); } };
+      document.addEventListener('visibilitychange', state.onVisible);
     }
 
-    function listenToCard(leadId) {
-      if (state.unsubscribe || typeof self.listenSocketChannel !== 'function') { return; }
-      try {
-        state.unsubscribe = self.listenSocketChannel('leads:card:' + leadId, ['lead', 'tasks', 'notes'],
-          scheduleRefresh);
-      } catch (e) {
-        state.unsubscribe = null;  // an amoCRM build without sockets: hints refresh on the next visit
+    function readCardIfDue() {
+      if (!document.hidden && currentLeadId() && Date.now() - (state.lastRead || 0) >= CARD_POLL_MS) {
+        loadCard(true);
       }
+    }
+
+    function stopCardPolling() {
+      clearInterval(state.pollTimer);
+      if (state.onVisible) { document.removeEventListener('visibilitychange', state.onVisible); }
+      state.pollTimer = state.onVisible = null;
     }
 
     function hintOf(target) {
@@ -623,8 +646,9 @@ define(['jquery'], function ($) {
 
     function removeHint(code, notice) {
       state.card.hints = (state.card.hints || []).filter(function (h) { return h.code !== code; });
+      state.notice = {text: notice, until: Date.now() + 10000};
       renderCard();
-      cardRoot().find('.' + CSS + '__card-body').prepend(div('notice', esc(notice)));
+      loadCard(true);  // our own action: the stored card, at once
     }
 
     function sendFeedback(target, body, notice) {
@@ -670,15 +694,14 @@ define(['jquery'], function ($) {
         $(target).prop('disabled', true).text(t('card.task_creating'));
         api('POST', '/leads/' + encodeURIComponent(leadId) + '/tasks', {lang: state.lang, text: t('card.task_text')})
           .done(function (answer) {
+            state.notice = {text: t('card.task_created_note', {text: t('card.task_text')}), until: Date.now() + 10000};
             if (answer && answer.card) {  // the card recomputed with the new task: the hint is gone
               state.card = answer.card;
+              state.lastRead = Date.now();
               renderCard();
-              cardRoot().find('.' + CSS + '__card-body').prepend(
-                div('notice', esc(t('card.task_created_note', {text: t('card.task_text')}))));
             } else {
               $(target).text(t('card.task_created'));
-              hint.slot.html(div('note', esc(t('card.task_created_note', {text: t('card.task_text')}))));
-              scheduleRefresh();
+              loadCard(true);  // our own action: the stored card, at once
             }
           })
           .fail(function (xhr) {
@@ -707,7 +730,7 @@ define(['jquery'], function ($) {
       if (leadId) {
         loadCard(false);
         loadMyPlan();
-        listenToCard(leadId);
+        startCardPolling();
         clearInterval(state.freshTimer);
         state.freshTimer = setInterval(function () {
           if (state.card && state.card.as_of) { root.find('.' + CSS + '__fresh').text(freshness(state.card.as_of)); }
@@ -715,10 +738,17 @@ define(['jquery'], function ($) {
       }
     }
 
-    // ------------------------------------------------------------ llist-1: my deals that need attention
+    // ------------------------------------------------------------ widget_page: deals that need attention
 
     function listRoot() {
       return $('#' + CSS + '-list');
+    }
+
+    /** Where amoCRM draws the widget's own pages (left-menu page and advanced_settings): #work-area-<code>. */
+    function workArea() {
+      var code = (self.get_settings && self.get_settings().widget_code) || 'deal_pulse';
+      var area = $('#work-area-' + code);
+      return area.length ? area : $('#work_area');
     }
 
     function attentionHtml(data) {
@@ -749,22 +779,42 @@ define(['jquery'], function ($) {
       return /^\/[a-z0-9_\/-]*$/i.test(String(link)) ? link : '/leads/detail/' + encodeURIComponent(id);
     }
 
-    function loadList() {
+    function loadList(scope) {
       var root = listRoot();
+      state.scope = scope === 'visible' ? 'visible' : 'mine';
+      $('#' + CSS + '-page [data-dp-scope]').each(function () {
+        $(this).toggleClass(CSS + '__button--primary', $(this).attr('data-dp-scope') === state.scope);
+      });
       root.html(loadingBox('list.loading'));
-      api('GET', '/attention')
+      api('GET', '/attention?limit=50&scope=' + state.scope)
         .done(function (data) { root.html(attentionHtml(data || {})); })
         .fail(function (xhr) { root.html(errorBox(xhr, 'reload-list')); });
     }
 
-    function renderListArea() {
-      self.render_template({
-        caption: {class_name: el('caption'), html: esc(t('list.title'))},
-        body: '',
-        render: '<div class="' + CSS + ' ' + CSS + '--list" id="' + CSS + '-list"></div>'
+    /** Stats → "Deals that need attention": one's own for everyone; supervisors may also see every deal their
+        amoCRM rights show them. The service applies the rights (leads.view and status_rights) either way. */
+    function renderAttentionPage() {
+      ensureStyle();
+      workArea().html('<div class="' + CSS + ' ' + CSS + '--page" id="' + CSS + '-page">' +
+        '<div class="' + el('header') + '"><h1 class="' + el('h1') + '">' + esc(t('list.title')) + '</h1>' +
+        '<div class="' + el('scope') + '"></div></div>' +
+        '<div class="' + CSS + ' ' + CSS + '--list" id="' + CSS + '-list"></div></div>');
+      var page = $('#' + CSS + '-page');
+      page.on('click', '[data-dp-action]', function (event) {
+        event.preventDefault();
+        var action = $(this).attr('data-dp-action');
+        if (action === 'reload-list') { loadList(state.scope); }
+        if (action === 'scope') { loadList($(this).attr('data-dp-scope')); }
       });
-      listRoot().on('click', '[data-dp-action="reload-list"]', function () { loadList(); });
-      loadList();
+      api('GET', '/me').done(function (me) {
+        if (me && me.is_supervisor) {
+          page.find('.' + CSS + '__scope').html(
+            button('scope', t('list.scope_mine'), state.scope === 'mine' ? 'primary' : '', ' data-dp-scope="mine"') +
+            ' ' + button('scope', t('list.scope_visible'), state.scope === 'visible' ? 'primary' : '',
+                         ' data-dp-scope="visible"'));
+        }
+      });
+      loadList('mine');
     }
 
     // ------------------------------------------------------------ advanced_settings: the supervisor panel
@@ -1308,8 +1358,10 @@ define(['jquery'], function ($) {
       api('GET', '/panel')
         .done(function (raw) {
           renderPanelSections(normalizePanel(raw));
-          loadPlans(state.planMonth || monthKey(new Date()));
-          loadSettings();
+          if (state.panelMode === 'admin') {  // the admin page: plans and settings need the panel's managers
+            loadPlans(state.planMonth || monthKey(new Date()));
+            loadSettings();
+          }
         })
         .fail(function (xhr) {
           var box = errorBox(xhr, 'reload-panel');
@@ -1336,21 +1388,23 @@ define(['jquery'], function ($) {
       }
     };
 
-    function renderPanelArea() {
-      var code = (self.get_settings && self.get_settings().widget_code) || 'deal_pulse';
-      var area = $('#work-area-' + code);
-      if (!area.length) { area = $('#work_area'); }
+    /** The supervisor panel (mode "team", the Stats page) or the admin page (mode "admin", advanced_settings:
+        plans, thresholds and supervisors only). */
+    function renderPanelArea(mode) {
+      state.panelMode = mode;
+      var admin = mode === 'admin';
       ensureStyle();
-      area.html('<div class="' + CSS + ' ' + CSS + '--panel" id="' + CSS + '-panel">' +
-        '<div class="' + el('header') + '"><div><h1 class="' + el('h1') + '">' + esc(t('panel.title')) + '</h1>' +
+      workArea().html('<div class="' + CSS + ' ' + CSS + '--panel" id="' + CSS + '-panel">' +
+        '<div class="' + el('header') + '"><div><h1 class="' + el('h1') + '">' +
+        esc(t(admin ? 'panel.admin_title' : 'panel.title')) + '</h1>' +
         '<div class="' + el('as-of', CSS + '__muted') + '"></div></div><div class="' + el('sync') + '"></div></div>' +
-        '<div class="' + el('places-slot') + '"></div><div class="' + el('grid') + '">' +
-        section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +
-        section('speed', 'speed.title', true) +
-        section('incoming', 'panel.incoming_title') + section('workload', 'panel.workload_title') +
-        section('plans', 'panel.plans_title') + section('forecast', 'panel.forecast_title') +
-        section('usefulness', 'panel.usefulness_title', true) + section('plan-editor', 'panel.plan_editor_title') +
-        section('settings', 'panel.settings_title') + '</div></div>');
+        (admin ? '' : '<div class="' + el('places-slot') + '"></div>') + '<div class="' + el('grid') + '">' +
+        (admin ? section('plan-editor', 'panel.plan_editor_title') + section('settings', 'panel.settings_title') :
+          section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +
+          section('speed', 'speed.title', true) +
+          section('incoming', 'panel.incoming_title') + section('workload', 'panel.workload_title') +
+          section('plans', 'panel.plans_title') + section('forecast', 'panel.forecast_title') +
+          section('usefulness', 'panel.usefulness_title', true)) + '</div></div>');
       var root = panelRoot();
       root.on('click', '[data-dp-action]', function (event) {
         var handler = panelActions[$(this).attr('data-dp-action')];
@@ -1367,35 +1421,46 @@ define(['jquery'], function ($) {
     this.callbacks = {
       render: function () {
         state.lang = language();
-        var area = self.system().area;
-        if (area === 'lcard') {
+        // A new deal's card (current_card.id 0) gets no block: there is nothing to read until it is saved.
+        if (self.system().area === 'lcard' && currentLeadId()) {
           ensureStyle();
           renderCardArea();
-        } else if (area === 'llist') {
-          ensureStyle();
-          renderListArea();
         }
         return true;
       },
-      init: function () { return true; },
+      // amoCRM calls init after render and bind_actions on entering a card: the documented moment to read it.
+      init: function () {
+        if (self.system().area === 'lcard' && currentLeadId() && cardRoot().length &&
+            Date.now() - (state.lastRead || 0) >= CARD_POLL_MS) {
+          loadCard(true);
+        }
+        return true;
+      },
       bind_actions: function () { return true; },
       settings: function () { return true; },
       onSave: function () { return true; },
+      // The left-menu page (amocrm.ru/developers/content/web_sdk/left_menu): {location, item_code, subitem_code}.
+      initMenuPage: function (params) {
+        state.lang = language();
+        var sub = params && params.subitem_code;
+        if (sub === MENU_PANEL) {
+          renderPanelArea('team');
+        } else if (sub === MENU_ATTENTION || !sub) {
+          renderAttentionPage();
+        }
+      },
       advancedSettings: function () {
         state.lang = language();
-        renderPanelArea();
+        renderPanelArea('admin');
         return true;
       },
-      leads: {selected: function () { return true; }},
       destroy: function () {
-        clearTimeout(state.refreshTimer);
         clearTimeout(state.syncTimer);
         clearTimeout(state.planRefresh);
         clearInterval(state.freshTimer);
-        if (typeof state.unsubscribe === 'function') { state.unsubscribe(); }
-        state.unsubscribe = null;
+        stopCardPolling();
         cardRoot().off().remove();
-        listRoot().off().remove();
+        $('#' + CSS + '-page').off().remove();
         panelRoot().off().remove();
       }
     };

@@ -23,7 +23,8 @@ from service.preview.deals import admin_user, deals_with_hints
 HERE = Path(__file__).resolve().parent
 WIDGET_CODE = "deal_pulse"
 LANGUAGES = ("ru", "en")
-AREAS = {"lcard": "deal card", "advanced_settings": "supervisor panel"}
+AREAS = {"lcard": "deal card", "widget_page": "Stats page", "advanced_settings": "plans and settings"}
+ATTENTION, PANEL = ("stats", "deal_pulse_attention"), ("stats", "deal_pulse_panel")  # manifest.json left_menu
 
 
 def widget_token(settings: Settings, account: Account, user_id: int, is_admin: bool = False,
@@ -40,10 +41,14 @@ def widget_token(settings: Settings, account: Account, user_id: int, is_admin: b
 
 def harness_config(account: Account, *, area: str = "lcard", lead_id: int = 0, lang: str = "ru",
                    user_id: int = 1001, base: str = "", token_query: str = "", picker=(),
-                   account_param: bool = False) -> dict:
-    """Everything the page puts in `HARNESS` and in amoCRM's `APP` for the widget."""
+                   account_param: bool = False, menu: tuple = ATTENTION, manifest: dict | None = None,
+                   page_query: str = "", menu_base: str = "") -> dict:
+    """Everything the page puts in `HARNESS` and in amoCRM's `APP` for the widget; which areas exist and where
+    they render is read from the built manifest.json (or the one given)."""
     lang = lang if lang in LANGUAGES else "ru"
     return {"lang": lang, "lead_id": lead_id, "area": area, "title": AREAS.get(area, area),
+            "manifest": manifest if manifest is not None else widget_package.manifest(),
+            "menu_item": menu[0], "menu_sub": menu[1], "page_query": page_query, "menu_base": menu_base,
             "version": widget_package.version(), "widget_code": WIDGET_CODE,
             "account": {"id": account.id, "subdomain": account.subdomain}, "user": {"id": user_id},
             "i18n": _i18n(lang), "base": base, "token_query": token_query, "picker": list(picker),
@@ -79,7 +84,8 @@ def create_harness(settings: Settings, account: Account, api_base: str, user_id:
         area = request.args.get("area", "lcard")
         return render_harness(harness_config(account, area=area if area in AREAS else "lcard",
                                              lead_id=int(request.args.get("lead", 0)),
-                                             lang=request.args.get("lang", "ru"), user_id=user_id))
+                                             lang=request.args.get("lang", "ru"), user_id=user_id,
+                                             menu=menu_of(request.args)))
 
     @app.get("/token")
     def token():
@@ -123,20 +129,50 @@ def card():
     user = next((d["user_id"] for d in deals if d["id"] == lead_id), 0) or admin_user(_deps().store, account.id)
     config = harness_config(account, area="lcard", lead_id=lead_id, lang=request.args.get("lang", "ru"),
                             user_id=user, base=bp.url_prefix, picker=deals, account_param="account" in request.args,
-                            token_query=f"?account={account.id}&user={user}")
+                            token_query=f"?account={account.id}&user={user}", menu_base=f"{bp.url_prefix}/page")
+    return render_harness(config)
+
+
+def menu_of(args) -> tuple:
+    """The left-menu item a page URL names (`?item=stats&sub=...`), the attention page by default."""
+    return args.get("item", ATTENTION[0]), args.get("sub", ATTENTION[1])
+
+
+def _admin_page(area: str, menu: tuple = ATTENTION):
+    """A page of the widget's own (Stats subsection or advanced_settings) as the account's admin sees it."""
+    account = _account()
+    if account is None:
+        return Response(NO_ACCOUNT, status=404, mimetype="text/html")
+    user = admin_user(_deps().store, account.id)
+    config = harness_config(account, area=area, lang=request.args.get("lang", "ru"), user_id=user,
+                            base=bp.url_prefix, token_query=f"?account={account.id}&user={user}&admin=1", menu=menu,
+                            page_query=f"&account={account.id}" if "account" in request.args else "",
+                            menu_base=f"{bp.url_prefix}/page")
     return render_harness(config)
 
 
 @bp.get("/panel")
 def panel():
-    """The supervisor panel (the widget's advanced_settings page), seen by an admin."""
-    account = _account()
-    if account is None:
-        return Response(NO_ACCOUNT, status=404, mimetype="text/html")
-    user = admin_user(_deps().store, account.id)
-    config = harness_config(account, area="advanced_settings", lang=request.args.get("lang", "ru"), user_id=user,
-                            base=bp.url_prefix, token_query=f"?account={account.id}&user={user}&admin=1")
-    return render_harness(config)
+    """The supervisor panel: Stats → Deal Pulse: supervisor panel (the widget's left-menu page), as an admin."""
+    return _admin_page("widget_page", PANEL)
+
+
+@bp.get("/attention")
+def attention():
+    """Stats → Deal Pulse: deals that need attention, as an admin (any deal they may see)."""
+    return _admin_page("widget_page", ATTENTION)
+
+
+@bp.get("/settings")
+def settings_page():
+    """The widget's advanced_settings page (plans, thresholds, supervisors), as an admin."""
+    return _admin_page("advanced_settings")
+
+
+@bp.get("/page")
+def menu_page():
+    """Whatever left-menu item the page's own menu links to (`?item=&sub=`)."""
+    return _admin_page("widget_page", menu_of(request.args))
 
 
 @bp.get("/token")

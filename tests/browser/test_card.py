@@ -93,17 +93,57 @@ def test_dismissed_hint_needs_a_reason_and_is_gone(page, harness, scenario):
     assert "win_chance" not in codes(page)
 
 
-def test_card_refreshes_after_the_user_acts_in_it(page, harness, scenario, deps):
+def hint_reads(page) -> list:
+    """Every card read the page makes from now on (one GET .../hints each)."""
+    reads = []
+    page.on("request", lambda r: reads.append(r.url) if r.url.endswith(f"/leads/{QUIET_LEAD}/hints") else None)
+    return reads
+
+
+def hide(page, hidden: bool) -> None:
+    """What the browser does when the tab is switched away and back (Page Visibility API)."""
+    page.evaluate("h => { Object.defineProperty(document, 'hidden', {value: h, configurable: true}); "
+                  "document.dispatchEvent(new Event('visibilitychange')); }", hidden)
+
+
+def test_an_open_card_is_polled_while_visible_and_never_while_hidden(page, harness, scenario, deps):
+    page.clock.install()
     open_card(page, harness)
+    reads = hint_reads(page)
     assert "no_open_task" in codes(page)
-    # The manager adds a task in amoCRM: the webhook lands in the mirror, amoCRM's socket tells the card.
+    # The manager adds a task in amoCRM: the webhook lands in the mirror. No push reaches the widget.
     deps.store.save_tasks(scenario.id, [Task(id=9_000_001, lead_id=QUIET_LEAD, responsible_user_id=MANAGER,
                                              complete_till=int(deps.clock()) + 86400, text="Позвонить")])
     recompute_cards(deps, scenario.id, [QUIET_LEAD])
-    assert page.evaluate(f"harnessPush('leads:card:{QUIET_LEAD}', {{}})") == 1
+    page.clock.run_for(10_000)
+    assert reads == []  # at most one read per 30 s
+    page.clock.run_for(21_000)
     page.wait_for_function("!document.querySelector('.deal-pulse__hint[data-code=\"no_open_task\"]')",
                            timeout=5_000)
-    assert "no_activity" in codes(page)
+    assert len(reads) == 1 and "no_activity" in codes(page)
+    hide(page, True)
+    page.clock.run_for(95_000)
+    assert len(reads) == 1  # none while hidden
+    with page.expect_request(lambda r: r.url.endswith(f"/leads/{QUIET_LEAD}/hints"), timeout=5_000):
+        hide(page, False)  # back after more than 30 s: read at once
+    assert len(reads) == 2
+
+
+def test_no_block_on_a_new_deals_card(page, harness, scenario):
+    page.goto(f"{harness.url}/?lead=0&lang=ru&user={MANAGER}")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#widgets_block .deal-pulse").count() == 0
+
+
+def test_a_snooze_reloads_the_card_at_once(page, harness, scenario):
+    open_card(page, harness)
+    reads = hint_reads(page)
+    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint.locator('[data-dp-action="snooze-menu"]').click()
+    with page.expect_request(lambda r: r.url.endswith(f"/leads/{QUIET_LEAD}/hints"), timeout=5_000):
+        hint.locator('[data-period="1d"]').click()  # our own action: the card is read again at once
+    assert len(reads) == 1 and "no_activity" not in codes(page)
+    assert page.locator(".deal-pulse__notice").count() == 1
 
 
 def test_card_without_data_says_so(page, harness):

@@ -1,4 +1,5 @@
-"""The supervisor panel (advanced_settings) on the insight scenario account: the figures the insight tests assert."""
+"""The supervisor panel (Stats → Deal Pulse: supervisor panel, a left-menu page) and the admins' page of plans and
+settings (advanced_settings) on the insight scenario account: the figures the insight tests assert."""
 import json
 
 from service.model import DateField
@@ -9,6 +10,16 @@ NEGOTIATION, DECISION = 102, 103
 
 
 def open_panel(page, harness, lang="ru", user=SUPERVISOR, admin=True):
+    """The left-menu page in amoCRM's Stats section: every panel section filled (or an error)."""
+    page.goto(f"{harness.url}/?area=widget_page&item=stats&sub=deal_pulse_panel&lang={lang}&user={user}"
+              f"&admin={int(admin)}")
+    page.wait_for_function("document.querySelector('#deal-pulse-panel') && "
+                           "!document.querySelector('#deal-pulse-panel [data-section] .deal-pulse__loading')",
+                           timeout=10_000)
+
+
+def open_settings(page, harness, lang="ru", user=SUPERVISOR, admin=True):
+    """The advanced_settings page: plans, thresholds and supervisors."""
     page.goto(f"{harness.url}/?area=advanced_settings&lang={lang}&user={user}&admin={int(admin)}")
     page.locator('[data-section="settings"] .deal-pulse__settings-form, .deal-pulse__error').first.wait_for(
         timeout=10_000)
@@ -52,7 +63,7 @@ def test_panel_in_english(page, harness, scenario):
 
 
 def test_plan_edit_round_trip(page, harness, scenario, deps):
-    open_panel(page, harness)
+    open_settings(page, harness)
     editor = page.locator('[data-section="plan-editor"]')
     amount = editor.locator('input[data-kind="amount"][data-user="3"]')
     assert amount.input_value() == ""
@@ -65,7 +76,7 @@ def test_plan_edit_round_trip(page, harness, scenario, deps):
     stored = {p["user_id"]: p for p in deps.store.read_plans(scenario.id)}
     assert (stored[3]["amount"], stored[3]["count"]) == (150000, 6) and stored[1]["amount"] == 100000
     screenshot(page, "panel-plan-saved", '[data-section="plan-editor"]')
-    open_panel(page, harness)
+    open_settings(page, harness)
     assert page.locator('[data-section="plan-editor"] input[data-kind="amount"][data-user="3"]').input_value() \
         == "150000"
 
@@ -77,7 +88,7 @@ def test_settings_round_trip(page, harness, scenario, deps):
     deps.store.save_records(scenario.id, "date_fields", {
         CLOSE_FIELD: DateField(CLOSE_FIELD, "Планируемая дата закрытия", "date"),
         CALL_FIELD: DateField(CALL_FIELD, "Созвон с клиентом", "date_time")})
-    open_panel(page, harness)
+    open_settings(page, harness)
     form = page.locator(".deal-pulse__settings-form")
     close_field = form.locator('select[name="close_date_field"]')
     assert close_field.locator("option").all_inner_texts() == [
@@ -96,7 +107,7 @@ def test_settings_round_trip(page, harness, scenario, deps):
     assert saved["stage_overrides"] == {str(DECISION): {"warn_days": 30, "crit_days": None}}
     assert saved["close_date_field_id"] == CLOSE_FIELD
     screenshot(page, "panel-settings", '[data-section="settings"]')
-    open_panel(page, harness, lang="en")  # the choice comes back selected, by name, in either language
+    open_settings(page, harness, lang="en")  # the choice comes back selected, by name, in either language
     close_field = page.locator('.deal-pulse__settings-form select[name="close_date_field"]')
     assert close_field.input_value() == str(CLOSE_FIELD)
     assert close_field.locator("option").all_inner_texts()[0] == "not chosen"
@@ -106,7 +117,7 @@ def test_settings_round_trip(page, harness, scenario, deps):
 def test_a_close_date_field_missing_from_the_synced_ones_stays_chosen_until_changed(page, harness, scenario, deps):
     deps.store.save_records(scenario.id, "date_fields", {CALL_FIELD: DateField(CALL_FIELD, "Созвон", "date_time")})
     deps.store.save_insight(scenario.id, "settings", {"close_date_field_id": CLOSE_FIELD})  # typed in by id
-    open_panel(page, harness)
+    open_settings(page, harness)
     close_field = page.locator('.deal-pulse__settings-form select[name="close_date_field"]')
     assert close_field.input_value() == str(CLOSE_FIELD)
     assert close_field.locator("option:checked").inner_text() == f"поле {CLOSE_FIELD} (нет среди полей сделок)"

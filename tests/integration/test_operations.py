@@ -156,7 +156,9 @@ def test_the_preview_shows_a_deal_with_hints_and_mints_tokens_the_api_accepts(de
     token = client.get("/preview/token?account=16700680&user=1").get_json()["token"]
     answer = client.get("/api/v1/leads/30052055/hints", headers={"X-Auth-Token": token})
     assert answer.status_code == 200 and answer.get_json()["hints"]
-    assert client.get("/preview/panel").status_code == 200
+    for path in ("/preview/panel", "/preview/attention", "/preview/settings",
+                 "/preview/page?item=stats&sub=deal_pulse_panel"):
+        assert client.get(path).status_code == 200, path
     assert client.get("/preview/widget/script.js").status_code == 200
 
 

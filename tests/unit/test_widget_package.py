@@ -11,13 +11,14 @@ from service import widget_package
 API = "https://pulse.example.com"
 IMAGES = {"logo_main.png": (400, 272), "logo_small.png": (108, 108), "logo.png": (130, 100),
           "logo_medium.png": (240, 84), "logo_min.png": (84, 84)}
-LOCATIONS = {"lcard-1", "llist-1", "advanced_settings"}
-KEY_LITERAL = re.compile(r"'((?:common|card|list|panel|widget|advanced)\.[a-z0-9_]+)'")
+LOCATIONS = {"lcard-1", "widget_page", "advanced_settings"}
+KEY_LITERAL = re.compile(r"'((?:common|card|list|panel|widget|advanced|menu)\.[a-z0-9_]+)'")
+SUPPORT = ("https://help.pulse.example.com", "help@pulse.example.com")
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    path = widget_package.build_zip(tmp_path_factory.mktemp("widget") / "widget.zip", API + "/")
+    path = widget_package.build_zip(tmp_path_factory.mktemp("widget") / "widget.zip", API + "/", *SUPPORT)
     with zipfile.ZipFile(path) as zipped:
         yield zipped
 
@@ -39,10 +40,13 @@ def flat_keys(doc: dict, prefix: str = "") -> set:
 
 
 def manifest_strings(manifest: dict) -> set:
-    """The i18n keys the manifest names: widget texts, the advanced page's title, settings field names."""
+    """The i18n keys the manifest names: widget texts, the advanced page's title, left-menu titles, settings."""
     widget = manifest["widget"]
     keys = {widget[k] for k in ("name", "description", "short_description")}
-    keys |= {widget["advanced"]["title"]} if "advanced" in widget else set()
+    keys |= {manifest["advanced"]["title"]} if "advanced" in manifest else set()
+    for section in manifest.get("left_menu", {}).values():
+        keys |= {section["title"]} if "title" in section else set()
+        keys |= {item["title"] for item in section.get("submenu", {}).values()}
     keys |= {field["name"] for field in manifest.get("settings", {}).values()}
     return keys
 
@@ -61,10 +65,46 @@ def test_the_version_comes_from_the_manifest_alone(archive):
     assert manifest["widget"]["interface_version"] == 2 and manifest["widget"]["installation"] is True
 
 
-def test_the_widget_lives_in_the_card_the_list_and_the_advanced_settings_page(archive):
+def test_the_widget_lives_in_the_card_a_stats_page_and_the_admins_settings_page(archive):
     manifest = read_json(archive, "manifest.json")
-    assert set(manifest["locations"]) == LOCATIONS
-    assert "advanced" in manifest["widget"]  # the advanced_settings page needs its title
+    assert set(manifest["locations"]) == LOCATIONS  # no standing llist-1 panel
+    # amocrm.ru/developers/content/web_sdk/left_menu: subsections of amoCRM's Stats section, by submenu code
+    assert set(manifest["left_menu"]) == {"stats"}
+    assert set(manifest["left_menu"]["stats"]["submenu"]) == {"deal_pulse_attention", "deal_pulse_panel"}
+    # the advanced_settings page's title is read at the root, beside widget (FACTS §3), never inside widget
+    assert manifest["advanced"] == {"title": "advanced.title"} and "advanced" not in manifest["widget"]
+
+
+def test_the_support_contact_comes_from_the_settings_and_no_placeholder_ships(archive):
+    assert read_json(archive, "manifest.json")["widget"]["support"] == {"link": SUPPORT[0], "email": SUPPORT[1]}
+    assert "support" not in json.loads(widget_package.MANIFEST.read_text())["widget"]
+    assert ".example" not in widget_package.MANIFEST.read_text()
+
+
+@pytest.mark.parametrize("api, support, allow_http, problem", [
+    ("", SUPPORT, False, "https"), ("http://127.0.0.1:5000", SUPPORT, False, "--allow-http"),
+    ("https://", SUPPORT, False, "no host"), (API, ("", ""), False, "SUPPORT_URL and/or SUPPORT_EMAIL"),
+    (API, ("http://help.example.com", ""), False, "https link"), (API, ("", "nobody"), False, "not an e-mail"),
+])
+def test_a_package_that_would_not_work_is_refused(api, support, allow_http, problem):
+    with pytest.raises(widget_package.PackageError, match=re.escape(problem)):
+        widget_package.check_target(api, *support, allow_http=allow_http)
+
+
+def test_a_local_preview_package_may_use_http_when_asked():
+    widget_package.check_target("http://127.0.0.1:5000", "", "", allow_http=True)
+    widget_package.check_target(API, "", SUPPORT[1])
+
+
+def test_the_command_refuses_without_an_https_public_url(tmp_path, monkeypatch, capsys):
+    from service.__main__ import main
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    with pytest.raises(SystemExit, match="PUBLIC_URL must be an https URL"):
+        main(["widget", "--output", str(tmp_path / "w.zip")])
+    assert not (tmp_path / "w.zip").exists()
+    monkeypatch.setenv("PUBLIC_URL", "http://127.0.0.1:5000")
+    main(["widget", "--output", str(tmp_path / "w.zip"), "--allow-http"])
+    assert (tmp_path / "w.zip").exists() and "API http://127.0.0.1:5000" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name,size", sorted(IMAGES.items()))
