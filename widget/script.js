@@ -759,7 +759,7 @@ define(['jquery'], function ($) {
         var top = deal.top_hint || deal.hint || (deal.hints && sortHints(deal.hints)[0]) || {};
         var severity = deal.severity || top.severity || 'info';
         var reason = pick(deal.text || top.text, lang);
-        var meta = [];
+        var meta = deal.responsible_name ? [deal.responsible_name] : [];  // whose deal, in the "visible" scope
         if (deal.price !== undefined && deal.price !== null) { meta.push(num(deal.price, lang)); }
         if (deal.stage || deal.stage_name) { meta.push(deal.stage || deal.stage_name); }
         var more = (deal.hints_count || (deal.hints || []).length) - 1;
@@ -1394,10 +1394,11 @@ define(['jquery'], function ($) {
       state.panelMode = mode;
       var admin = mode === 'admin';
       ensureStyle();
+      // amoCRM titles the advanced_settings page from the manifest's "advanced" block: no second title there.
       workArea().html('<div class="' + CSS + ' ' + CSS + '--panel" id="' + CSS + '-panel">' +
-        '<div class="' + el('header') + '"><div><h1 class="' + el('h1') + '">' +
-        esc(t(admin ? 'panel.admin_title' : 'panel.title')) + '</h1>' +
-        '<div class="' + el('as-of', CSS + '__muted') + '"></div></div><div class="' + el('sync') + '"></div></div>' +
+        '<div class="' + el('header') + '"><div>' + (admin ? '' : '<h1 class="' + el('h1') + '">' +
+        esc(t('panel.title')) + '</h1><div class="' + el('as-of', CSS + '__muted') + '"></div>') + '</div>' +
+        '<div class="' + el('sync') + '"></div></div>' +
         (admin ? '' : '<div class="' + el('places-slot') + '"></div>') + '<div class="' + el('grid') + '">' +
         (admin ? section('plan-editor', 'panel.plan_editor_title') + section('settings', 'panel.settings_title') :
           section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +

@@ -183,13 +183,23 @@ class TopHint(Schema):
     action = fields.Nested(Texts)
 
 
+class Price(fields.Number):
+    """A deal's price: an int, or with its fraction (Kommo accounts with minor units)."""
+
+    num_type = float
+
+    def _format_num(self, value):
+        return int(value) if float(value).is_integer() else float(value)
+
+
 class AttentionItem(Schema):
     lead_id = fields.Integer()
     name = fields.String()
-    price = fields.Integer()
+    price = Price(metadata={"description": "a whole number unless the account keeps minor units"})
     status_id = fields.Integer()
     pipeline_id = fields.Integer()
     responsible_user_id = fields.Integer()
+    responsible_name = fields.String(metadata={"description": "the responsible user's name (scope=visible only)"})
     severity = fields.String()
     hints_count = fields.Integer()
     top_hint = fields.Nested(TopHint)

@@ -168,6 +168,7 @@ def attention(deps: Deps, claims, limit: int = 20, scope: str = "mine") -> dict:
     ids = [int(k) for k, (owner, group) in index.items()
            if (owner == caller.user_id if scope == "mine" else _may(caller, owner, group, groups))]
     feedback = deps.store.widget.user_feedback(caller.account.id, caller.user_id)
+    names = {u.id: u.name for u in deps.store.get_users(caller.account.id).values()} if scope == "visible" else {}
     items = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -175,7 +176,8 @@ def attention(deps: Deps, claims, limit: int = 20, scope: str = "mine") -> dict:
         for lead_id, doc, lead in zip(chunk, docs, leads):
             item = _item(caller, scope, lead_id, doc, lead, feedback, groups)
             if item:
-                items.append(item)
+                items.append({**item, "responsible_name": names[lead.responsible_user_id]}
+                             if lead.responsible_user_id in names else item)
     ranked = heapq.nsmallest(limit, items, key=lambda i: (i["top_hint"]["code"] != URGENT, -severity_rank(i),
                                                           -(i["price"] or 0), i["lead_id"]))
     as_of = max((i.pop("_as_of") or 0 for i in items), default=None) or None

@@ -30,7 +30,7 @@ def test_the_left_menu_holds_both_pages_inside_amocrms_stats_section(page, harne
 
 def test_every_user_sees_their_deals_that_need_attention_ranked_with_links(page, harness, scenario):
     open_attention(page, harness)
-    assert page.locator("#page_title").inner_text() == "Пульс сделки: сделки, которым нужно внимание"
+    assert page.locator(".left-menu__item--active").inner_text() == "Пульс сделки: сделки, которым нужно внимание"
     assert page.locator(".deal-pulse__h1").inner_text() == "Сделки, которым нужно внимание"
     deals = page.locator(".deal-pulse__deal")
     ids = deals.evaluate_all("items => items.map(i => Number(i.dataset.lead))")
@@ -52,6 +52,7 @@ def test_a_supervisor_may_also_see_every_deal_their_rights_show(page, harness, s
     page.locator(".deal-pulse__deal").first.wait_for(timeout=10_000)
     ids = page.locator(".deal-pulse__deal").evaluate_all("items => items.map(i => Number(i.dataset.lead))")
     assert set(MY_OPEN_DEALS) <= set(ids)
+    assert "Анна Смирнова" in text_of(page.locator('.deal-pulse__deal[data-lead="54"]'))  # whose deal it is
     assert "deal-pulse__button--primary" in page.locator('[data-dp-scope="visible"]').get_attribute("class")
     screenshot(page, "page-attention-supervisor-en")
 
@@ -59,7 +60,7 @@ def test_a_supervisor_may_also_see_every_deal_their_rights_show(page, harness, s
 def test_the_supervisor_panel_page(page, harness, scenario):
     page.goto(f"{harness.url}/?area=widget_page&item=stats&sub=deal_pulse_panel&lang=ru&user={SUPERVISOR}&admin=1")
     page.locator(".deal-pulse__places").wait_for(timeout=10_000)
-    assert page.locator("#page_title").inner_text() == "Пульс сделки: панель руководителя"
+    assert page.locator(".left-menu__item--active").inner_text() == "Пульс сделки: панель руководителя"
     assert page.locator('[data-section="plan-editor"], [data-section="settings"]').count() == 0  # admins' page
     screenshot(page, "page-panel-ru")
 
