@@ -230,7 +230,8 @@ class UnsortedSchema(Wire):
 
     def _lead(self, embedded) -> Optional[int]:
         leads = (embedded or {}).get("leads") or []
-        return int(leads[0]["id"]) if leads and isinstance(leads[0], dict) and "id" in leads[0] else None
+        found = leads[0].get("id") if leads and isinstance(leads[0], dict) else None
+        return int(found) if str(found).isdecimal() and int(found) > 0 else None  # 0 is no lead (declined)
 
     @post_load
     def _make(self, data, **kwargs) -> IncomingLead:

@@ -11,8 +11,9 @@ ENTITY_ACTION = {
     "add_lead": ("leads", "add"), "update_lead": ("leads", "update"), "status_lead": ("leads", "status"),
     "responsible_lead": ("leads", "responsible"), "delete_lead": ("leads", "delete"),
     "note_lead": ("leads", "note"), "add_task": ("task", "add"), "update_task": ("task", "update"),
-    "add_contact": ("contacts", "add"),
+    "add_contact": ("contacts", "add"), "dp_status_lead": ("leads", "status"), "add_message": ("message", "add"),
 }
+SUBSCRIPTION = {"dp_status_lead": "status_lead"}  # the robot's short body goes where status hooks go
 
 
 def account_pairs(world) -> list[tuple[str, str]]:
@@ -97,13 +98,24 @@ def contact_fields(world, contact, hook: str, extra: dict) -> list[tuple[str, ob
     return pairs + [("[created_at]", contact.created_at), ("[updated_at]", contact.updated_at), ("[type]", "contact")]
 
 
-FIELDS = {"leads": lead_fields, "task": task_fields, "contacts": contact_fields}
+def short_lead_fields(world, lead, hook: str, extra: dict) -> list[tuple[str, object]]:
+    """A Digital Pipeline "webhook" action's body: ids and stages only (real/wh10, wh12)."""
+    return [("[id]", lead.id), ("[status_id]", lead.status_id), ("[pipeline_id]", lead.pipeline_id),
+            ("[old_status_id]", extra["old_status_id"]), ("[old_pipeline_id]", extra["old_pipeline_id"])]
+
+
+def message_fields(world, message: dict, hook: str, extra: dict) -> list[tuple[str, object]]:
+    """A chat message item (real/wh07)."""
+    return [(f"[{key}]", value) for key, value in message.items()]
+
+
+FIELDS = {"leads": lead_fields, "task": task_fields, "contacts": contact_fields, "message": message_fields}
 
 
 def item_pairs(world, hook: str, record, extra: dict, index: int = 0) -> list[tuple[str, str]]:
     """Form pairs of one changed entity, e.g. leads[status][0][id]=..."""
     entity, action = ENTITY_ACTION[hook]
-    fields = note_fields if action == "note" else FIELDS[entity]
+    fields = note_fields if action == "note" else short_lead_fields if hook == "dp_status_lead" else FIELDS[entity]
     prefix = f"{entity}[{action}][{index}]"
     return [(prefix + key, str(value)) for key, value in fields(world, record, hook, extra)]
 

@@ -69,6 +69,7 @@ class User:
     group_id: Optional[int] = None
     role_id: Optional[int] = None
     is_active: bool = True
+    hidden_stages: tuple = ()  # ((pipeline_id, status_id), ...) whose deals this user may not view (status_rights D)
 
 
 @dataclass(slots=True)

@@ -85,7 +85,7 @@ def user(world, item, base: str, with_: frozenset = frozenset()) -> dict:
               "companies": {"view": view, "edit": full, "add": "A", "delete": "D", "export": "D"},
               "tasks": {"edit": full, "delete": full},
               "mail_access": item.is_admin, "catalog_access": item.is_admin,
-              "status_rights": None if item.is_admin else status_rights(world, view),
+              "status_rights": None if item.is_admin else status_rights(world, view, item.hidden_stages),
               "is_admin": item.is_admin, "is_free": False, "is_active": item.is_active,
               "group_id": item.group_id or None, "role_id": item.role_id}
     out = {"id": item.id, "name": item.name, "email": item.email, "lang": item.lang, "rights": rights,
@@ -102,11 +102,16 @@ def user(world, item, base: str, with_: frozenset = frozenset()) -> dict:
     return out
 
 
-def status_rights(world, view: str) -> list:
-    """Per-status rights of a non-admin: every working stage with the user's view right."""
-    return [{"entity_type": "leads", "pipeline_id": p.id, "status_id": s.id,
-             "rights": {"view": view, "edit": view, "delete": "D"}}
-            for p in world.pipelines.values() for s in p.statuses if s.type == 0 and s.id not in (142, 143)][:4]
+def status_rights(world, view: str, hidden=()) -> list:
+    """Per-status rights of a non-admin: working stages with the user's view right, and "D" where the stage is
+    hidden from them (real/api11: a user with leads.view A who may not see a stage's deals)."""
+    hidden = {tuple(x) for x in hidden}
+    shown = [{"entity_type": "leads", "pipeline_id": p.id, "status_id": s.id,
+              "rights": {"view": view, "edit": view, "delete": "D"}}
+             for p in world.pipelines.values() for s in p.statuses
+             if s.type == 0 and s.id not in (142, 143) and (p.id, s.id) not in hidden][:4]
+    return shown + [{"entity_type": "leads", "pipeline_id": p, "status_id": s,
+                     "rights": {"view": "D", "edit": "D", "delete": "D"}} for p, s in sorted(hidden)]
 
 
 def unsorted(world, item, base: str) -> dict:

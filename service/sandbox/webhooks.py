@@ -86,7 +86,8 @@ class WebhookSender:
         """World listener: format the body now (records are mutable) and queue one per subscriber."""
         if hook not in hookbody.ENTITY_ACTION:
             return
-        targets = [h for h in self.world.hooks.values() if hook in h.settings and not h.disabled]
+        event = hookbody.SUBSCRIPTION.get(hook, hook)
+        targets = [h for h in self.world.hooks.values() if event in h.settings and not h.disabled]
         if not targets:
             return
         body = hookbody.encode(hookbody.account_pairs(self.world) + hookbody.item_pairs(self.world, hook, record, extra))

@@ -136,6 +136,34 @@ class World:
             self.emit("update_lead", lead)
             return lead
 
+    def robot_move(self, lead_id: int, status_id: int, at: Optional[int] = None) -> Lead:
+        """A Digital Pipeline robot moves the lead and its "webhook" action sends the short body (real/wh10-wh12):
+        ids and stages only, no time, price or fields."""
+        with self.lock:
+            lead = self.live_lead(lead_id)
+            old_status, old_pipeline = lead.status_id, lead.pipeline_id
+            # Only the short body goes out: what our side makes of it alone (as when amoCRM's full status hook is
+            # lost) is what the tests check.
+            listeners, self.listeners = self.listeners, []
+            try:
+                self.move_lead(lead_id, status_id, by=0, at=at)
+            finally:
+                self.listeners = listeners
+            self.emit("dp_status_lead", lead, {"old_status_id": old_status, "old_pipeline_id": old_pipeline})
+            return lead
+
+    def add_message(self, lead_id: int, text: str, at: Optional[int] = None) -> dict:
+        """A client writes in a chat bound to the lead: `message[add]` goes to hooks that subscribed to it (an admin
+        can tick it on any hook in the account UI: real/wh07)."""
+        with self.lock:
+            lead, at = self.live_lead(lead_id), self.now() if at is None else at
+            message = {"id": str(uuid.uuid4()), "chat_id": str(uuid.uuid4()), "talk_id": self.new_id("talks"),
+                       "contact_id": (lead.contact_ids or [0])[0], "text": text, "created_at": at,
+                       "element_type": 2, "entity_type": "lead", "element_id": lead.id, "entity_id": lead.id,
+                       "type": "incoming", "origin": "telegram"}
+            self.emit("add_message", message)
+            return message
+
     def set_responsible(self, lead_id: int, user_id: int, by: int = 0, at: Optional[int] = None) -> Lead:
         """Hand a lead to another manager; records entity_responsible_changed."""
         with self.lock:
@@ -209,8 +237,10 @@ class World:
             lead, at = self.live_lead(lead_id), self.now() if at is None else at
             note_type = "call_in" if direction == "in" else "call_out"
             user = by or lead.responsible_user_id
-            note = Note(self.new_id("notes"), lead.id, note_type, user, at, user, self.group_of(user),
-                        duration, phone, str(uuid.uuid4()))
+            # The note's author is the person on the call; its responsible user is the deal's (real/api08):
+            # they differ when someone calls on a colleague's deal.
+            note = Note(self.new_id("notes"), lead.id, note_type, user, at, lead.responsible_user_id,
+                        self.group_of(user), duration, phone, str(uuid.uuid4()))
             self.notes[note.id] = note
             kind = "incoming_call" if direction == "in" else "outgoing_call"
             self.record_event(at, kind, "lead", lead.id, user, note.id)
