@@ -37,7 +37,16 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
         if summary is None and user is None:
             raise errors.NotFound(f"user {target} is not a user of this account")
     return {"user_id": target, "name": user.name if user else "", "as_of": (summary or {}).get("as_of"),
-            "summary": summary}
+            "summary": visible_deals(deps, caller, summary)}
+
+
+def visible_deals(deps: Deps, caller, summary: Optional[dict]) -> Optional[dict]:
+    """The summary with its listed deals cut to those the caller may see (a stage hidden by status_rights)."""
+    listed = (summary or {}).get("gap_deals")
+    if not listed or caller.is_admin or caller.user is None or not caller.user.stage_views:
+        return summary
+    leads = deps.store.get_leads(caller.account.id, {row["lead_id"] for row in listed})
+    return {**summary, "gap_deals": [row for row in listed if caller.may_view(leads.get(row["lead_id"]))]}
 
 
 def panel(deps: Deps, claims) -> dict:

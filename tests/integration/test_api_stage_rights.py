@@ -53,3 +53,13 @@ def test_a_chosen_supervisor_is_bound_by_stage_rights_and_an_admin_is_not(client
     assert MIKHAIL_DEAL.id not in {i["lead_id"] for i in attention(client, settings, CHOSEN)["items"]}
     assert call(client, settings, "GET", f"/leads/{MIKHAIL_DEAL.id}/hints", CHOSEN).status_code == 403
     assert MIKHAIL_DEAL.id in {i["lead_id"] for i in attention(client, settings, ADMIN)["items"]}
+
+
+def test_a_managers_drill_down_lists_no_deal_of_a_hidden_stage(client, settings, world, deps):
+    rows = [{"lead_id": MIKHAIL_DEAL.id, "name": "x", "price": 1, "p_win_month": 0.5, "expected": 1},
+            {"lead_id": MASHA_DEAL.id, "name": "y", "price": 1, "p_win_month": 0.5, "expected": 1}]
+    deps.store.save_managers(ACCOUNT.id, {MINE.id: {"as_of": 1, "gap_deals": rows}})
+    shown = call(client, settings, "GET", f"/managers/{MINE.id}", CHOSEN).json["summary"]["gap_deals"]
+    assert [r["lead_id"] for r in shown] == [MASHA_DEAL.id]  # Mikhail's deal stands in a stage CHOSEN may not see
+    shown = call(client, settings, "GET", f"/managers/{MINE.id}", ADMIN).json["summary"]["gap_deals"]
+    assert len(shown) == 2

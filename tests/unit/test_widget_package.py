@@ -136,3 +136,9 @@ def test_the_script_calls_our_api_and_nothing_else(archive):
     urls = set(re.findall(r"https?://[^'\"\s)]+", script))
     assert urls == {API, "http://www.w3.org/2000/svg"}  # no CDN: charts are inline SVG
 
+
+
+def test_the_script_uses_no_undocumented_push_channel(archive):
+    script = archive.read("script.js").decode("utf-8")
+    assert "listenSocketChannel" not in script  # no amoCRM document shows it (FACTS §3): the card polls instead
+    assert "visibilitychange" in script and "initMenuPage" in script and "advancedSettings" in script
