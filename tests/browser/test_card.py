@@ -176,3 +176,29 @@ def test_api_texts_are_shown_as_text_never_run(page, harness, deps):
     assert page.locator(".deal-pulse__hint img").count() == 0
     page.locator(".deal-pulse__hint").hover()
     assert page.evaluate("window.pwned") is None
+
+
+def test_a_replayed_token_is_retried_once_with_a_fresh_one(page, harness, api_server, scenario):
+    sent = []  # (method, token) of every API call
+    page.on("request", lambda r: sent.append((r.method, r.headers.get("x-auth-token")))
+            if "/api/v1/" in r.url and r.method != "OPTIONS" else None)
+    open_card(page, harness)
+    used = sent[0][1]
+    replays = []
+
+    def mint(route):  # amoCRM handing out a token it had already sent once (FACTS §2: unverified either way)
+        if not replays:
+            replays.append(used)
+            return route.fulfill(json={"token": used})
+        return route.continue_()
+
+    page.route("**/token*", mint)
+    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint.locator('[data-dp-action="snooze-menu"]').click()
+    hint.locator('[data-period="1d"]').click()
+    page.locator(".deal-pulse__notice").wait_for(timeout=5_000)
+    posts = [token for method, token in sent if method == "POST"]
+    assert len(posts) == 2 and posts[0] == used and posts[1] != used  # refused as a replay, then once more, fresh
+    assert "no_activity" not in codes(page)
+    metrics = requests.get(f"{api_server.url}/metrics", timeout=5).text
+    assert 'deal_pulse_widget_token_replays_total{account="16700680"} 1' in metrics
