@@ -1364,9 +1364,16 @@ define(['jquery'], function ($) {
           }
         })
         .fail(function (xhr) {
-          var box = errorBox(xhr, 'reload-panel');
-          if (xhr && xhr.status === 403) { box = div('error', esc(t('panel.supervisors_only'))); }
-          root.find('.' + CSS + '__places-slot').html(box);
+          if (xhr && xhr.status === 403) {  // not a supervisor: say so once, not in every section
+            root.find('.' + CSS + '__grid, .' + CSS + '__places-slot, .' + CSS + '__sync').remove();
+            root.append(div('error', esc(t('panel.supervisors_only'))) +
+              div('muted', esc(t('panel.see_attention', {page: t('menu.attention')}))));
+            return;
+          }
+          if (!root.find('.' + CSS + '__places-slot').length) {  // the admins' page has no slot of its own
+            root.find('.' + CSS + '__grid').before('<div class="' + el('places-slot') + '"></div>');
+          }
+          root.find('.' + CSS + '__places-slot').html(errorBox(xhr, 'reload-panel'));
           PANEL_SECTIONS.concat(['plan-editor', 'settings']).forEach(function (name) {
             fillSection(name, div('muted', esc(t('panel.unavailable'))));
           });

@@ -26,6 +26,9 @@ def test_the_left_menu_holds_both_pages_inside_amocrms_stats_section(page, harne
     menu.locator('[data-menu="stats/deal_pulse_panel"]').click()
     page.locator(".deal-pulse__error, .deal-pulse__places").first.wait_for(timeout=10_000)
     assert "только руководителям" in page.locator(".deal-pulse__error").inner_text()  # a manager is no supervisor
+    assert page.locator("[data-section]").count() == 0  # said once, not in every section
+    assert "«Аналитика» → «Пульс сделки: сделки, которым нужно внимание»" in text_of(page.locator("#deal-pulse-panel"))
+    screenshot(page, "page-panel-manager-ru")
 
 
 def test_every_user_sees_their_deals_that_need_attention_ranked_with_links(page, harness, scenario):
