@@ -158,11 +158,12 @@ def test_the_install_reads_the_account_through_the_shared_rate_limit(client, dep
     responses.post(f"{HOST}/oauth2/access_token", json=PAIR)
     responses.get(f"{HOST}/api/v4/account", json=ACCOUNT_BODY)
     callback(client)
-    deps.queues["webhooks"].jobs[0].perform()  # complete_install alone: before the account is known
+    deps.queues["install"].jobs[0].perform()  # complete_install alone: before the account is known
     assert deps.redis.exists(account_key(0, "rl", "next"))  # a first install's turn, under the global cap
+    assert deps.store.get_account(ACCOUNT.id) is not None
     deps.store.pause_requests(ACCOUNT.id, 60_000)  # a re-install waits for the account's own 429 pause
-    callback(client)
-    job = deps.queues["webhooks"].jobs[-1]
+    callback(client, code="def50200again")
+    job = deps.queues["install"].jobs[-1]
     slept, original = [], AmoClient.__init__
 
     def recording(self, *args, **kwargs):  # sleeps are recorded, and the pause ends instead of being waited out
