@@ -53,7 +53,7 @@ class Webhook:
     subdomain: str
     events: list = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
-    skipped: dict = field(default_factory=dict)  # {"message[add]": items} of valid kinds we do not use
+    skipped: dict = field(default_factory=dict)  # {"talk[delete]": items} of valid kinds we do not read
 
     @property
     def leads(self) -> list[ev.LeadEvent]:
@@ -79,7 +79,7 @@ def parse_webhook(body: bytes, timezone: str = "Europe/Moscow") -> Webhook:
 
 
 def skipped_kinds(form: dict) -> dict:
-    """Items per `group[action]` of the kinds we do not read (`message[add]`, `talk[delete]`, ...).
+    """Items per `group[action]` of the kinds we do not read (`talk[delete]`, anything not in KINDS).
 
     amoCRM sends them when an admin ticks more events on our hook, or another integration shares the URL: valid
     deliveries, answered 2xx and counted (a 4xx is a failed delivery, and failures disable the hook). Names

@@ -40,13 +40,14 @@ def test_every_real_delivery_gets_a_2xx_and_nothing_is_dead_lettered(client, set
     assert deps.store.dead_letters(account.id) == []
 
 
-def test_message_add_is_answered_2xx_not_stored_and_counted_in_metrics(client, settings, deps, run_worker):
+def test_a_kind_we_do_not_read_is_answered_2xx_not_stored_and_counted_in_metrics(client, settings, deps, run_worker):
     account = install_for(deps, "wh07_appgpt_message_add_2023.txt")
+    unread = webhook_body("wh07_appgpt_message_add_2023.txt").replace(b"message%5Badd%5D", b"talk%5Bdelete%5D")
     for _ in range(2):
-        assert deliver(client, settings, account, webhook_body("wh07_appgpt_message_add_2023.txt")).status_code == 204
+        assert deliver(client, settings, account, unread).status_code == 204
     assert deps.store.inbox_length(account.id) == 0 and deps.store.webhooks_received(account.id) == 0
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert f'deal_pulse_webhook_items_skipped_total{{account="{account.id}",kind="message[add]"}} 2' in metrics
+    assert f'deal_pulse_webhook_items_skipped_total{{account="{account.id}",kind="talk[delete]"}} 2' in metrics
 
 
 def test_a_body_with_no_kind_at_all_is_still_refused(client, settings, deps):

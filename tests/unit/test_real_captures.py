@@ -1,6 +1,6 @@
 """Every capture from real amoCRM accounts (tests/data/real, README there) reads as its README says it must."""
 from service.amocrm import schemas
-from service.amocrm.events import ContactEvent, LeadEvent, NoteEvent, UnsortedEvent
+from service.amocrm.events import ContactEvent, LeadEvent, MessageEvent, NoteEvent, UnsortedEvent
 from service.amocrm.webhooks import parse_webhook
 from service.mirror import apply_lead_event, call_of, stage_change
 from service.model import Lead, User
@@ -53,9 +53,18 @@ def test_wh05_a_chat_lead_no_one_owns_yet_is_no_error():
     assert apply_lead_event(None, lead).responsible_user_id == 0
 
 
-def test_wh07_message_add_is_a_valid_delivery_we_skip_and_count():
+def test_wh07_message_add_is_read_as_a_chat_message_from_the_client():
     webhook = hook("wh07_appgpt_message_add_2023.txt")
-    assert (webhook.events, webhook.errors, webhook.skipped) == ([], [], {"message[add]": 1})
+    assert (webhook.errors, webhook.skipped) == ([], {})
+    assert webhook.events == [MessageEvent(action="add", id="a0ce13c7-4825-4ecc-9dc0-b35c49b86db4", entity_type="lead",
+                                           entity_id=27754599, created_at=1695482791, outgoing=False,
+                                           author_type="external")]
+
+
+def test_a_valid_delivery_of_a_kind_we_do_not_read_is_skipped_and_counted():
+    unread = webhook_body("wh07_appgpt_message_add_2023.txt").replace(b"message%5Badd%5D", b"talk%5Bdelete%5D")
+    webhook = parse_webhook(unread)
+    assert (webhook.events, webhook.errors, webhook.skipped) == ([], [], {"talk[delete]": 1})
 
 
 def test_wh08_incoming_chat_request_names_its_lead_and_readable_source():
