@@ -40,9 +40,16 @@ def open_card(page, harness, lead, lang, user=MANAGER):
 
 
 def open_panel(page, harness, lang):
-    page.goto(f"{harness.url}/?area=advanced_settings&lang={lang}&user={SUPERVISOR}&admin=1")
+    """The supervisor panel: Stats → Deal Pulse: supervisor panel (issue 18 moved it off advanced_settings)."""
+    page.goto(f"{harness.url}/?area=widget_page&item=stats&sub=deal_pulse_panel&lang={lang}&user={SUPERVISOR}&admin=1")
     page.locator('[data-section="speed"] .deal-pulse__speed-table, [data-section="speed"] .deal-pulse__empty')\
         .first.wait_for(timeout=10_000)
+
+
+def open_settings(page, harness, lang):
+    """Plans and settings: the widget's advanced_settings page."""
+    page.goto(f"{harness.url}/?area=advanced_settings&lang={lang}&user={SUPERVISOR}&admin=1")
+    page.locator(".deal-pulse__settings-form").wait_for(timeout=10_000)
 
 
 def test_the_waiting_clients_hint_comes_first_on_the_card(page, harness, scenario, deps):
@@ -89,7 +96,7 @@ def test_the_panel_section_in_both_languages(page, harness, scenario, deps):
 
 
 def test_settings_carry_the_first_contact_limit_and_working_hours(page, harness, scenario, deps):
-    open_panel(page, harness, "ru")
+    open_settings(page, harness, "ru")
     form = page.locator(".deal-pulse__settings-form")
     assert form.locator('[name="first_contact_minutes"]').input_value() == "15"
     form.locator('[name="first_contact_minutes"]').fill("10")
