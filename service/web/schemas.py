@@ -125,7 +125,18 @@ class Texts(Schema):
 class Threshold(Schema):
     value = fields.Float()
     source = fields.String()
-    source_code = fields.String(metadata={"description": "stage | pipeline | default | manual"})
+    source_code = fields.String(metadata={"description": "stage (its exits) | stage_current (the deals waiting in it "
+                                                         "now) | pipeline | default | manual"})
+
+
+class Reason(Schema):
+    code = fields.String()
+    severity = fields.String()
+    value = fields.Float()
+    unit = fields.String()
+    threshold = fields.Nested(Threshold, allow_none=True)
+    evidence = fields.Dict()
+    text = fields.Nested(Texts)
 
 
 class Hint(Schema):
@@ -141,6 +152,9 @@ class Hint(Schema):
     as_of = fields.Integer()
     lead_id = fields.Integer()
     extra = fields.Dict()
+    reasons = fields.List(fields.Nested(Reason), metadata={
+        "description": "when one cause fired several rules (stuck in the stage and no activity): every rule's reason, "
+                       "this card's own first; empty otherwise"})
     problem = fields.String(metadata={"description": "stable id of the problem (usefulness tracking)"})
     situation = fields.String(metadata={"description": "what a snooze/dismissal hides; changes on escalation"})
 
