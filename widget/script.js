@@ -31,11 +31,20 @@ define(['jquery'], function ($) {
     return lang.indexOf('ru') === 0 ? 'ru' : 'en';
   }
 
+  /** The number exactly as num() prints it by default (the server's texts.shown): one decimal below 10 when
+   *  fractional, whole otherwise, halves away from zero. Plurals are chosen on this, never on the raw value. */
+  function shown(x) {
+    var sign = x < 0 ? -1 : 1, tenth = Math.round(Math.abs(x) * 10) / 10;
+    if (tenth >= 10 || tenth === Math.round(tenth)) { return sign * Math.round(Math.abs(x)); }
+    return sign * tenth;
+  }
+
   /** A number for people: 94 000 (ru, no-break space) / 94,000 (en); `digits` decimals below 10. */
   function num(x, lang, digits) {
     if (x === null || x === undefined || isNaN(x)) { return '—'; }
     x = Number(x);
-    var places = digits === undefined ? (Math.abs(x) < 10 && Math.round(x) !== x ? 1 : 0) : digits;
+    if (digits === undefined) { x = shown(x); }
+    var places = digits === undefined ? (Math.round(x) !== x ? 1 : 0) : digits;
     var fixed = Math.abs(x).toFixed(places).split('.');
     var whole = fixed[0].replace(/\B(?=(\d{3})+(?!\d))/g, lang === 'ru' ? NBSP : ',');
     var text = whole + (fixed[1] ? (lang === 'ru' ? ',' : '.') + fixed[1] : '');
@@ -50,9 +59,11 @@ define(['jquery'], function ($) {
     return (share > 0 ? '+' : '') + pct(share, lang);
   }
 
-  /** Russian plural form index (1 день, 2 дня, 5 дней); English: one or many. */
+  /** Plural form index of n as num() shows it: Russian 1 день, 2 дня, 5 дней, and a fraction takes the genitive
+   *  singular (1,5 дня); English one only for exactly 1. */
   function pluralIndex(n, lang) {
-    n = Math.abs(Math.round(n));
+    n = Math.abs(shown(Number(n)));
+    if (n !== Math.round(n)) { return lang === 'ru' ? 1 : 2; }
     if (lang !== 'ru') { return n === 1 ? 0 : 2; }
     if (n % 10 === 1 && n % 100 !== 11) { return 0; }
     if (n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14)) { return 1; }
@@ -180,13 +191,18 @@ define(['jquery'], function ($) {
     return out + Svg.close;
   }
 
+  /** The share printed beside its own counts: raw, never the shrunk rate that only ranks (0 of 23 is 0%). */
+  function rawShare(part, whole) {
+    return whole ? part / whole : null;
+  }
+
   /** Incoming requests per source: all of them, and the part that became deals, with the rate. */
   function incomingChart(sources, t, lang) {
     var rowH = 40, top = 6, width = 460, barX = 110, barW = 330, max = 0;
     sources.forEach(function (s) { max = Math.max(max, s.incoming || 0); });
     var out = Svg.open(width, top + sources.length * rowH, t('panel.incoming_title'));
     sources.forEach(function (s, i) {
-      var y = top + i * rowH, rate = s.rate && typeof s.rate === 'object' ? s.rate.value : s.rate;
+      var y = top + i * rowH, rate = rawShare(s.became_deals, s.incoming);
       out += '<g class="' + el('source-row') + '" data-source="' + esc(s.source) + '">';
       out += Svg.text(0, y + 14, Svg.clip(sourceName(s.source, t), 16), 'svg-label', null, s.source);
       out += Svg.rect(barX, y + 3, Math.max(2, Svg.scale(s.incoming, max, barW)), 14, 'bar-incoming');
@@ -334,6 +350,7 @@ define(['jquery'], function ($) {
     C + '__numbers{white-space:nowrap}',
     C + '__text{word-wrap:break-word}',
     C + '__action{font-weight:600;margin-top:4px}',
+    C + '__reasons{margin:4px 0 0;padding-left:16px}',
     C + '__buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:6px}',
     C + '__button{font:inherit;font-size:12px;padding:2px 8px;border:1px solid #c5ccd6;border-radius:3px;' +
       'background:#fff;' +
@@ -539,9 +556,18 @@ define(['jquery'], function ($) {
       return '<li class="' + el('hint', CSS + '__hint--' + esc(hint.severity)) + '" data-code="' + esc(code) + '">' +
         div('hint-head', '<span class="' + el('badge') + '">' + esc(severityLabel(hint.severity)) + '</span>' +
           '<span class="' + el('numbers') + '">' + esc(hintNumbers(hint)) + '</span>') +
-        div('text', esc(pick(hint.text, lang))) +
+        div('text', esc(pick(hint.text, lang))) + reasonsHtml(hint) +
         (hint.action ? div('action', esc('→ ' + pick(hint.action, lang))) : '') +
         div('buttons', buttons) + '<div class="' + el('slot') + '"></div></li>';
+    }
+
+    /** The other reasons of a card that merged several rules on one cause (the card's own text is the first). */
+    function reasonsHtml(hint) {
+      var others = (hint.reasons || []).slice(1);
+      if (!others.length) { return ''; }
+      return '<ul class="' + el('reasons') + '">' + others.map(function (r) {
+        return '<li data-code="' + esc(r.code) + '">' + esc(pick(r.text, state.lang)) + '</li>';
+      }).join('') + '</ul>';
     }
 
     function planLine(me) {

@@ -47,12 +47,13 @@ def incoming_place(incoming: dict) -> dict:
 
 
 def step_place(step, names: Mapping[int, str]) -> dict:
-    """The weakest stage-to-stage step, with its sample."""
+    """The weakest stage-to-stage step, with its sample: the raw share of the counts printed beside it (the shrunk
+    rate only ranks the steps)."""
     a, b, r = names.get(step.from_status, str(step.from_status)), names.get(step.to_status, ""), step.rate
     return {"code": "weakest_step", "status_id": step.from_status, "text": both(
-        f"Слабее всего переход «{a}» → «{b}»: {pct(r.value, 'ru')} ({num(r.successes, 'ru')} из "
+        f"Слабее всего переход «{a}» → «{b}»: {pct(r.raw, 'ru')} ({num(r.successes, 'ru')} из "
         f"{num(r.trials, 'ru')} {plural_ru(r.trials, DEALS_GEN)}).",
-        f"The weakest step is “{a}” → “{b}”: {pct(r.value, 'en')} ({num(r.successes, 'en')} of "
+        f"The weakest step is “{a}” → “{b}”: {pct(r.raw, 'en')} ({num(r.successes, 'en')} of "
         f"{num(r.trials, 'en')} {plural_en(r.trials, 'deal')}).")}
 
 

@@ -114,3 +114,11 @@ def test_no_action_is_an_empty_exhortation():
     for code in texts.HINT_TEXTS:
         for severity in ("info", "warning", "critical"):
             assert "Сосредоточьтесь" not in texts.action_text(code, severity)["ru"]
+
+
+def test_weakest_step_prints_the_rate_of_the_counts_beside_it():
+    from service.insights.panel_texts import step_place
+    from service.insights.rates import rate
+    step = type("Step", (), {"from_status": 1, "to_status": 2, "rate": rate(0, 23, 0.4, 20)})()
+    text = step_place(step, {1: "Переговоры", 2: "Принимают решение"})["text"]
+    assert "0% (0 из 23 сделок)" in text["ru"] and "17%" not in text["ru"] and "0% (0 of 23 deals)" in text["en"]
