@@ -34,6 +34,24 @@ class AttentionQuery(In):
         "description": "mine: deals the caller is responsible for; visible: every deal their rights let them see"})
 
 
+class PanelQuery(In):
+    from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, 2**40), metadata={
+        "description": "period start, unix seconds (default: 30 days before `to`); counted in whole local days"})
+    to = fields.Integer(load_default=None, validate=validate.Range(0, 2**40), metadata={
+        "description": "period end, unix seconds, exclusive (default: now)"})
+    pipeline_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "one pipeline (default: the main one); stages of different pipelines are never mixed"})
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "one manager (default: everyone)"})
+    group_id = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+        "description": "one group of managers (ignored with user_id)"})
+
+    @validates_schema
+    def period_in_order(self, data, **kwargs):
+        if data.get("from_") is not None and data.get("to") is not None and data["from_"] >= data["to"]:
+            raise ValidationError("from must be before to", "from")
+
+
 class PlansQuery(In):
     month = fields.String(load_default=None, **month_field,
                           metadata={"description": "YYYY-MM; default the current month in the account's timezone"})
@@ -318,6 +336,15 @@ class Panel(Schema):
     plans = fields.Nested(Plans)
     speed_to_lead = fields.Nested(lambda: SpeedToLead(), allow_none=True, metadata={
         "description": "time to first contact per manager and source, and conversion by first-contact delay"})
+    filters = fields.Dict(allow_none=True, metadata={
+        "description": "the filter applied to team and report: from, to, pipeline_id, user_id, group_id; null before "
+                       "the first recompute (team is then the stored last-30-days document)"})
+    options = fields.Dict(allow_none=True, metadata={
+        "description": "what can be chosen: pipelines [{id, name, main}], users [{id, name, group_id}], groups"})
+    report = fields.Dict(allow_none=True, metadata={
+        "description": "per manager in the period: deals created/won/lost and in work with sums, open and overdue "
+                       "tasks, deals without a task, contacts created, calls (count, seconds, average) and the team "
+                       "average"})
 
 
 class SpeedGroup(Schema):

@@ -7,7 +7,12 @@ from urllib.parse import parse_qsl
 
 from service import errors
 from service.bootstrap import Deps
+from service.insights.cube import HORIZON_DAYS
+from service.insights.manager_report import manager_report
+from service.insights.panel_query import PanelFilter, main_pipeline, team_view
 from service.insights.plans import month_key
+from service.insights.settings import DAY
+from service.recompute import jsonable
 from service.sync import sync_status
 from service.widget_api.access import authorize, language_hint, require_supervisor
 from service.widget_api.hints import usefulness
@@ -40,13 +45,16 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
             "summary": summary}
 
 
-def panel(deps: Deps, claims) -> dict:
-    """The supervisor panel: team, forecast and its accuracy, managers, sync, hint usefulness, freshness."""
-    caller, (team, forecast, backtest, recompute, speed) = authorize(
+def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = None,
+          pipeline_id: Optional[int] = None, user_id: Optional[int] = None, group_id: Optional[int] = None) -> dict:
+    """The supervisor panel: team (filtered by period, pipeline and managers), the per-manager report, forecast and
+    its accuracy, managers, sync, hint usefulness, freshness, speed to lead."""
+    caller, (team, forecast, backtest, recompute, speed, cube) = authorize(
         deps, claims, ("insight", "team"), ("insight", "forecast"), ("insight", "backtest"), ("insight", "recompute"),
-        ("insight", "speed_to_lead"))
+        ("insight", "speed_to_lead"), ("insight", "cube"))
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
+    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id)
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
     month = month_key(caller.now, caller.account.timezone)
     plans = [p for p in deps.store.read_plans(account_id) if p.get("month") == month]
@@ -59,7 +67,7 @@ def panel(deps: Deps, claims) -> dict:
     return {"as_of": (recompute or {}).get("as_of"), "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
             "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
-            "speed_to_lead": speed}
+            "speed_to_lead": speed, **(view or {"filters": None, "options": None, "report": None})}
 
 
 def name_plans(plans: list, users: dict) -> list:
@@ -107,3 +115,39 @@ def _request_id(headers) -> Optional[str]:
         return (json.loads(headers) if isinstance(headers, str) else headers or {}).get("X-Amocrm-Requestid")
     except (ValueError, AttributeError):
         return None
+
+
+DEFAULT_DAYS = 30
+
+
+def filtered_view(cube: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
+                  pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int]) -> Optional[dict]:
+    """team, report, filters and options for one filter, added up from the cube; None before the first recompute."""
+    if not cube or not cube.get("pipelines"):
+        return None
+    to = to if to is not None else now
+    from_ = from_ if from_ is not None else to - DEFAULT_DAYS * DAY
+    pipeline_id = pipeline_id if pipeline_id is not None else main_pipeline(cube)
+    if pipeline_id not in {p["id"] for p in cube["pipelines"]}:
+        raise errors.BadRequest(f"pipeline {pipeline_id} is not a pipeline of this account")
+    users = {u["id"]: u for u in cube["users"]}
+    if user_id is not None and user_id not in users:
+        raise errors.BadRequest(f"user {user_id} is not a user of this account")
+    chosen = (frozenset({user_id}) if user_id is not None else
+              frozenset(u for u, doc in users.items() if doc["group_id"] == group_id) if group_id is not None
+              else None)
+    f = PanelFilter(from_, to, pipeline_id, chosen)
+    filters = {"from": from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
+               "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
+               "available_from": int(cube["as_of"] - HORIZON_DAYS * DAY)}
+    return {"team": jsonable(team_view(cube, f)), "report": jsonable(manager_report(cube, f)), "filters": filters,
+            "options": options(cube)}
+
+
+def options(cube: dict) -> dict:
+    """What the filters offer: pipelines (main first), managers, and groups when the account has them."""
+    groups = sorted({u["group_id"] for u in cube["users"] if u["group_id"]})
+    return {"pipelines": [{"id": p["id"], "name": p["name"], "main": p["main"]} for p in cube["pipelines"]],
+            "users": [{"id": u["id"], "name": u["name"], "group_id": u["group_id"]}
+                      for u in sorted(cube["users"], key=lambda u: (u["name"], u["id"]))],
+            "groups": groups}
