@@ -4,11 +4,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from statistics import median
+from datetime import datetime
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 from service.insights import panel_texts
 from service.insights.cube import day_of
 from service.insights.funnel import StageLosses, Step, worst_loss_stage
+from service.insights.plans import month_bounds
 from service.insights.rates import pooled, rate
 from service.insights.settings import DAY
 from service.insights.stages import time_stats
@@ -23,6 +26,19 @@ class PanelFilter:
     end: int
     pipeline_id: int
     user_ids: Optional[frozenset] = None
+
+
+def periods(now: int, tz: str) -> list[dict]:
+    """The period presets in the account's timezone: [{code, from, to}], to exclusive (now for running periods)."""
+    month_start, _ = month_bounds(now, tz)
+    last_month = month_bounds(now, tz, -1)
+    quarter_offset = -((datetime.fromtimestamp(now, ZoneInfo(tz)).month - 1) % 3)
+    quarter_start, _ = month_bounds(now, tz, quarter_offset)
+    return [{"code": "last_30", "from": now - 30 * DAY, "to": now},
+            {"code": "this_month", "from": month_start, "to": now},
+            {"code": "last_month", "from": last_month[0], "to": last_month[1]},
+            {"code": "this_quarter", "from": quarter_start, "to": now},
+            {"code": "last_90", "from": now - 90 * DAY, "to": now}]
 
 
 def main_pipeline(cube: dict) -> Optional[int]:

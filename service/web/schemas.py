@@ -32,6 +32,8 @@ class AttentionQuery(In):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100), metadata={"description": "1–100"})
     scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "visible")), metadata={
         "description": "mine: deals the caller is responsible for; visible: every deal their rights let them see"})
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "only this manager's deals, of those the scope and the caller's rights allow"})
 
 
 class PanelQuery(In):

@@ -9,7 +9,7 @@ from service import errors
 from service.bootstrap import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import PanelFilter, main_pipeline, team_view
+from service.insights.panel_query import PanelFilter, main_pipeline, periods, team_view
 from service.insights.plans import month_key
 from service.insights.settings import DAY
 from service.recompute import jsonable
@@ -141,7 +141,7 @@ def filtered_view(cube: Optional[dict], now: int, from_: Optional[int], to: Opti
                "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
                "available_from": int(cube["as_of"] - HORIZON_DAYS * DAY)}
     return {"team": jsonable(team_view(cube, f)), "report": jsonable(manager_report(cube, f)), "filters": filters,
-            "options": options(cube)}
+            "options": {**options(cube), "periods": periods(now, cube["timezone"])}}
 
 
 def options(cube: dict) -> dict:

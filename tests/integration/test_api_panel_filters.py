@@ -59,3 +59,10 @@ def test_bad_filters_are_a_clear_400(client, settings, world, query, field):
 
 def test_filters_stay_supervisors_only(client, settings, world):
     assert panel(client, settings, "?pipeline_id=2", user=MINE).status_code == 403
+
+
+def test_a_report_row_opens_that_managers_deals_within_the_callers_rights(client, settings, world):
+    mine = call(client, settings, "GET", f"/attention?scope=visible&user_id={MINE.id}", CHOSEN).json
+    assert mine["items"] and {i["responsible_user_id"] for i in mine["items"]} == {MINE.id}
+    theirs = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", MINE).json
+    assert theirs["items"] == []  # Masha sees only her own deals: another manager's stay hidden

@@ -7,7 +7,7 @@ from service.model import Account, Lead, Pipeline, Stage, StageChange
 from service.insights.cube import build_cube, day_of
 from service.insights.funnel import first_entries
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import PanelFilter, main_pipeline, team_view
+from service.insights.panel_query import PanelFilter, main_pipeline, periods, team_view
 from service.insights.recompute import recompute_account
 from service.insights.settings import InsightSettings
 from service.insights.snapshot import build_snapshot
@@ -128,3 +128,15 @@ def test_contacts_created_in_the_period_are_counted_per_manager():
     cube, _ = cube_of(snap)
     rows = {r["user_id"]: r for r in manager_report(cube, PanelFilter(NOW - 30 * 86400, NOW, PIPE))["rows"]}
     assert rows[3]["contacts_created"] == 2
+
+
+def test_period_presets_follow_the_accounts_calendar():
+    now = int(datetime(2025, 11, 20, 15, 0, tzinfo=ZoneInfo(TZ)).timestamp())
+    got = {p["code"]: (p["from"], p["to"]) for p in periods(now, TZ)}
+
+    def at(y, m, d):
+        return int(datetime(y, m, d, tzinfo=ZoneInfo(TZ)).timestamp())
+    assert got["this_month"] == (at(2025, 11, 1), now)
+    assert got["last_month"] == (at(2025, 10, 1), at(2025, 11, 1))
+    assert got["this_quarter"] == (at(2025, 10, 1), now)
+    assert got["last_30"] == (now - 30 * 86400, now) and got["last_90"] == (now - 90 * 86400, now)
