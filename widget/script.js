@@ -351,6 +351,9 @@ define(['jquery'], function ($) {
     C + '__text{word-wrap:break-word}',
     C + '__action{font-weight:600;margin-top:4px}',
     C + '__reasons{margin:4px 0 0;padding-left:16px}',
+    C + '__filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end;margin:0 0 12px}',
+    C + '__filter{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#6b7685}',
+    C + '__report th{font-size:12px;white-space:normal}',
     C + '__buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:6px}',
     C + '__button{font:inherit;font-size:12px;padding:2px 8px;border:1px solid #c5ccd6;border-radius:3px;' +
       'background:#fff;' +
@@ -1331,9 +1334,9 @@ define(['jquery'], function ($) {
       PANEL_SECTIONS.concat(['plan-editor', 'settings']).forEach(function (name) {
         fillSection(name, loadingBox('common.loading'));
       });
-      api('GET', '/panel')
+      api('GET', '/panel' + panelQuery())
         .done(function (raw) {
-          renderPanelSections(normalizePanel(raw));
+          renderFilteredPanel(raw);
           loadPlans(state.planMonth || monthKey(new Date()));
           loadSettings();
         })
@@ -1350,6 +1353,7 @@ define(['jquery'], function ($) {
 
     var panelActions = {
       'reload-panel': loadPanel,
+      'manager-deals': showManagerDeals,
       'reload-plans': function () { loadPlans(state.planMonth); },
       'reload-settings': loadSettings,
       'save-plans': savePlans,
@@ -1362,6 +1366,137 @@ define(['jquery'], function ($) {
       }
     };
 
+    // ------------------------------------------------ panel filters and the per-manager report
+
+    /** The panel's query string from the chosen filters: any panel section that loads data can follow it. */
+    function panelQuery() {
+      var f = state.filters || {}, parts = [];
+      ['from', 'to', 'pipeline_id', 'user_id', 'group_id'].forEach(function (key) {
+        if (f[key] !== undefined && f[key] !== null && f[key] !== '') {
+          parts.push(key + '=' + encodeURIComponent(f[key]));
+        }
+      });
+      return parts.length ? '?' + parts.join('&') : '';
+    }
+
+    function dayInput(ts) {
+      return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : '';
+    }
+
+    /** A picked calendar day as 12:00 UTC: the same day in every account timezone, which counts whole days. */
+    function dayNoon(value) {
+      var p = String(value || '').split('-');
+      return p.length === 3 ? Math.round(Date.UTC(+p[0], +p[1] - 1, +p[2], 12) / 1000) : null;
+    }
+
+    function filterSelect(name, options, chosen) {
+      return '<label class="' + el('filter') + '"><span>' + esc(t('panel.filter_' + name)) + '</span><select ' +
+        'class="' + el('input', CSS + '__input--field') + '" data-dp-filter="' + name + '">' +
+        options.map(function (o) {
+          return '<option value="' + esc(o.value) + '"' + (String(o.value) === String(chosen) ? ' selected' : '') +
+            '>' + esc(o.label) + '</option>';
+        }).join('') + '</select></label>';
+    }
+
+    function filtersHtml(raw) {
+      var o = raw.options, f = raw.filters, chosen = state.filters || {};
+      if (!o || !f) { return ''; }
+      var periods = (o.periods || []).map(function (p) { return {value: p.code, label: t('panel.period_' + p.code)}; });
+      periods.push({value: 'custom', label: t('panel.period_custom')});
+      var period = chosen.period || 'last_30';
+      var html = filterSelect('period', periods, period);
+      if (period === 'custom') {
+        html += '<label class="' + el('filter') + '"><input type="date" class="' + el('input') + '" ' +
+          'data-dp-filter="from" value="' + esc(dayInput(f.from)) + '"> – <input type="date" class="' +
+          el('input') + '" data-dp-filter="to" value="' + esc(dayInput(f.to - 1)) + '"></label>';
+      }
+      html += filterSelect('pipeline_id', (o.pipelines || []).map(function (p) {
+        return {value: p.id, label: p.name};
+      }), f.pipeline_id);
+      html += filterSelect('user_id', [{value: '', label: t('panel.filter_everyone')}].concat(
+        (o.users || []).map(function (u) { return {value: u.id, label: u.name || t('panel.user_no_name', {id: u.id})}; })),
+        f.user_id || '');
+      if ((o.groups || []).length) {
+        html += filterSelect('group_id', [{value: '', label: t('panel.filter_all_groups')}].concat(
+          o.groups.map(function (g) { return {value: g, label: t('panel.group_name', {id: g})}; })), f.group_id || '');
+      }
+      return '<div class="' + el('filters') + '">' + html + '</div>';
+    }
+
+    /** Apply one changed filter: a preset sets from/to from the server's calendar, custom days as local days. */
+    function changeFilter(name, value) {
+      var f = state.filters = state.filters || {}, raw = state.panelRaw || {};
+      if (name === 'period') {
+        f.period = value;
+        var preset = ((raw.options || {}).periods || []).filter(function (p) { return p.code === value; })[0];
+        if (preset) { f.from = preset.from; f.to = preset.to; }
+        if (value === 'last_30') { f.from = f.to = null; }  // the default follows the clock
+      } else if (name === 'from') {
+        f.from = dayNoon(value);
+      } else if (name === 'to') {
+        var end = dayNoon(value);
+        f.to = end === null ? null : end + 1;  // the chosen day itself is included
+      } else {
+        f[name] = value === '' ? null : value;
+        if (name === 'user_id' && f.user_id) { f.group_id = null; }
+      }
+      loadFilteredPanel();
+    }
+
+    function loadFilteredPanel() {
+      api('GET', '/panel' + panelQuery())
+        .done(function (raw) { renderFilteredPanel(raw); })
+        .fail(function (xhr) { panelRoot().find('.' + CSS + '__places-slot').html(errorBox(xhr, 'reload-panel')); });
+    }
+
+    function renderFilteredPanel(raw) {
+      state.panelRaw = raw || {};
+      panelRoot().find('.' + CSS + '__filters-slot').html(filtersHtml(state.panelRaw));
+      renderPanelSections(normalizePanel(raw));
+      fillSection('report', reportHtml(state.panelRaw.report));
+      panelRoot().attr('data-dp-loaded', panelQuery());  // which filters the figures on screen answer
+    }
+
+    function reportHtml(report) {
+      var lang = state.lang, rows = (report && report.rows) || [];
+      if (!rows.length) { return div('empty', esc(t('panel.report_empty'))); }
+      function cell(count, sum) {
+        return '<td class="' + el('num') + '">' + esc(num(count, lang)) + (sum ? '<div class="' + el('muted') +
+          '">' + esc(num(sum, lang)) + '</div>' : '') + '</td>';
+      }
+      function seconds(s) { return s === null || s === undefined ? '—' : t('panel.report_seconds', {n: num(s, lang)}); }
+      var team = report.team || {};
+      var head = ['report_manager', 'report_created', 'report_in_work', 'report_won', 'report_lost', 'report_tasks',
+                  'report_without_task', 'report_contacts', 'report_calls'].map(function (key, i) {
+        return '<th' + (i ? ' class="' + el('num') + '"' : '') + '>' + esc(t('panel.' + key)) + '</th>';
+      }).join('');
+      return '<table class="' + el('table', CSS + '__report') + '"><tr>' + head + '</tr>' + rows.map(function (r) {
+        return '<tr data-user="' + esc(r.user_id) + '"><td><a href="#" data-dp-action="manager-deals" data-user="' +
+          esc(r.user_id) + '">' + esc(r.name || t('panel.user_no_name', {id: r.user_id})) + '</a></td>' +
+          cell(r.created, r.created_amount) + cell(r.in_work, r.in_work_amount) + cell(r.won, r.won_amount) +
+          cell(r.lost, r.lost_amount) +
+          '<td class="' + el('num') + '">' + esc(num(r.open_tasks, lang) + ' (' + num(r.overdue_tasks, lang) + ')') +
+          '</td>' +
+          cell(r.deals_without_task) +
+          '<td class="' + el('num') + '">' + esc(num(r.contacts_created, lang) + ' / ' + num(r.created, lang)) + '</td>' +
+          '<td class="' + el('num') + '">' + esc(num(r.calls, lang)) + '<div class="' + el('muted') + '">' +
+          esc(seconds(r.call_avg_seconds)) + '</div></td></tr>';
+      }).join('') + '</table>' + div('legend', esc(t('panel.report_note') + (team.avg_calls ? ' ' +
+        t('panel.report_team', {calls: num(team.avg_calls, lang), length: seconds(team.avg_call_seconds)}) : ''))) +
+        '<div class="' + el('manager-deals') + '"></div>';
+    }
+
+    function showManagerDeals(target) {
+      var user = $(target).attr('data-user'), box = panelRoot().find('.' + CSS + '__manager-deals');
+      box.html(loadingBox('list.loading'));
+      api('GET', '/attention?scope=visible&limit=50&user_id=' + encodeURIComponent(user))
+        .done(function (data) {
+          box.html('<h3 class="' + el('h2') + '">' + esc(t('panel.report_deals', {name: userName(user)})) + '</h3>' +
+            attentionHtml(data || {}));
+        })
+        .fail(function (xhr) { box.html(errorBox(xhr, 'reload-panel')); });
+    }
+
     function renderPanelArea() {
       var code = (self.get_settings && self.get_settings().widget_code) || 'deal_pulse';
       var area = $('#work-area-' + code);
@@ -1370,17 +1505,22 @@ define(['jquery'], function ($) {
       area.html('<div class="' + CSS + ' ' + CSS + '--panel" id="' + CSS + '-panel">' +
         '<div class="' + el('header') + '"><div><h1 class="' + el('h1') + '">' + esc(t('panel.title')) + '</h1>' +
         '<div class="' + el('as-of', CSS + '__muted') + '"></div></div><div class="' + el('sync') + '"></div></div>' +
+        '<div class="' + el('filters-slot') + '"></div>' +
         '<div class="' + el('places-slot') + '"></div><div class="' + el('grid') + '">' +
         section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +
         section('speed', 'speed.title', true) +
         section('incoming', 'panel.incoming_title') + section('workload', 'panel.workload_title') +
         section('plans', 'panel.plans_title') + section('forecast', 'panel.forecast_title') +
+        section('report', 'panel.report_title', true) +
         section('usefulness', 'panel.usefulness_title', true) + section('plan-editor', 'panel.plan_editor_title') +
         section('settings', 'panel.settings_title') + '</div></div>');
       var root = panelRoot();
       root.on('click', '[data-dp-action]', function (event) {
         var handler = panelActions[$(this).attr('data-dp-action')];
         if (handler) { event.preventDefault(); handler(this); }
+      });
+      root.on('change', '[data-dp-filter]', function () {
+        changeFilter($(this).attr('data-dp-filter'), $(this).val());
       });
       root.on('change', '[data-dp-plan-month]', function () {
         if ($(this).val()) { loadPlans($(this).val()); }
