@@ -1389,8 +1389,14 @@ define(['jquery'], function ($) {
       return p.length === 3 ? Math.round(Date.UTC(+p[0], +p[1] - 1, +p[2], 12) / 1000) : null;
     }
 
+    var FILTER_LABELS = {period: 'panel.filter_period', pipeline_id: 'panel.filter_pipeline_id',
+                         user_id: 'panel.filter_user_id', group_id: 'panel.filter_group_id'};
+    var PERIOD_LABELS = {last_30: 'panel.period_last_30', this_month: 'panel.period_this_month',
+                         last_month: 'panel.period_last_month', this_quarter: 'panel.period_this_quarter',
+                         last_90: 'panel.period_last_90'};
+
     function filterSelect(name, options, chosen) {
-      return '<label class="' + el('filter') + '"><span>' + esc(t('panel.filter_' + name)) + '</span><select ' +
+      return '<label class="' + el('filter') + '"><span>' + esc(t(FILTER_LABELS[name])) + '</span><select ' +
         'class="' + el('input', CSS + '__input--field') + '" data-dp-filter="' + name + '">' +
         options.map(function (o) {
           return '<option value="' + esc(o.value) + '"' + (String(o.value) === String(chosen) ? ' selected' : '') +
@@ -1401,7 +1407,9 @@ define(['jquery'], function ($) {
     function filtersHtml(raw) {
       var o = raw.options, f = raw.filters, chosen = state.filters || {};
       if (!o || !f) { return ''; }
-      var periods = (o.periods || []).map(function (p) { return {value: p.code, label: t('panel.period_' + p.code)}; });
+      var periods = (o.periods || []).filter(function (p) { return PERIOD_LABELS[p.code]; }).map(function (p) {
+        return {value: p.code, label: t(PERIOD_LABELS[p.code])};
+      });
       periods.push({value: 'custom', label: t('panel.period_custom')});
       var period = chosen.period || 'last_30';
       var html = filterSelect('period', periods, period);
