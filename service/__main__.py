@@ -253,6 +253,7 @@ def _run_demo(settings: Settings, supervisor: Supervisor, started: float) -> int
     demo.wait_ready(settings.base_url, supervisor.alive)
     demo.install(url)
     first_hint = demo.follow_sync(settings, account_id, sys.stdout, supervisor.alive)
+    print(f"Plans for this month: {demo.set_plans(settings, account_id)} set (edit them in the panel)", flush=True)
     demo.start_simulator(url, settings.demo_events_per_second)
     print(demo.addresses(settings, url, settings.demo_events_per_second), flush=True)
     print(f"(first hint {first_hint - started:.0f} s after start)", flush=True)
