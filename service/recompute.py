@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import json
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable
@@ -108,11 +109,12 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     deps.store.save_cards(account_id, cards_json)
     deps.store.save_models(account_id, encode_models(result.models))
     deps.store.save_insight(account_id, "team", jsonable(result.team))
-    deps.store.save_insight(account_id, "cube", result.cube)
+    cube_version = uuid.uuid4().hex  # readers keep a parsed cube until this changes
+    deps.store.save_insight(account_id, "cube", {**result.cube, "version": cube_version})
     deps.store.save_insight(account_id, "forecast", jsonable(replace(result.forecast, deals={})))  # not per deal
     deps.store.save_managers(account_id, {u: jsonable(m) for u, m in result.managers.items()})
     done = time.perf_counter()
-    summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json),
+    summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json), "cube_version": cube_version,
                "load_seconds": round(loaded - started, 3), "compute_seconds": round(done - loaded, 3)}
     deps.store.save_insight(account_id, "recompute", summary)
     return summary

@@ -41,6 +41,21 @@ def periods(now: int, tz: str) -> list[dict]:
             {"code": "last_90", "from": now - 90 * DAY, "to": now}]
 
 
+PIPELINE_AT = {"entries": 1, "exits": 1, "losses": 1, "loss_reasons": 1, "deals": 1, "calls": 1, "recent": 1,
+               "open": 0, "censored": 0}
+
+
+def split_by_pipeline(cube: dict) -> dict[int, dict]:
+    """pipeline_id -> the cube with only that pipeline's rows: a query reads one pipeline's rows, never all."""
+    parts = {p["id"]: {**cube, **{table: [] for table in PIPELINE_AT}} for p in cube["pipelines"]}
+    for table, at in PIPELINE_AT.items():
+        for row in cube[table]:
+            part = parts.get(row[at])
+            if part is not None:
+                part[table].append(row)
+    return parts
+
+
 def main_pipeline(cube: dict) -> Optional[int]:
     """The account's main pipeline (amoCRM lists it first), the panel's default."""
     mains = [p["id"] for p in cube["pipelines"] if p["main"]] or [p["id"] for p in cube["pipelines"]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Optional
 from urllib.parse import parse_qsl
 
@@ -9,7 +10,7 @@ from service import errors
 from service.bootstrap import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import PanelFilter, main_pipeline, periods, team_view
+from service.insights.panel_query import PanelFilter, main_pipeline, periods, split_by_pipeline, team_view
 from service.insights.plans import month_key
 from service.insights.settings import DAY
 from service.recompute import jsonable
@@ -49,11 +50,12 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
           pipeline_id: Optional[int] = None, user_id: Optional[int] = None, group_id: Optional[int] = None) -> dict:
     """The supervisor panel: team (filtered by period, pipeline and managers), the per-manager report, forecast and
     its accuracy, managers, sync, hint usefulness, freshness, speed to lead."""
-    caller, (team, forecast, backtest, recompute, speed, cube) = authorize(
+    caller, (team, forecast, backtest, recompute, speed) = authorize(
         deps, claims, ("insight", "team"), ("insight", "forecast"), ("insight", "backtest"), ("insight", "recompute"),
-        ("insight", "speed_to_lead"), ("insight", "cube"))
+        ("insight", "speed_to_lead"))
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
+    cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
     view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id)
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
     month = month_key(caller.now, caller.account.timezone)
@@ -118,13 +120,34 @@ def _request_id(headers) -> Optional[str]:
 
 
 DEFAULT_DAYS = 30
+CUBES_HELD = 32  # accounts whose parsed cube a web process keeps
+_cubes: "OrderedDict[int, tuple[str, dict]]" = OrderedDict()
 
 
-def filtered_view(cube: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
+def cube_parts(deps: Deps, account_id: int, version: Optional[str]) -> Optional[dict]:
+    """The account's cube split by pipeline, parsed once per recompute: parsing a large account's cube costs more
+    than answering a filtered request from it. Keyed by the version the recompute stored beside it."""
+    held = _cubes.get(account_id)
+    if held is not None and version is not None and held[0] == version:
+        _cubes.move_to_end(account_id)
+        return held[1]
+    cube = deps.store.read_insight(account_id, "cube")
+    if not cube:
+        return None
+    parsed = {"cube": cube, "parts": split_by_pipeline(cube)}
+    if cube.get("version"):
+        _cubes[account_id] = (cube["version"], parsed)
+        while len(_cubes) > CUBES_HELD:
+            _cubes.popitem(last=False)
+    return parsed
+
+
+def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
                   pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int]) -> Optional[dict]:
     """team, report, filters and options for one filter, added up from the cube; None before the first recompute."""
-    if not cube or not cube.get("pipelines"):
+    if not parsed or not parsed["cube"].get("pipelines"):
         return None
+    cube = parsed["cube"]
     to = to if to is not None else now
     from_ = from_ if from_ is not None else to - DEFAULT_DAYS * DAY
     pipeline_id = pipeline_id if pipeline_id is not None else main_pipeline(cube)
@@ -140,7 +163,8 @@ def filtered_view(cube: Optional[dict], now: int, from_: Optional[int], to: Opti
     filters = {"from": from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
                "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
                "available_from": int(cube["as_of"] - HORIZON_DAYS * DAY)}
-    return {"team": jsonable(team_view(cube, f)), "report": jsonable(manager_report(cube, f)), "filters": filters,
+    part = parsed["parts"][pipeline_id]
+    return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), "filters": filters,
             "options": {**options(cube), "periods": periods(now, cube["timezone"])}}
 
 

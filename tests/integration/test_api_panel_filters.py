@@ -66,3 +66,12 @@ def test_a_report_row_opens_that_managers_deals_within_the_callers_rights(client
     assert mine["items"] and {i["responsible_user_id"] for i in mine["items"]} == {MINE.id}
     theirs = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", MINE).json
     assert theirs["items"] == []  # Masha sees only her own deals: another manager's stay hidden
+
+
+def test_a_new_recompute_replaces_the_cube_a_web_process_holds(client, settings, world, deps):
+    assert len(panel(client, settings, "?pipeline_id=2").json["report"]["rows"]) == 1
+    deps.store.save_leads(ACCOUNT.id, [Lead(202, 2, 21, MINE.id, price=3_000, name="Another partner deal",
+                                            created_at=NOW - 3600, stage_entered_at=NOW - 3600)])
+    recompute_account(deps, ACCOUNT.id)  # the same clock: only the stored version tells the cubes apart
+    funnel = panel(client, settings, "?pipeline_id=2").json["team"]["funnel"]
+    assert [(r["count"], r["amount"]) for r in funnel] == [(2, 10_000)]

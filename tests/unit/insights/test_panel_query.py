@@ -7,7 +7,7 @@ from service.model import Account, Lead, Pipeline, Stage, StageChange
 from service.insights.cube import build_cube, day_of
 from service.insights.funnel import first_entries
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import PanelFilter, main_pipeline, periods, team_view
+from service.insights.panel_query import PanelFilter, main_pipeline, periods, split_by_pipeline, team_view
 from service.insights.recompute import recompute_account
 from service.insights.settings import InsightSettings
 from service.insights.snapshot import build_snapshot
@@ -140,3 +140,14 @@ def test_period_presets_follow_the_accounts_calendar():
     assert got["last_month"] == (at(2025, 10, 1), at(2025, 11, 1))
     assert got["this_quarter"] == (at(2025, 10, 1), now)
     assert got["last_30"] == (now - 30 * 86400, now) and got["last_90"] == (now - 90 * 86400, now)
+
+
+def test_a_pipelines_own_rows_answer_as_the_whole_cube_does():
+    other, leads, history = second_pipeline()
+    snap = account([generate_account(10, seed=1).pipelines[0], other], leads, history)
+    cube, _ = cube_of(snap)
+    parts = split_by_pipeline(cube)
+    for pipeline_id in (PIPE, 20):
+        f = PanelFilter(NOW - 90 * 86400, NOW, pipeline_id, frozenset({1, 2}))
+        assert jsonable(team_view(parts[pipeline_id], f)) == jsonable(team_view(cube, f))
+        assert manager_report(parts[pipeline_id], f) == manager_report(cube, f)
