@@ -1472,7 +1472,12 @@ define(['jquery'], function ($) {
         return '<td class="' + el('num') + '">' + esc(num(count, lang)) + (sum ? '<div class="' + el('muted') +
           '">' + esc(num(sum, lang)) + '</div>' : '') + '</td>';
       }
-      function seconds(s) { return s === null || s === undefined ? '—' : t('panel.report_seconds', {n: num(s, lang)}); }
+      function seconds(s) {
+        if (s === null || s === undefined) { return '—'; }
+        s = Math.round(s);
+        return s < 60 ? t('panel.report_seconds', {n: num(s, lang)}) :
+          t('panel.report_minutes', {m: num(Math.floor(s / 60), lang), s: num(s % 60, lang)});
+      }
       var team = report.team || {};
       var head = ['report_manager', 'report_created', 'report_in_work', 'report_won', 'report_lost', 'report_tasks',
                   'report_without_task', 'report_contacts', 'report_calls'].map(function (key, i) {

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from service.insights.texts import DEALS, DEALS_GEN, amount, both, days_en, days_ru, num, pct, plural_en, plural_ru
+from service.insights.texts import DEALS, DEALS_DAT, DEALS_GEN, amount, both, days_en, days_ru, num, pct, plural_en, plural_ru
 
 REQUESTS_GEN = ("заявки", "заявок", "заявок")
-EXITS_DAT = ("выходу", "выходам", "выходам")
 
 
 def losses_place(worst, names: Mapping[int, str]) -> dict:
@@ -29,9 +28,9 @@ def hang_place(row: dict) -> dict:
     p80_en = f", P80 {days_en(row['p80_days'])}" if row["p80_days"] is not None else ""
     return {"code": "longest_stage", "status_id": row["status_id"], "text": both(
         f"Дольше всего сделки висят на этапе «{stage}»: медиана {days_ru(med)}{p80_ru} "
-        f"(по {num(n, 'ru')} {plural_ru(n, EXITS_DAT)} из этапа).",
+        f"(по {num(n, 'ru')} {plural_ru(n, DEALS_DAT)}, покинувшим этап).",
         f"Deals hang longest in “{stage}”: median {days_en(med)}{p80_en} (from {num(n, 'en')} "
-        f"{plural_en(n, 'exit')}).")}
+        f"{plural_en(n, 'deal')} that left it).")}
 
 
 def incoming_place(incoming: dict) -> dict:
