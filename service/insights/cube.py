@@ -48,8 +48,8 @@ def quantize_days(seconds: float) -> float:
 
 
 def _rows(counter: dict) -> list:
-    """{key tuple: [values]} -> [[*key, *values]]."""
-    return [[*key, *(values if isinstance(values, list) else [values])] for key, values in counter.items()]
+    """{key tuple: [values]} -> [[*key, *values]] in key order: dated rows come by day, so a period is a slice."""
+    return [[*key, *(values if isinstance(values, list) else [values])] for key, values in sorted(counter.items())]
 
 
 def build_cube(snap: Snapshot, spells: list[Spell], now: int) -> dict:

@@ -18,7 +18,7 @@ def manager_report(cube: dict, f: PanelFilter) -> dict:
     """Per manager: deals new / in work / won / lost with sums, tasks, contacts vs deals, calls vs the team."""
     m = _Match(cube, f)
     rows = defaultdict(_blank)
-    for d, p, u, kind, n, money in cube["deals"]:
+    for d, p, u, kind, n, money in m.span(cube["deals"]):
         if m.dated(d, p, u):
             rows[u][kind] += n
             rows[u][kind + "_amount"] += money
@@ -30,11 +30,11 @@ def manager_report(cube: dict, f: PanelFilter) -> dict:
             row["open_tasks"] += open_tasks
             row["overdue_tasks"] += overdue
             row["deals_without_task"] += without
-    for d, p, u, n, seconds in cube["calls"]:
+    for d, p, u, n, seconds in m.span(cube["calls"]):
         if m.dated(d, p, u):
             rows[u]["calls"] += n
             rows[u]["call_seconds"] += seconds
-    for d, u, n in cube.get("contacts", ()):
+    for d, u, n in m.span(cube.get("contacts", [])):
         if m.day(d) and m.user(u):
             rows[u]["contacts_created"] += n
     names = {u["id"]: u["name"] for u in cube["users"]}

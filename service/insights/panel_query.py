@@ -1,6 +1,7 @@
 """The supervisor panel for one period, one pipeline and some managers, added up from the account's cube."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from statistics import median
@@ -43,6 +44,7 @@ def periods(now: int, tz: str) -> list[dict]:
 
 PIPELINE_AT = {"entries": 1, "exits": 1, "losses": 1, "loss_reasons": 1, "deals": 1, "calls": 1, "recent": 1,
                "open": 0, "censored": 0}
+DATED = ("entries", "exits", "losses", "loss_reasons", "deals", "calls")  # rows that start with their day
 
 
 def split_by_pipeline(cube: dict) -> dict[int, dict]:
@@ -53,6 +55,9 @@ def split_by_pipeline(cube: dict) -> dict[int, dict]:
             part = parts.get(row[at])
             if part is not None:
                 part[table].append(row)
+    for part in parts.values():  # a cube stored before rows came sorted still slices right
+        for table in DATED:
+            part[table].sort(key=lambda r: r[0])
     return parts
 
 
@@ -78,6 +83,11 @@ class _Match:
 
     def dated(self, d, p, u) -> bool:
         return self.first <= d <= self.last and p == self.pipeline and (self.users is None or u in self.users)
+
+    def span(self, rows: list) -> list:
+        """The rows of the period's days: dated tables are sorted by day (cube._rows), so this is a slice."""
+        lo = bisect_left(rows, self.first, key=lambda r: r[0])
+        return rows[lo:bisect_right(rows, self.last, lo=lo, key=lambda r: r[0])]
 
 
 def team_view(cube: dict, f: PanelFilter) -> dict:
@@ -110,7 +120,7 @@ def _steps(cube, m, pipeline) -> list[Step]:
     """Consecutive-stage conversion of the deals that entered each stage in the period."""
     order = [s["id"] for s in pipeline["stages"]] + [142]
     counts = {a: [0, 0] for a in order[:-1]}
-    for d, p, status, u, entered, passed in cube["entries"]:
+    for d, p, status, u, entered, passed in m.span(cube["entries"]):
         if status in counts and m.dated(d, p, u):
             counts[status][0] += passed
             counts[status][1] += entered
@@ -120,11 +130,11 @@ def _steps(cube, m, pipeline) -> list[Step]:
 
 def _losses(cube, m) -> dict:
     count, amount, reasons = Counter(), Counter(), defaultdict(Counter)
-    for d, p, status, u, n, money in cube["losses"]:
+    for d, p, status, u, n, money in m.span(cube["losses"]):
         if m.dated(d, p, u):
             count[status] += n
             amount[status] += money
-    for d, p, status, u, name, n in cube["loss_reasons"]:
+    for d, p, status, u, name, n in m.span(cube["loss_reasons"]):
         if m.dated(d, p, u):
             reasons[status][name] += n
     return {s: StageLosses(s, count[s], amount[s], tuple(reasons[s].most_common(3))) for s in count}
@@ -133,7 +143,7 @@ def _losses(cube, m) -> dict:
 def _times(cube, m, pipeline) -> list:
     """Kaplan–Meier median and P80 per stage from the period's exits, deals still there counted as censored."""
     exits, censored = defaultdict(list), defaultdict(list)
-    for d, p, status, u, days, n in cube["exits"]:
+    for d, p, status, u, days, n in m.span(cube["exits"]):
         if m.dated(d, p, u):
             exits[status].extend([days * DAY] * n)
     for p, status, u, days, n in cube["censored"]:
@@ -151,7 +161,7 @@ def _times(cube, m, pipeline) -> list:
 def _incoming(cube, m) -> dict:
     """Incoming requests of the period by source (they have no pipeline stage or manager yet)."""
     total, won = Counter(), Counter()
-    for d, source, n, k in cube["incoming"]:
+    for d, source, n, k in m.span(cube["incoming"]):
         if m.day(d):
             total[source] += n
             won[source] += k
