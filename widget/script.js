@@ -354,6 +354,8 @@ define(['jquery'], function ($) {
     C + '__filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end;margin:0 0 12px}',
     C + '__filter{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#6b7685}',
     C + '__report th{font-size:12px;white-space:normal}',
+    C + '__filter-days{display:flex;align-items:center;gap:4px}',
+    C + '__filter-days ' + C + '__input{width:auto}',
     C + '__buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:6px}',
     C + '__button{font:inherit;font-size:12px;padding:2px 8px;border:1px solid #c5ccd6;border-radius:3px;' +
       'background:#fff;' +
@@ -1414,9 +1416,10 @@ define(['jquery'], function ($) {
       var period = chosen.period || 'last_30';
       var html = filterSelect('period', periods, period);
       if (period === 'custom') {
-        html += '<label class="' + el('filter') + '"><input type="date" class="' + el('input') + '" ' +
-          'data-dp-filter="from" value="' + esc(dayInput(f.from)) + '"> – <input type="date" class="' +
-          el('input') + '" data-dp-filter="to" value="' + esc(dayInput(f.to - 1)) + '"></label>';
+        html += '<div class="' + el('filter') + '"><span>' + esc(t('panel.filter_days')) + '</span><span class="' +
+          el('filter-days') + '"><input type="date" class="' + el('input') + '" data-dp-filter="from" value="' +
+          esc(dayInput(f.from)) + '"> – <input type="date" class="' + el('input') + '" data-dp-filter="to" value="' +
+          esc(dayInput(f.to - 1)) + '"></span></div>';
       }
       html += filterSelect('pipeline_id', (o.pipelines || []).map(function (p) {
         return {value: p.id, label: p.name};

@@ -5,7 +5,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from statistics import median
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -35,11 +35,21 @@ def periods(now: int, tz: str) -> list[dict]:
     last_month = month_bounds(now, tz, -1)
     quarter_offset = -((datetime.fromtimestamp(now, ZoneInfo(tz)).month - 1) % 3)
     quarter_start, _ = month_bounds(now, tz, quarter_offset)
-    return [{"code": "last_30", "from": now - 30 * DAY, "to": now},
+    return [{"code": "last_30", "from": days_back(now, tz, 30), "to": now},
             {"code": "this_month", "from": month_start, "to": now},
             {"code": "last_month", "from": last_month[0], "to": last_month[1]},
             {"code": "this_quarter", "from": quarter_start, "to": now},
-            {"code": "last_90", "from": now - 90 * DAY, "to": now}]
+            {"code": "last_90", "from": days_back(now, tz, 90), "to": now}]
+
+
+def days_back(now: int, tz: str, days: int) -> int:
+    """The local midnight starting the last `days` calendar days, today included."""
+    return midnight(day_of(now, tz) - days + 1, tz)
+
+
+def midnight(ordinal: int, tz: str) -> int:
+    """The local midnight starting a day (a date ordinal)."""
+    return int(datetime.combine(date.fromordinal(ordinal), time(), ZoneInfo(tz)).timestamp())
 
 
 PIPELINE_AT = {"entries": 1, "exits": 1, "losses": 1, "loss_reasons": 1, "deals": 1, "calls": 1, "recent": 1,
@@ -101,7 +111,8 @@ def team_view(cube: dict, f: PanelFilter) -> dict:
     step_list = _steps(cube, m, pipeline)
     weakest = min((s for s in step_list if s.rate.trials >= 10), key=lambda s: s.rate.value, default=None)
     places = panel_texts.team_places(worst_loss_stage(losses), slowest_stage(times), incoming, names, weakest)
-    return {"as_of": cube["as_of"], "period": [f.start, f.end], "funnel": _funnel(cube, m, pipeline),
+    days = [midnight(m.first, cube["timezone"]), midnight(m.last + 1, cube["timezone"])]  # the whole days counted
+    return {"as_of": cube["as_of"], "period": days, "funnel": _funnel(cube, m, pipeline),
             "steps": {f.pipeline_id: step_list}, "losses": losses, "time_in_stage": times, "incoming": incoming,
             "workload": _workload(cube, m), "changes": _changes(cube, m), "places": places}
 

@@ -38,7 +38,8 @@ class AttentionQuery(In):
 
 class PanelQuery(In):
     from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, 2**40), metadata={
-        "description": "period start, unix seconds (default: 30 days before `to`); counted in whole local days"})
+        "description": "period start, unix seconds (default: the last 30 local days, today included); periods count "
+                       "whole days in the account's timezone"})
     to = fields.Integer(load_default=None, validate=validate.Range(0, 2**40), metadata={
         "description": "period end, unix seconds, exclusive (default: now)"})
     pipeline_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={

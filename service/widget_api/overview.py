@@ -10,7 +10,8 @@ from service import errors
 from service.bootstrap import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import PanelFilter, main_pipeline, periods, split_by_pipeline, team_view
+from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, periods, split_by_pipeline,
+                                          team_view)
 from service.insights.plans import month_key
 from service.insights.settings import DAY
 from service.recompute import jsonable
@@ -149,7 +150,7 @@ def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Op
         return None
     cube = parsed["cube"]
     to = to if to is not None else now
-    from_ = from_ if from_ is not None else to - DEFAULT_DAYS * DAY
+    from_ = from_ if from_ is not None else days_back(now, cube["timezone"], DEFAULT_DAYS)
     pipeline_id = pipeline_id if pipeline_id is not None else main_pipeline(cube)
     if pipeline_id not in {p["id"] for p in cube["pipelines"]}:
         raise errors.BadRequest(f"pipeline {pipeline_id} is not a pipeline of this account")

@@ -27,7 +27,9 @@ def test_default_panel_is_the_main_pipeline_for_the_last_30_days(client, setting
     reply = panel(client, settings)
     assert reply.status_code == 200, reply.json
     body = reply.json
-    assert body["filters"]["pipeline_id"] == 1 and body["filters"]["to"] - body["filters"]["from"] == 30 * 86400
+    assert body["filters"]["pipeline_id"] == 1 and body["filters"]["to"] == NOW
+    start, end = body["team"]["period"]
+    assert end - start == 30 * 86400 and start <= body["filters"]["from"] < start + 86400  # the last 30 local days
     assert {row["status_id"] for row in body["team"]["funnel"]} == {11, 12}
     assert [p["id"] for p in body["options"]["pipelines"]] == [1, 2] and body["options"]["pipelines"][0]["main"]
 

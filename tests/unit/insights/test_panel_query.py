@@ -139,7 +139,15 @@ def test_period_presets_follow_the_accounts_calendar():
     assert got["this_month"] == (at(2025, 11, 1), now)
     assert got["last_month"] == (at(2025, 10, 1), at(2025, 11, 1))
     assert got["this_quarter"] == (at(2025, 10, 1), now)
-    assert got["last_30"] == (now - 30 * 86400, now) and got["last_90"] == (now - 90 * 86400, now)
+    assert got["last_30"] == (at(2025, 10, 22), now) and got["last_90"] == (at(2025, 8, 23), now)
+
+
+def test_a_period_is_reported_as_the_whole_days_it_counts():
+    snap = account()
+    cube, _ = cube_of(snap)
+    noon = midnight(NOW) + 12 * 3600
+    period = team_view(cube, PanelFilter(noon - 9 * 86400, noon + 1, PIPE))["period"]
+    assert period == [midnight(NOW) - 9 * 86400, midnight(NOW) + 86400]  # ten whole days
 
 
 def test_a_pipelines_own_rows_answer_as_the_whole_cube_does():
