@@ -196,5 +196,6 @@ def _recent(snap, spells: Iterable[Spell], user_of, now) -> list:
             kind = "won" if lead.status_id == WON else "lost"
             out.append([lead.closed_at, lead.pipeline_id, lead.responsible_user_id, kind, lead.price])
     for lead_id, changes in snap.history_by_lead.items():
-        out += [[c.at, c.pipeline_id, user_of.get(lead_id, 0), "move", 0] for c in changes if now - RECENT <= c.at < now]
+        user = user_of.get(lead_id, 0)
+        out += [[c.at, c.pipeline_id, user, "move", 0] for c in changes if now - RECENT <= c.at < now]
     return out
