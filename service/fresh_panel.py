@@ -33,7 +33,8 @@ def request_recompute(deps: Deps, account_id: int) -> bool:
 
 def _schedule(deps: Deps, account_id: int) -> None:
     deps.queues["insights"].enqueue_in(timedelta(seconds=DEBOUNCE), JOB, account_id,
-                                       job_id=f"fresh-recompute-{account_id}", job_timeout=1800)
+                                       job_id=f"fresh-recompute-{account_id}", job_timeout=1800,
+                                       ttl=PENDING_TTL, result_ttl=60)  # no job key outlives its use
 
 
 def run_recompute(deps: Deps, account_id: int) -> dict:

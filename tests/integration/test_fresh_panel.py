@@ -21,6 +21,8 @@ def test_a_burst_of_webhooks_schedules_one_debounced_recompute(client, settings,
     delay = registry.get_scheduled_time(FRESH).timestamp() - deps.clock()
     assert 0 < delay <= fresh_panel.DEBOUNCE + 1
     assert deps.redis.exists(fresh_panel.pending_key(account.id))
+    job = deps.queues["insights"].fetch_job(FRESH)
+    assert 0 < deps.redis.ttl(job.key) <= fresh_panel.PENDING_TTL  # a job nobody runs does not stay forever
 
 
 def test_the_recompute_refreshes_the_panel_and_lets_the_next_burst_ask_again(client, settings, account, deps,
