@@ -1,4 +1,4 @@
-"""README pictures from a running `make run`: `make screenshots` (or .venv/bin/python docs/screenshots.py [BASE_URL]).
+"""README pictures from a running `make run`: `make screenshots` (or docs/screenshots.py [BASE_URL] [OUT_DIR]).
 
 Drives Debian's Chromium (/usr/bin/chromium, or CHROMIUM_PATH) with Playwright through the preview pages
 (service/preview), so the pictures show the current widget on the current server; writes docs/*.png. Exits non-zero
@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+WAIT_MS = int(os.environ.get("SCREENSHOT_WAIT_MS", "15000"))  # how long a page may take to draw
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PANEL_DRAWN = ("#work-area-deal_pulse [data-section='report'] table",
                "#work-area-deal_pulse [data-section='settings'] .deal-pulse__settings-form")
@@ -36,7 +37,7 @@ def shoot(base: str, out: Path = DOCS) -> list[str]:
             page.goto(base.rstrip("/") + path)
             try:
                 for selector in selectors:
-                    page.locator(selector).first.wait_for(timeout=15_000)
+                    page.locator(selector).first.wait_for(timeout=WAIT_MS)
             except Exception as exc:  # noqa: BLE001 — any failure to draw is reported as such
                 failures.append(f"{name}: {selectors} did not all appear ({type(exc).__name__})")
                 page.close()
@@ -50,7 +51,7 @@ def shoot(base: str, out: Path = DOCS) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    failures = shoot(argv[0] if argv else "http://127.0.0.1:5000")
+    failures = shoot(argv[0] if argv else "http://127.0.0.1:5000", Path(argv[1]) if len(argv) > 1 else DOCS)
     for failure in failures:
         print(failure, file=sys.stderr)
     return 1 if failures else 0
