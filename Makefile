@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test widget bench clean
+.PHONY: run test widget bench clean screenshots hints-doc
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(DEV)  ## the whole suite: unit, integration (real Redis, real RQ), brows
 
 widget: $(RUNTIME)  ## widget.zip for upload in amoCRM (API URL from PUBLIC_URL)
 	$(PY) -m service widget
+
+screenshots: $(DEV)  ## README pictures (docs/*.png) from a running `make run` at BASE_URL
+	$(PY) docs/screenshots.py $(or $(BASE_URL),http://127.0.0.1:5000)
+
+hints-doc: $(RUNTIME)  ## docs/hints.md: what every hint says, from the code
+	$(PY) -m service hints-doc
 
 clean:
 	rm -rf $(VENV) var tests/artifacts widget.zip

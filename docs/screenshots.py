@@ -1,6 +1,8 @@
-"""Screenshots for the README from a running `make run`: .venv/bin/python docs/screenshots.py [BASE_URL].
+"""README pictures from a running `make run`: `make screenshots` (or docs/screenshots.py [BASE_URL] [OUT_DIR]).
 
-Drives Debian's Chromium (/usr/bin/chromium, or CHROMIUM_PATH) with Playwright; writes docs/*.png.
+Drives Debian's Chromium (/usr/bin/chromium, or CHROMIUM_PATH) with Playwright through the preview pages
+(service/preview), so the pictures show the current widget on the current server; writes docs/*.png. Exits non-zero
+when a page did not draw what its picture is for (tests/browser/test_screenshots_command.py runs it).
 """
 from __future__ import annotations
 
@@ -12,31 +14,48 @@ from playwright.sync_api import sync_playwright
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+WAIT_MS = int(os.environ.get("SCREENSHOT_WAIT_MS", "15000"))  # how long a page may take to draw
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-SHOTS = [  # (file, path, what to wait for, viewport)
-    ("card-ru.png", "/preview/card?lang=ru", ".deal-pulse__hint", (1000, 640)),
-    ("card-en.png", "/preview/card?lang=en", ".deal-pulse__hint", (1000, 640)),
-    ("panel-ru.png", "/preview/panel?lang=ru", "#work-area-deal_pulse *", (1280, 1100)),
-    ("panel-en.png", "/preview/panel?lang=en", "#work-area-deal_pulse *", (1280, 1100)),
+PANEL_DRAWN = ("#work-area-deal_pulse [data-section='report'] table",  # the Stats page (issue 18's placement)
+               "#work-area-deal_pulse [data-section='funnel'] .deal-pulse__funnel-row")
+SHOTS = [  # (file, path, what must be drawn, viewport, element to shoot or None for the page)
+    ("card-ru.png", "/preview/card?lang=ru", (".deal-pulse__hint",), (1000, 640), None),
+    ("card-en.png", "/preview/card?lang=en", (".deal-pulse__hint",), (1000, 640), None),
+    ("panel-ru.png", "/preview/panel?lang=ru", PANEL_DRAWN, (1280, 1100), None),
+    ("panel-en.png", "/preview/panel?lang=en", PANEL_DRAWN, (1280, 1100), None),
+    ("report-ru.png", "/preview/panel?lang=ru", PANEL_DRAWN, (1280, 1100), "[data-section='report']"),
 ]
 
 
-def main(base: str) -> None:
+def shoot(base: str, out: Path = DOCS) -> list[str]:
+    """Take every picture into `out`; return the failures (pictures whose content never appeared)."""
+    failures = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        for name, path, selector, (width, height) in SHOTS:
+        for name, path, selectors, (width, height), element in SHOTS:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(base.rstrip("/") + path)
             try:
-                page.locator(selector).first.wait_for(timeout=15_000)
-                page.wait_for_timeout(500)
-            except Exception as exc:  # the panel may not be drawn by this widget version yet: shoot what is there
-                print(f"{name}: {selector} did not appear ({type(exc).__name__})")
-            page.screenshot(path=str(DOCS / name), full_page=name.startswith("card"))
-            print(f"docs/{name}")
+                for selector in selectors:
+                    page.locator(selector).first.wait_for(timeout=WAIT_MS)
+            except Exception as exc:  # noqa: BLE001 — any failure to draw is reported as such
+                failures.append(f"{name}: {selectors} did not all appear ({type(exc).__name__})")
+                page.close()
+                continue
+            target = page.locator(element).first if element else page
+            target.screenshot(path=str(out / name), **({} if element else {"full_page": name.startswith("card")}))
+            print(f"{out.name}/{name}")
             page.close()
         browser.close()
+    return failures
+
+
+def main(argv: list[str]) -> int:
+    failures = shoot(argv[0] if argv else "http://127.0.0.1:5000", Path(argv[1]) if len(argv) > 1 else DOCS)
+    for failure in failures:
+        print(failure, file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000")
+    sys.exit(main(sys.argv[1:]))

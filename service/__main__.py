@@ -1,5 +1,5 @@
 """Command line: `python -m service run | web | worker | clock | jobs failed|replay | dlq | hook-url | accounts |
-migrate-to-cluster`."""
+migrate-to-cluster | hints-doc`."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from service import bootstrap, demo, failed_jobs, intake, processes, services, widget_package
 from service.config import ConfigError, Settings, child_environment
+from service.insights import hint_catalogue
 from service.model import Account
 from service.redis_server import ROOT, EmbeddedRedis, free_port
 from service.supervisor import Supervisor
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     widget.add_argument("--allow-http", action="store_true",
                         help="allow a plain-http PUBLIC_URL (a package for local previews only)")
     widget.set_defaults(command=build_widget)
+    doc = sub.add_parser("hints-doc", help="write docs/hints.md: every hint × severity × language, from the code")
+    doc.add_argument("--output", default=str(ROOT / "docs" / "hints.md"))
+    doc.set_defaults(command=write_hints_doc)
     web = sub.add_parser("web", help="the web process (gunicorn): Procfile `web`")
     web.set_defaults(command=run_web)
     worker = sub.add_parser("worker", help="an RQ worker on webhooks > insights > install > sync: Procfile `worker`")
@@ -121,6 +125,12 @@ def build_widget(args) -> None:
     path = widget_package.build_zip(Path(args.output), settings.public_url, settings.support_url,
                                     settings.support_email)
     print(f"{path} (version {widget_package.version()}, API {settings.public_url})")
+
+
+def write_hints_doc(args) -> None:
+    """Regenerate the catalogue of hint texts."""
+    Path(args.output).write_text(hint_catalogue.markdown(), encoding="utf-8")
+    print(args.output)
 
 
 def run_web(args) -> None:
@@ -251,6 +261,7 @@ def _run_demo(settings: Settings, supervisor: Supervisor, started: float) -> int
     demo.wait_ready(settings.base_url, supervisor.alive)
     demo.install(url)
     first_hint = demo.follow_sync(settings, account_id, sys.stdout, supervisor.alive)
+    print(f"Plans for this month: {demo.set_plans(settings, account_id)} set (edit them in the panel)", flush=True)
     demo.start_simulator(url, settings.demo_events_per_second)
     print(demo.addresses(settings, url, settings.demo_events_per_second), flush=True)
     print(f"(first hint {first_hint - started:.0f} s after start)", flush=True)

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Callable, Iterable, TextIO
 
 import requests
 
 from service import bootstrap, sync
 from service.config import Settings
+from service.insights.plans import month_bounds, month_key, won_by_user
+from service.model import Lead
 from service.preview.deals import deals_with_hints
 
 POLL = 0.5
@@ -162,3 +165,40 @@ def addresses(settings: Settings, sandbox_url: str, rate: float) -> str:
         f"  Metrics / метрики:                        {base}/metrics",
         "Press Ctrl-C to stop everything  ·  Ctrl-C останавливает всё",
         ""])
+
+
+PLAN_STRETCH = 1.15  # a plan a little above what the manager has been winning: pacing and P(plan met) both tell
+
+
+def demo_plans(leads: Iterable[Lead], now: int, timezone: str) -> list[dict]:
+    """This month's plans for the demo: each manager's average monthly wins of the last three months, stretched
+    and rounded up to 10 000, and the account's plan as their sum."""
+    month = month_key(now, timezone)
+    start, _ = month_bounds(now, timezone, -3)
+    end, _ = month_bounds(now, timezone)
+    won = won_by_user(leads, start, end)
+    plans = [{"month": month, "user_id": user, "amount": float(math.ceil(amount / 3 * PLAN_STRETCH / 10_000) * 10_000),
+              "count": None} for user, (amount, _) in sorted(won.items()) if amount > 0]
+    if plans:
+        plans.insert(0, {"month": month, "user_id": None, "amount": sum(p["amount"] for p in plans), "count": None})
+    return plans
+
+
+def set_plans(settings: Settings, account_id: int) -> int:
+    """Give the demo account plans for the current month (unless it has some) and recompute, so plan pacing,
+    P(plan met) and the deals that close the gap are on screen; returns how many plans were set."""
+    deps = bootstrap.build(settings)
+    try:
+        account = deps.store.get_account(account_id)
+        now = int(deps.clock())
+        month = month_key(now, account.timezone)
+        if any(p.get("month") == month for p in deps.store.read_plans(account_id)):
+            return 0
+        plans = demo_plans(deps.store.all_leads(account_id), now, account.timezone)
+        for plan in plans:
+            deps.store.save_plan(account_id, plan)
+        deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
+                                        job_id=f"recompute-{account_id}", job_timeout=600)
+        return len(plans)
+    finally:
+        deps.redis.close()

@@ -14,7 +14,7 @@ from typing import Mapping
 import redis
 from redis.exceptions import LockError
 
-from service import errors, first_contacts, mirror
+from service import errors, first_contacts, fresh_panel, mirror
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
@@ -151,6 +151,8 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
         _release(lock)
     if deps.store.inbox_length(account_id) and deps.store.claim_drain(account_id):
         queue_drain(deps, account_id)  # events that came in after our last read
+    if totals:
+        fresh_panel.request_recompute(deps, account_id)  # the panel's figures follow within a minute
     return dict(totals)
 
 

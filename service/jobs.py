@@ -101,3 +101,11 @@ def settle_hint_outcomes(account_id: int) -> dict:
     from service import widget_api
 
     return widget_api.settle_hint_outcomes(bootstrap.worker_deps(), account_id)
+
+
+# --- issue 20: a fresh panel
+def recompute_fresh(account_id: int) -> dict:
+    """The debounced recompute after a burst of the account's webhooks (one waiting, one running at most)."""
+    from service import fresh_panel
+
+    return fresh_panel.run_recompute(bootstrap.worker_deps(), account_id)

@@ -149,7 +149,7 @@ class Threshold:
 
     value: float
     source: str  # human-readable, e.g. "P80 of 143 exits in the last 180 days"
-    source_code: str = "default"  # machine-readable: stage | pipeline | default | manual
+    source_code: str = "default"  # machine-readable: stage | stage_current | pipeline | default | manual
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,8 @@ class Hint:
     as_of: int
     lead_id: int = 0
     extra: dict = field(default_factory=dict)
+    reasons: tuple = ()  # when one cause fired several rules: each rule's {code, severity, value, unit, threshold,
+    # evidence, text}, the card's own first
 
 
 @dataclass(frozen=True)

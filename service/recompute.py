@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import json
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable
@@ -23,11 +24,14 @@ from service.model import Hint, Lead, Threshold
 def load_snapshot(deps: Deps, account_id: int) -> Snapshot:
     """The account's whole mirror as the insight core takes it."""
     store = deps.store
-    return _snapshot(deps, account_id, list(store.all_leads(account_id)), list(store.all_tasks(account_id)),
+    contacts = store.all_records(account_id, "contacts")
+    snap = _snapshot(deps, account_id, list(store.all_leads(account_id)), list(store.all_tasks(account_id)),
                      users=store.get_users(account_id).values(),
                      incoming=store.all_records(account_id, "incoming").values(),
                      loss_reasons=store.all_records(account_id, "loss_reasons"),
-                     contacts_created=_contacts_by_user(store.all_records(account_id, "contacts")))
+                     contacts_created=_contacts_by_user(contacts))
+    return replace(snap, contacts=tuple((c.get("created_at") or 0, c.get("responsible_user_id") or 0)
+                                        for c in contacts.values()))
 
 
 def load_cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int]) -> Snapshot:
@@ -105,10 +109,12 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     deps.store.save_cards(account_id, cards_json)
     deps.store.save_models(account_id, encode_models(result.models))
     deps.store.save_insight(account_id, "team", jsonable(result.team))
+    cube_version = uuid.uuid4().hex  # readers keep a parsed cube until this changes
+    deps.store.save_insight(account_id, "cube", {**result.cube, "version": cube_version})
     deps.store.save_insight(account_id, "forecast", jsonable(replace(result.forecast, deals={})))  # not per deal
     deps.store.save_managers(account_id, {u: jsonable(m) for u, m in result.managers.items()})
     done = time.perf_counter()
-    summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json),
+    summary = {"as_of": now, "leads": len(snap.leads), "cards": len(cards_json), "cube_version": cube_version,
                "load_seconds": round(loaded - started, 3), "compute_seconds": round(done - loaded, 3)}
     deps.store.save_insight(account_id, "recompute", summary)
     return summary

@@ -35,11 +35,20 @@ define(['jquery'], function ($) {
     return lang.indexOf('ru') === 0 ? 'ru' : 'en';
   }
 
+  /** The number exactly as num() prints it by default (the server's texts.shown): one decimal below 10 when
+   *  fractional, whole otherwise, halves away from zero. Plurals are chosen on this, never on the raw value. */
+  function shown(x) {
+    var sign = x < 0 ? -1 : 1, tenth = Math.round(Math.abs(x) * 10) / 10;
+    if (tenth >= 10 || tenth === Math.round(tenth)) { return sign * Math.round(Math.abs(x)); }
+    return sign * tenth;
+  }
+
   /** A number for people: 94 000 (ru, no-break space) / 94,000 (en); `digits` decimals below 10. */
   function num(x, lang, digits) {
     if (x === null || x === undefined || isNaN(x)) { return '—'; }
     x = Number(x);
-    var places = digits === undefined ? (Math.abs(x) < 10 && Math.round(x) !== x ? 1 : 0) : digits;
+    if (digits === undefined) { x = shown(x); }
+    var places = digits === undefined ? (Math.round(x) !== x ? 1 : 0) : digits;
     var fixed = Math.abs(x).toFixed(places).split('.');
     var whole = fixed[0].replace(/\B(?=(\d{3})+(?!\d))/g, lang === 'ru' ? NBSP : ',');
     var text = whole + (fixed[1] ? (lang === 'ru' ? ',' : '.') + fixed[1] : '');
@@ -54,9 +63,11 @@ define(['jquery'], function ($) {
     return (share > 0 ? '+' : '') + pct(share, lang);
   }
 
-  /** Russian plural form index (1 день, 2 дня, 5 дней); English: one or many. */
+  /** Plural form index of n as num() shows it: Russian 1 день, 2 дня, 5 дней, and a fraction takes the genitive
+   *  singular (1,5 дня); English one only for exactly 1. */
   function pluralIndex(n, lang) {
-    n = Math.abs(Math.round(n));
+    n = Math.abs(shown(Number(n)));
+    if (n !== Math.round(n)) { return lang === 'ru' ? 1 : 2; }
     if (lang !== 'ru') { return n === 1 ? 0 : 2; }
     if (n % 10 === 1 && n % 100 !== 11) { return 0; }
     if (n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14)) { return 1; }
@@ -184,13 +195,18 @@ define(['jquery'], function ($) {
     return out + Svg.close;
   }
 
+  /** The share printed beside its own counts: raw, never the shrunk rate that only ranks (0 of 23 is 0%). */
+  function rawShare(part, whole) {
+    return whole ? part / whole : null;
+  }
+
   /** Incoming requests per source: all of them, and the part that became deals, with the rate. */
   function incomingChart(sources, t, lang) {
     var rowH = 40, top = 6, width = 460, barX = 110, barW = 330, max = 0;
     sources.forEach(function (s) { max = Math.max(max, s.incoming || 0); });
     var out = Svg.open(width, top + sources.length * rowH, t('panel.incoming_title'));
     sources.forEach(function (s, i) {
-      var y = top + i * rowH, rate = s.rate && typeof s.rate === 'object' ? s.rate.value : s.rate;
+      var y = top + i * rowH, rate = rawShare(s.became_deals, s.incoming);
       out += '<g class="' + el('source-row') + '" data-source="' + esc(s.source) + '">';
       out += Svg.text(0, y + 14, Svg.clip(sourceName(s.source, t), 16), 'svg-label', null, s.source);
       out += Svg.rect(barX, y + 3, Math.max(2, Svg.scale(s.incoming, max, barW)), 14, 'bar-incoming');
@@ -338,6 +354,12 @@ define(['jquery'], function ($) {
     C + '__numbers{white-space:nowrap}',
     C + '__text{word-wrap:break-word}',
     C + '__action{font-weight:600;margin-top:4px}',
+    C + '__reasons{margin:4px 0 0;padding-left:16px}',
+    C + '__filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end;margin:0 0 12px}',
+    C + '__filter{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#6b7685}',
+    C + '__report th{font-size:12px;white-space:normal}',
+    C + '__filter-days{display:flex;align-items:center;gap:4px}',
+    C + '__filter-days ' + C + '__input{width:auto}',
     C + '__buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:6px}',
     C + '__button{font:inherit;font-size:12px;padding:2px 8px;border:1px solid #c5ccd6;border-radius:3px;' +
       'background:#fff;' +
@@ -555,9 +577,18 @@ define(['jquery'], function ($) {
       return '<li class="' + el('hint', CSS + '__hint--' + esc(hint.severity)) + '" data-code="' + esc(code) + '">' +
         div('hint-head', '<span class="' + el('badge') + '">' + esc(severityLabel(hint.severity)) + '</span>' +
           '<span class="' + el('numbers') + '">' + esc(hintNumbers(hint)) + '</span>') +
-        div('text', esc(pick(hint.text, lang))) +
+        div('text', esc(pick(hint.text, lang))) + reasonsHtml(hint) +
         (hint.action ? div('action', esc('→ ' + pick(hint.action, lang))) : '') +
         div('buttons', buttons) + '<div class="' + el('slot') + '"></div></li>';
+    }
+
+    /** The other reasons of a card that merged several rules on one cause (the card's own text is the first). */
+    function reasonsHtml(hint) {
+      var others = (hint.reasons || []).slice(1);
+      if (!others.length) { return ''; }
+      return '<ul class="' + el('reasons') + '">' + others.map(function (r) {
+        return '<li data-code="' + esc(r.code) + '">' + esc(pick(r.text, state.lang)) + '</li>';
+      }).join('') + '</ul>';
     }
 
     function planLine(me) {
@@ -1347,7 +1378,7 @@ define(['jquery'], function ($) {
       fillSection('speed', speedHtml(panel));
     }
 
-    var PANEL_SECTIONS = ['funnel', 'time', 'incoming', 'workload', 'plans', 'forecast', 'usefulness', 'speed'];
+    var PANEL_SECTIONS = ['funnel', 'time', 'incoming', 'workload', 'plans', 'forecast', 'usefulness', 'speed', 'report'];
 
     function loadPanel() {
       var root = panelRoot();
@@ -1355,9 +1386,9 @@ define(['jquery'], function ($) {
       PANEL_SECTIONS.concat(['plan-editor', 'settings']).forEach(function (name) {
         fillSection(name, loadingBox('common.loading'));
       });
-      api('GET', '/panel')
+      api('GET', '/panel' + panelQuery())
         .done(function (raw) {
-          renderPanelSections(normalizePanel(raw));
+          renderFilteredPanel(raw);
           if (state.panelMode === 'admin') {  // the admin page: plans and settings need the panel's managers
             loadPlans(state.planMonth || monthKey(new Date()));
             loadSettings();
@@ -1383,6 +1414,7 @@ define(['jquery'], function ($) {
 
     var panelActions = {
       'reload-panel': loadPanel,
+      'manager-deals': showManagerDeals,
       'reload-plans': function () { loadPlans(state.planMonth); },
       'reload-settings': loadSettings,
       'save-plans': savePlans,
@@ -1395,6 +1427,151 @@ define(['jquery'], function ($) {
       }
     };
 
+    // ------------------------------------------------ panel filters and the per-manager report
+
+    /** The panel's query string from the chosen filters: any panel section that loads data can follow it. */
+    function panelQuery() {
+      var f = state.filters || {}, parts = [];
+      ['from', 'to', 'pipeline_id', 'user_id', 'group_id'].forEach(function (key) {
+        if (f[key] !== undefined && f[key] !== null && f[key] !== '') {
+          parts.push(key + '=' + encodeURIComponent(f[key]));
+        }
+      });
+      return parts.length ? '?' + parts.join('&') : '';
+    }
+
+    function dayInput(ts) {
+      return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : '';
+    }
+
+    /** A picked calendar day as 12:00 UTC: the same day in every account timezone, which counts whole days. */
+    function dayNoon(value) {
+      var p = String(value || '').split('-');
+      return p.length === 3 ? Math.round(Date.UTC(+p[0], +p[1] - 1, +p[2], 12) / 1000) : null;
+    }
+
+    var FILTER_LABELS = {period: 'panel.filter_period', pipeline_id: 'panel.filter_pipeline_id',
+                         user_id: 'panel.filter_user_id', group_id: 'panel.filter_group_id'};
+    var PERIOD_LABELS = {last_30: 'panel.period_last_30', this_month: 'panel.period_this_month',
+                         last_month: 'panel.period_last_month', this_quarter: 'panel.period_this_quarter',
+                         last_90: 'panel.period_last_90'};
+
+    function filterSelect(name, options, chosen) {
+      return '<label class="' + el('filter') + '"><span>' + esc(t(FILTER_LABELS[name])) + '</span><select ' +
+        'class="' + el('input', CSS + '__input--field') + '" data-dp-filter="' + name + '">' +
+        options.map(function (o) {
+          return '<option value="' + esc(o.value) + '"' + (String(o.value) === String(chosen) ? ' selected' : '') +
+            '>' + esc(o.label) + '</option>';
+        }).join('') + '</select></label>';
+    }
+
+    function filtersHtml(raw) {
+      var o = raw.options, f = raw.filters, chosen = state.filters || {};
+      if (!o || !f) { return ''; }
+      var periods = (o.periods || []).filter(function (p) { return PERIOD_LABELS[p.code]; }).map(function (p) {
+        return {value: p.code, label: t(PERIOD_LABELS[p.code])};
+      });
+      periods.push({value: 'custom', label: t('panel.period_custom')});
+      var period = chosen.period || 'last_30';
+      var html = filterSelect('period', periods, period);
+      if (period === 'custom') {
+        html += '<div class="' + el('filter') + '"><span>' + esc(t('panel.filter_days')) + '</span><span class="' +
+          el('filter-days') + '"><input type="date" class="' + el('input') + '" data-dp-filter="from" value="' +
+          esc(dayInput(f.from)) + '"> – <input type="date" class="' + el('input') + '" data-dp-filter="to" value="' +
+          esc(dayInput(f.to - 1)) + '"></span></div>';
+      }
+      html += filterSelect('pipeline_id', (o.pipelines || []).map(function (p) {
+        return {value: p.id, label: p.name};
+      }), f.pipeline_id);
+      html += filterSelect('user_id', [{value: '', label: t('panel.filter_everyone')}].concat(
+        (o.users || []).map(function (u) { return {value: u.id, label: u.name || t('panel.user_no_name', {id: u.id})}; })),
+        f.user_id || '');
+      if ((o.groups || []).length) {
+        html += filterSelect('group_id', [{value: '', label: t('panel.filter_all_groups')}].concat(
+          o.groups.map(function (g) { return {value: g, label: t('panel.group_name', {id: g})}; })), f.group_id || '');
+      }
+      return '<div class="' + el('filters') + '">' + html + '</div>';
+    }
+
+    /** Apply one changed filter: a preset sets from/to from the server's calendar, custom days as local days. */
+    function changeFilter(name, value) {
+      var f = state.filters = state.filters || {}, raw = state.panelRaw || {};
+      if (name === 'period') {
+        f.period = value;
+        var preset = ((raw.options || {}).periods || []).filter(function (p) { return p.code === value; })[0];
+        if (preset) { f.from = preset.from; f.to = preset.to; }
+        if (value === 'last_30') { f.from = f.to = null; }  // the default follows the clock
+      } else if (name === 'from') {
+        f.from = dayNoon(value);
+      } else if (name === 'to') {
+        var end = dayNoon(value);
+        f.to = end === null ? null : end + 1;  // the chosen day itself is included
+      } else {
+        f[name] = value === '' ? null : value;
+        if (name === 'user_id' && f.user_id) { f.group_id = null; }
+      }
+      loadFilteredPanel();
+    }
+
+    function loadFilteredPanel() {
+      api('GET', '/panel' + panelQuery())
+        .done(function (raw) { renderFilteredPanel(raw); })
+        .fail(function (xhr) { panelRoot().find('.' + CSS + '__places-slot').html(errorBox(xhr, 'reload-panel')); });
+    }
+
+    function renderFilteredPanel(raw) {
+      state.panelRaw = raw || {};
+      panelRoot().find('.' + CSS + '__filters-slot').html(filtersHtml(state.panelRaw));
+      renderPanelSections(normalizePanel(raw));
+      fillSection('report', reportHtml(state.panelRaw.report));
+      panelRoot().attr('data-dp-loaded', panelQuery());  // which filters the figures on screen answer
+    }
+
+    function reportHtml(report) {
+      var lang = state.lang, rows = (report && report.rows) || [];
+      if (!rows.length) { return div('empty', esc(t('panel.report_empty'))); }
+      function cell(count, sum) {
+        return '<td class="' + el('num') + '">' + esc(num(count, lang)) + (sum ? '<div class="' + el('muted') +
+          '">' + esc(num(sum, lang)) + '</div>' : '') + '</td>';
+      }
+      function seconds(s) {
+        if (s === null || s === undefined) { return '—'; }
+        s = Math.round(s);
+        return s < 60 ? t('panel.report_seconds', {n: num(s, lang)}) :
+          t('panel.report_minutes', {m: num(Math.floor(s / 60), lang), s: num(s % 60, lang)});
+      }
+      var team = report.team || {};
+      var head = ['report_manager', 'report_created', 'report_in_work', 'report_won', 'report_lost', 'report_tasks',
+                  'report_without_task', 'report_contacts', 'report_calls'].map(function (key, i) {
+        return '<th' + (i ? ' class="' + el('num') + '"' : '') + '>' + esc(t('panel.' + key)) + '</th>';
+      }).join('');
+      return '<table class="' + el('table', CSS + '__report') + '"><tr>' + head + '</tr>' + rows.map(function (r) {
+        return '<tr data-user="' + esc(r.user_id) + '"><td><a href="#" data-dp-action="manager-deals" data-user="' +
+          esc(r.user_id) + '">' + esc(r.name || t('panel.user_no_name', {id: r.user_id})) + '</a></td>' +
+          cell(r.created, r.created_amount) + cell(r.in_work, r.in_work_amount) + cell(r.won, r.won_amount) +
+          cell(r.lost, r.lost_amount) +
+          '<td class="' + el('num') + '">' + esc(num(r.open_tasks, lang) + ' (' + num(r.overdue_tasks, lang) + ')') +
+          '</td>' +
+          cell(r.deals_without_task) +
+          '<td class="' + el('num') + '">' + esc(num(r.contacts_created, lang) + ' / ' + num(r.created, lang)) + '</td>' +
+          '<td class="' + el('num') + '">' + esc(num(r.calls, lang)) + '<div class="' + el('muted') + '">' +
+          esc(seconds(r.call_avg_seconds)) + '</div></td></tr>';
+      }).join('') + '</table>' + div('legend', esc(t('panel.report_note') + (team.avg_calls ? ' ' +
+        t('panel.report_team', {calls: num(team.avg_calls, lang), length: seconds(team.avg_call_seconds)}) : ''))) +
+        '<div class="' + el('manager-deals') + '"></div>';
+    }
+
+    function showManagerDeals(target) {
+      var user = $(target).attr('data-user'), box = panelRoot().find('.' + CSS + '__manager-deals');
+      box.html(loadingBox('list.loading'));
+      api('GET', '/attention?scope=visible&limit=50&user_id=' + encodeURIComponent(user))
+        .done(function (data) {
+          box.html('<h3 class="' + el('h2') + '">' + esc(t('panel.report_deals', {name: userName(user)})) + '</h3>' +
+            attentionHtml(data || {}));
+        })
+        .fail(function (xhr) { box.html(errorBox(xhr, 'reload-panel')); });
+    }
+
     /** The supervisor panel (mode "team", the Stats page) or the admin page (mode "admin", advanced_settings:
         plans, thresholds and supervisors only). */
     function renderPanelArea(mode) {
@@ -1406,17 +1583,21 @@ define(['jquery'], function ($) {
         '<div class="' + el('header') + '"><div>' + (admin ? '' : '<h1 class="' + el('h1') + '">' +
         esc(t('panel.title')) + '</h1><div class="' + el('as-of', CSS + '__muted') + '"></div>') + '</div>' +
         '<div class="' + el('sync') + '"></div></div>' +
-        (admin ? '' : '<div class="' + el('places-slot') + '"></div>') + '<div class="' + el('grid') + '">' +
+        (admin ? '' : '<div class="' + el('filters-slot') + '"></div><div class="' + el('places-slot') + '"></div>') + '<div class="' + el('grid') + '">' +
         (admin ? section('plan-editor', 'panel.plan_editor_title') + section('settings', 'panel.settings_title') :
           section('funnel', 'panel.funnel_title') + section('time', 'panel.time_title') +
           section('speed', 'speed.title', true) +
           section('incoming', 'panel.incoming_title') + section('workload', 'panel.workload_title') +
           section('plans', 'panel.plans_title') + section('forecast', 'panel.forecast_title') +
+          section('report', 'panel.report_title', true) +
           section('usefulness', 'panel.usefulness_title', true)) + '</div></div>');
       var root = panelRoot();
       root.on('click', '[data-dp-action]', function (event) {
         var handler = panelActions[$(this).attr('data-dp-action')];
         if (handler) { event.preventDefault(); handler(this); }
+      });
+      root.on('change', '[data-dp-filter]', function () {
+        changeFilter($(this).attr('data-dp-filter'), $(this).val());
       });
       root.on('change', '[data-dp-plan-month]', function () {
         if ($(this).val()) { loadPlans($(this).val()); }

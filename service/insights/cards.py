@@ -1,7 +1,7 @@
 """Per-deal hints: each rule of the catalogue turns one open lead and its context into a Hint with its reason."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo
@@ -11,6 +11,10 @@ from service.insights import texts
 from service.insights.settings import DAY, HOUR, InsightSettings
 from service.insights.stages import StageStats, threshold_evidence, threshold_for
 from service.insights.winrate import WinModel, win_chance as estimate_win
+
+MIN_WIN_TRIALS = 5  # resolved deals that stayed at least as long as this one, before a chance is shown
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+ONE_CAUSE = ("stuck_in_stage", "no_activity")  # a deal that sits silent in its stage: one alarm, two reasons
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,9 @@ def stuck_in_stage(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
     """Longer in the stage than P80 (warning) or P95 (critical) of the stage's own history."""
     days = (now - entered_stage_at(lead)) / DAY
     warn, crit = threshold_for(ctx.stage_stats, lead, ctx.settings.stage_overrides)
-    if days < warn.value:
+    if days <= warn.value:  # "longer than 80 of 100": strictly, or a stage of equal ages would all be stuck
         return None
-    critical = days >= crit.value
+    critical = days > crit.value
     limit = crit if critical else warn
     evidence = {"stage_name": ctx.stage_name, "days_in_stage": round(days, 1), "limit_days": round(limit.value, 1),
                 "warn_days": round(warn.value, 2), "crit_days": round(crit.value, 2),
@@ -81,7 +85,8 @@ def overdue_task(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
                 else "warning" if hours >= s.overdue_warning_hours else "info")
     limit = s.overdue_critical_hours if severity == "critical" else s.overdue_warning_hours
     evidence = {"hours_overdue": round(hours, 1), "overdue_tasks": len(overdue), "task_id": overdue[0].id,
-                "task_text": overdue[0].text or f"#{overdue[0].id}", "complete_till": overdue[0].complete_till}
+                "task_text": overdue[0].text or f"#{overdue[0].id}", "complete_till": overdue[0].complete_till,
+                "timezone": ctx.timezone}
     threshold = Threshold(limit, f"{limit:g} h overdue is {severity}", "default")
     return make_hint("overdue_task", severity, hours, "hours", threshold, evidence, lead, ctx, now)
 
@@ -150,19 +155,20 @@ def close_date_pushed(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
 
 
 def win_chance(lead: Lead, ctx: DealContext, now: int) -> Optional[Hint]:
-    """Chance to win from this stage at this age; a warning when it is under half the stage's usual."""
+    """Chance to win from this stage at this age, only where enough resolved deals stayed as long; a warning when
+    it is under half the stage's usual. The shown share is the raw one of the counts shown beside it."""
     estimate = estimate_win(ctx.win_model, lead, now) if ctx.win_model else None
-    if estimate is None:
-        return None
+    if estimate is None or estimate.rate.trials < MIN_WIN_TRIALS:
+        return None  # no comparable deals at this age: say nothing rather than guess
     r, stage = estimate.rate, estimate.stage_rate
-    low = r.trials >= 5 and r.value < stage.value / 2
-    evidence = {"win_share": round(r.value, 4), "wins": r.successes, "trials": r.trials,
-                "stage_win_share": round(stage.value, 4), "stage_wins": stage.successes,
+    low = r.value < stage.value / 2  # decided on the shrunk rates, so 0 of 5 does not cry wolf on its own
+    evidence = {"win_share": round(r.raw, 4), "win_share_shrunk": round(r.value, 4), "wins": r.successes,
+                "trials": r.trials, "stage_win_share": round(stage.raw, 4), "stage_wins": stage.successes,
                 "stage_trials": stage.trials, "age_days": round(estimate.age_days, 1),
                 "bucket_days": estimate.bucket_days, "stage_name": ctx.stage_name}
-    threshold = Threshold(round(stage.value * 100, 1),
+    threshold = Threshold(round(stage.raw * 100, 1),
                           f"win rate of {stage.trials} resolved deals that passed this stage", "stage")
-    return make_hint("win_chance", "warning" if low else "info", r.value * 100, "%", threshold, evidence,
+    return make_hint("win_chance", "warning" if low else "info", r.raw * 100, "%", threshold, evidence,
                      lead, ctx, now)
 
 
@@ -185,7 +191,27 @@ CODES = tuple(rule.__name__ for rule in RULES)
 
 
 def deal_hints(lead: Lead, ctx: DealContext, now: int) -> list[Hint]:
-    """All hints for one deal; closed or deleted deals get none."""
+    """All hints for one deal, one per cause; closed or deleted deals get none."""
     if not lead.is_open:
         return []
-    return [hint for rule in RULES if (hint := rule(lead, ctx, now)) is not None]
+    return merge_one_cause([hint for rule in RULES if (hint := rule(lead, ctx, now)) is not None])
+
+
+def merge_one_cause(hints: list[Hint]) -> list[Hint]:
+    """Stuck in the stage and no activity describe one silence: keep the more severe as the card (stuck on a tie)
+    and put both reasons under it, so the manager gets one alarm with every reason."""
+    same = sorted((h for h in hints if h.code in ONE_CAUSE),
+                  key=lambda h: (SEVERITY_RANK[h.severity], ONE_CAUSE.index(h.code)))
+    if len(same) < 2:
+        return hints
+    main, other = same
+    reasons = tuple(reason_of(h) for h in same)
+    card = replace(main, reasons=reasons, action=texts.action_text(main.code, main.severity, (other.code,)))
+    return [card if h is main else h for h in hints if h is not other]
+
+
+def reason_of(hint: Hint) -> dict:
+    """One reason under a merged card: what fired, how badly, and why."""
+    threshold = None if hint.threshold is None else asdict(hint.threshold)
+    return {"code": hint.code, "severity": hint.severity, "value": hint.value, "unit": hint.unit,
+            "threshold": threshold, "evidence": hint.evidence, "text": hint.text}

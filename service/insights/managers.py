@@ -43,9 +43,11 @@ def hygiene_table(hints_by_lead: Mapping[int, list], snap: Snapshot, users: list
     for lead_id, hints in hints_by_lead.items():
         user = snap.leads[lead_id].responsible_user_id
         for hint in hints:
+            fired = {hint.code, *(r["code"] for r in hint.reasons)}  # a merged card still counts for every rule
             for key, code in HYGIENE_CODES.items():
-                if hint.code == code:
-                    table.setdefault(user, Counter())[key] += hint.evidence.get("overdue_tasks", 1)
+                if code in fired:
+                    table.setdefault(user, Counter())[key] += hint.evidence.get("overdue_tasks", 1) \
+                        if hint.code == code else 1
     return table
 
 

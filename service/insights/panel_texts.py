@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from service.insights.texts import DEALS, DEALS_GEN, amount, both, days_en, days_ru, num, pct, plural_en, plural_ru
+from service.insights.texts import DEALS, DEALS_DAT, DEALS_GEN, amount, both, days_en, days_ru, num, pct, plural_en, plural_ru
 
 REQUESTS_GEN = ("заявки", "заявок", "заявок")
-EXITS_DAT = ("выходу", "выходам", "выходам")
 
 
 def losses_place(worst, names: Mapping[int, str]) -> dict:
@@ -29,9 +28,9 @@ def hang_place(row: dict) -> dict:
     p80_en = f", P80 {days_en(row['p80_days'])}" if row["p80_days"] is not None else ""
     return {"code": "longest_stage", "status_id": row["status_id"], "text": both(
         f"Дольше всего сделки висят на этапе «{stage}»: медиана {days_ru(med)}{p80_ru} "
-        f"(по {num(n, 'ru')} {plural_ru(n, EXITS_DAT)} из этапа).",
+        f"(по {num(n, 'ru')} {plural_ru(n, DEALS_DAT)}, покинувшим этап).",
         f"Deals hang longest in “{stage}”: median {days_en(med)}{p80_en} (from {num(n, 'en')} "
-        f"{plural_en(n, 'exit')}).")}
+        f"{plural_en(n, 'deal')} that left it).")}
 
 
 def incoming_place(incoming: dict) -> dict:
@@ -47,12 +46,13 @@ def incoming_place(incoming: dict) -> dict:
 
 
 def step_place(step, names: Mapping[int, str]) -> dict:
-    """The weakest stage-to-stage step, with its sample."""
+    """The weakest stage-to-stage step, with its sample: the raw share of the counts printed beside it (the shrunk
+    rate only ranks the steps)."""
     a, b, r = names.get(step.from_status, str(step.from_status)), names.get(step.to_status, ""), step.rate
     return {"code": "weakest_step", "status_id": step.from_status, "text": both(
-        f"Слабее всего переход «{a}» → «{b}»: {pct(r.value, 'ru')} ({num(r.successes, 'ru')} из "
+        f"Слабее всего переход «{a}» → «{b}»: {pct(r.raw, 'ru')} ({num(r.successes, 'ru')} из "
         f"{num(r.trials, 'ru')} {plural_ru(r.trials, DEALS_GEN)}).",
-        f"The weakest step is “{a}” → “{b}”: {pct(r.value, 'en')} ({num(r.successes, 'en')} of "
+        f"The weakest step is “{a}” → “{b}”: {pct(r.raw, 'en')} ({num(r.successes, 'en')} of "
         f"{num(r.trials, 'en')} {plural_en(r.trials, 'deal')}).")}
 
 

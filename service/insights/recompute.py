@@ -1,11 +1,12 @@
 """Whole-account and single-deal recomputation: the two entry points the jobs call."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from service.model import Hint
 from service.insights.cards import deal_hints
+from service.insights.cube import build_cube
 from service.insights.forecast import Forecast, forecast
 from service.insights.funnel import first_entries
 from service.insights.managers import manager_summaries, team_baseline
@@ -37,6 +38,7 @@ class AccountInsights:
     managers: dict  # user_id -> ManagerSummary
     team: TeamInsights
     forecast: Forecast
+    cube: dict = field(default_factory=dict)  # per-day aggregates the filtered panel adds up
 
 
 def build_models(snap: Snapshot, spells: list, plans: list[Plan], now: int, settings: InsightSettings) -> Models:
@@ -68,4 +70,4 @@ def recompute_account(snap: Snapshot, plans: list[Plan], now: int, settings: Ins
     team = team_insights(snap, spells, models.stage_stats, *period, now, entries)
     base = team_baseline(snap, spells, hints, team, entries, now, snap.account.timezone)
     managers = manager_summaries(snap, base, outlook.deals, plans, now, period, settings)
-    return AccountInsights(now, models, hints, managers, team, outlook)
+    return AccountInsights(now, models, hints, managers, team, outlook, build_cube(snap, spells, now))

@@ -31,6 +31,7 @@ class Snapshot:
     loss_reasons: dict = field(default_factory=dict)  # loss_reason_id -> name
     contacts_created: dict = field(default_factory=dict)  # user_id -> contacts created in the period
     stage_names: dict = field(default_factory=dict)  # status_id -> name
+    contacts: tuple = ()  # (created_at, responsible_user_id) of contacts seen created, for the manager report
 
 
 def _group(items: Iterable, key: str) -> dict:

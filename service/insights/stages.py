@@ -1,6 +1,7 @@
 """Time-in-stage statistics: Kaplan–Meier percentiles per stage and pipeline, and the stuck thresholds."""
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
@@ -21,6 +22,8 @@ class TimeStats:
     median_days: Optional[float]
     p80_days: Optional[float]
     p95_days: Optional[float]
+    current_p80_days: Optional[float] = None  # of the deals still in the stage: their time there so far
+    current_p95_days: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,21 @@ def km_quantile(curve: list[tuple[float, float]], q: float) -> Optional[float]:
     return None
 
 
+def empirical_quantile(values: list[float], q: float) -> Optional[float]:
+    """The smallest value with at least a share q of `values` at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
 def time_stats(exits: list[float], censored: list[float]) -> TimeStats:
-    """Summarise durations (seconds) as Kaplan–Meier percentiles in days."""
+    """Summarise durations (seconds) as Kaplan–Meier percentiles in days, plus the spread of the current stays."""
     curve = kaplan_meier(exits, censored)
     values = [km_quantile(curve, q) for q in QUANTILES]
     days = [None if v is None else v / DAY for v in values]
-    return TimeStats(len(exits), len(censored), *days)
+    current = [empirical_quantile(censored, q) for q in (0.8, 0.95)]
+    return TimeStats(len(exits), len(censored), *days, *(None if v is None else v / DAY for v in current))
 
 
 def _durations(spells: Iterable[Spell], now: int, window_days: int):
@@ -131,7 +143,23 @@ def threshold_for(stats: StageStats, lead: Lead, overrides: Optional[Mapping] = 
         where = f"exits in the last {stats.window_days} days"
         return (Threshold(stage.p80_days, f"P80 of {stage.exits} {where}", "stage"),
                 Threshold(stage.p95_days, f"P95 of {stage.exits} {where}", "stage"))
+    if _crowded(stage, stats.min_exits):
+        return _current_limits(stats, stage)
     return _fallback(stats, lead, stage.exits if stage else 0)
+
+
+def _crowded(ts: Optional[TimeStats], min_exits: int) -> bool:
+    """Enough deals are in the stage now to compare one of them with the others."""
+    return ts is not None and ts.censored >= min_exits and ts.current_p95_days is not None
+
+
+def _current_limits(stats: StageStats, stage: TimeStats) -> tuple[Threshold, Threshold]:
+    """Limits for a stage few deals have left, honest about censoring: the waiting deals' time so far is all that is
+    known of their stays, so a deal is compared with exactly that — the deals waiting there now."""
+    where = (f"time so far of the {stage.censored} deals still in this stage (only {stage.exits} exits in the "
+             f"last {stats.window_days} days)")
+    return (Threshold(stage.current_p80_days, f"P80 of the {where}", "stage_current"),
+            Threshold(stage.current_p95_days, f"P95 of the {where}", "stage_current"))
 
 
 def _fallback(stats: StageStats, lead: Lead, stage_exits: int) -> tuple[Threshold, Threshold]:
@@ -151,5 +179,6 @@ def threshold_evidence(stats: StageStats, lead: Lead) -> dict:
     """The sample sizes behind a threshold, for texts in both languages."""
     stage = stats.stages.get((lead.pipeline_id, lead.status_id))
     pipe = stats.pipelines.get(lead.pipeline_id)
-    return {"stage_exits": stage.exits if stage else 0, "pipeline_exits": pipe.exits if pipe else 0,
+    return {"stage_exits": stage.exits if stage else 0, "stage_current": stage.censored if stage else 0,
+            "pipeline_exits": pipe.exits if pipe else 0,
             "window_days": stats.window_days, "min_exits": stats.min_exits}

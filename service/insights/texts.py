@@ -1,7 +1,10 @@
 """Russian and English sentences for every insight, generated from its structured evidence."""
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 NBSP = "\u00a0"
 
@@ -13,10 +16,28 @@ EXITS = ("выход", "выхода", "выходов")
 DEALS_DAT = ("сделке", "сделкам", "сделкам")
 TIMES = ("раз", "раза", "раз")
 DEALS_GEN = ("сделки", "сделок", "сделок")
+MONTHS_GEN_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+                 "ноября", "декабря")
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def half_up(x: float) -> int:
+    """Round half away from zero, as people (and JavaScript's toFixed) do: 12.5 -> 13, not Python's 12."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def shown(x: float) -> float:
+    """The number exactly as `num` prints it: one decimal below 10 when fractional, whole otherwise."""
+    tenth = half_up(float(x) * 10) / 10
+    if abs(tenth) >= 10 or tenth == int(tenth):
+        return float(half_up(x))
+    return tenth
 
 
 def plural_ru(n: float, forms: tuple[str, str, str]) -> str:
-    """Pick the Russian form for n: (1 день, 2 дня, 5 дней); fractions take the 'few' form (1,5 дня)."""
+    """The Russian form for n as displayed (1 день, 2 дня, 5 дней, 21 день); a fraction takes the genitive
+    singular (1,5 дня)."""
+    n = shown(n)
     if n != int(n):
         return forms[1]
     n = abs(int(n))
@@ -28,97 +49,128 @@ def plural_ru(n: float, forms: tuple[str, str, str]) -> str:
 
 
 def plural_en(n: float, word: str, many: str = "") -> str:
-    """English singular/plural."""
-    return word if n == 1 else (many or word + "s")
+    """English singular only for exactly 1 as displayed (1 day, 1.5 days, 0 days)."""
+    return word if shown(n) == 1 else (many or word + "s")
 
 
 @lru_cache(maxsize=4096)  # a full recompute formats ~20 numbers per open deal, mostly the same few hundred
 def num(x: float, lang: str) -> str:
     """A number for people: thousands separated (94 000 / 94,000); one decimal below 10 when fractional."""
-    x = round(float(x), 1)
-    if abs(x) >= 10 or x == int(x):
-        text = f"{int(round(x)):,}"
+    x = shown(x)
+    if x == int(x):
+        text = f"{int(x):,}"
         return text.replace(",", NBSP) if lang == "ru" else text
     text = f"{x:.1f}"
     return text.replace(".", ",") if lang == "ru" else text
 
 
+def count_ru(n: float, forms: tuple[str, str, str]) -> str:
+    """«5 дней»: the number as displayed and the form it takes."""
+    return f"{num(n, 'ru')} {plural_ru(n, forms)}"
+
+
+def count_en(n: float, word: str, many: str = "") -> str:
+    """"5 days": the number as displayed and the form it takes."""
+    return f"{num(n, 'en')} {plural_en(n, word, many)}"
+
+
 def amount(x: float, lang: str) -> str:
     """A money amount, whole units with thousands separators."""
-    return num(round(x), lang)
+    return num(half_up(x), lang)
 
 
 def pct(share: float, lang: str) -> str:
     """A share 0..1 as a whole percentage."""
-    return f"{num(round(share * 100), lang)}%"
+    return f"{num(half_up(share * 100), lang)}%"
 
 
 def days_ru(x: float) -> str:
-    return f"{num(x, 'ru')} {plural_ru(round(x, 1), DAYS)}"
+    return count_ru(x, DAYS)
 
 
 def days_en(x: float) -> str:
-    return f"{num(x, 'en')} {plural_en(round(x, 1), 'day')}"
+    return count_en(x, "day")
 
 
 def duration_ru(hours: float) -> str:
     """Hours below two days, days above."""
     if hours < 48:
-        h = round(hours)
-        return f"{num(h, 'ru')} {plural_ru(h, HOURS)}"
-    return days_ru(round(hours / 24))
+        return count_ru(half_up(hours), HOURS)
+    return days_ru(half_up(hours / 24))
 
 
 def duration_en(hours: float) -> str:
     if hours < 48:
-        h = round(hours)
-        return f"{num(h, 'en')} {plural_en(h, 'hour')}"
-    return days_en(round(hours / 24))
+        return count_en(half_up(hours), "hour")
+    return days_en(half_up(hours / 24))
 
 
 def both(ru: str, en: str) -> dict:
     return {"ru": ru, "en": en}
 
 
-def source_text(ev: dict, percentile: str) -> dict:
-    """Where a stage time limit comes from, with its sample size."""
-    code, w = ev["source_code"], ev["window_days"]
-    k, n = ev["stage_exits"], ev["pipeline_exits"]
-    if code == "manual":
-        return both("ручная настройка руководителя", "manual setting")
-    if code == "stage":
-        return both(f"{percentile} по {num(k, 'ru')} {plural_ru(k, EXITS_DAT)} из этапа за {days_ru(w)}",
-                    f"{percentile} of {num(k, 'en')} {plural_en(k, 'exit')} in the last {days_en(w)}")
-    only_ru = f"у этапа всего {num(k, 'ru')} {plural_ru(k, ('выход', 'выхода', 'выходов'))}"
-    only_en = f"this stage has only {num(k, 'en')} {plural_en(k, 'exit')}"
+def moment(ts: int, timezone: str) -> dict:
+    """A due moment in the account's timezone: «5 декабря в 14:00» / "Dec 5, 14:00"."""
+    local = datetime.fromtimestamp(ts, ZoneInfo(timezone or "UTC"))
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    return both(f"{local.day} {MONTHS_GEN_RU[local.month - 1]} в {clock}",
+                f"{MONTHS_EN[local.month - 1]} {local.day}, {clock}")
+
+
+def window_phrase(days: float) -> dict:
+    """A look-back window in words people use: «за полгода» / "in the last six months"."""
+    named = {1: ("за последние сутки", "in the last day"), 30: ("за месяц", "in the last month"), 90: ("за квартал", "in the last quarter"),
+             180: ("за полгода", "in the last six months"), 365: ("за год", "in the last year")}
+    if half_up(days) in named:
+        return both(*named[half_up(days)])
+    return both(f"за последние {days_ru(days)}", f"in the last {days_en(days)}")
+
+
+def _where(ev: dict) -> dict:
+    name = ev.get("stage_name")
+    return both(f"на этапе «{name}»" if name else "на текущем этапе", f"in “{name}”" if name else "in its stage")
+
+
+def _stage_sample(ev: dict) -> dict:
+    """Why the stage's own history was not enough, in a few plain words."""
+    k = ev.get("stage_exits", 0)
     if k == 0:
-        only_ru, only_en = "истории этапа пока нет", "no history for this stage yet"
-    if k >= ev.get("min_exits", 20):  # enough exits, but most deals are still in the stage (censored)
-        only_ru = f"слишком много сделок ещё на этапе, чтобы измерить его ({num(k, 'ru')} {plural_ru(k, EXITS)})"
-        only_en = f"too many deals are still in this stage to measure it ({num(k, 'en')} {plural_en(k, 'exit')})"
+        return both("этот этап ещё не покинула ни одна сделка", "no deal has left this stage yet")
+    if k >= ev.get("min_exits", 20):  # enough exits, yet most deals are still there (censored)
+        return both("большинство сделок этого этапа ещё не покинули его", "most deals here have not left it yet")
+    verb = "покинула" if plural_ru(k, DEALS) == DEALS[0] else "покинули"  # the verb agrees: 1 сделка покинула
+    return both(f"этот этап {verb} всего {count_ru(k, DEALS)}",
+                f"only {count_en(k, 'deal')} {'has' if shown(k) == 1 else 'have'} left this stage")
+
+
+def stuck_reason(ev: dict) -> dict:
+    """What the deal's time in stage was compared with, as the second half of one sentence."""
+    code, limit = ev["source_code"], ev["limit_days"]
+    share = "95" if ev["percentile"] == "P95" else "80"
+    window = window_phrase(ev.get("window_days", 180))
+    if code == "stage":
+        return both(f"дольше, чем {share} из 100 сделок, прошедших этот этап {window['ru']}",
+                    f"longer than {share} of 100 deals that went through this stage {window['en']}")
+    if code == "stage_current":
+        return both(f"дольше, чем {share} из 100 сделок, которые сейчас на этом этапе",
+                    f"longer than {share} of 100 deals now in this stage")
     if code == "pipeline":
-        return both(f"{percentile} по {num(n, 'ru')} {plural_ru(n, EXITS_DAT)} по всей воронке за {days_ru(w)}, "
-                    f"{only_ru}",
-                    f"{percentile} of {num(n, 'en')} {plural_en(n, 'exit')} across the pipeline in the last "
-                    f"{days_en(w)}; {only_en}")
-    return both(f"значение по умолчанию, {only_ru}", f"default; {only_en}")
+        why = _stage_sample(ev)
+        return both(f"дольше, чем {share} из 100 сделок на любом этапе этой воронки {window['ru']} ({why['ru']})",
+                    f"longer than {share} of 100 deals in any stage of this pipeline {window['en']} ({why['en']})")
+    if code == "manual":
+        return both(f"больше порога в {days_ru(limit)}, заданного руководителем",
+                    f"past the limit of {days_en(limit)} your supervisor set")
+    why = _stage_sample(ev)
+    return both(f"больше порога по умолчанию в {days_ru(limit)} ({why['ru']})",
+                f"past the default limit of {days_en(limit)} ({why['en']})")
 
 
 def stuck_in_stage(ev: dict) -> dict:
-    share = "95%" if ev["percentile"] == "P95" else "80%"
-    src = source_text(ev, ev["percentile"])
-    days, limit = ev["days_in_stage"], ev["limit_days"]
-    where_ru = f"на этапе «{ev['stage_name']}»" if ev["stage_name"] else "на текущем этапе"
-    where_en = f"in “{ev['stage_name']}”" if ev["stage_name"] else "in its current stage"
-    if ev["source_code"] in ("stage", "pipeline"):  # a measured percentile: say whose deals it measures
-        whose_ru, whose_en = (("этого этапа", "at this stage") if ev["source_code"] == "stage"
-                              else ("на этапах этой воронки", "across this pipeline's stages"))
-        return both(f"Сделка {where_ru} уже {days_ru(days)} — дольше, чем {share} сделок {whose_ru} "
-                    f"(порог {days_ru(limit)}: {src['ru']}).",
-                    f"The deal has been {where_en} for {days_en(days)} — longer than {share} of deals {whose_en} "
-                    f"(limit {days_en(limit)}: {src['en']}).")
-    return both(f"Сделка {where_ru} уже {days_ru(days)} при пороге {days_ru(limit)} ({src['ru']}).",
-                f"The deal has been {where_en} for {days_en(days)}, past the {days_en(limit)} limit ({src['en']}).")
+    where, reason = _where(ev), stuck_reason(ev)
+    days = ev["days_in_stage"]
+    return both(f"Сделка {days_ru(days)} {where['ru']} — {reason['ru']}.",
+                f"The deal has been {where['en']} for {days_en(days)} — {reason['en']}.")
 
 
 def no_open_task(ev: dict) -> dict:
@@ -128,18 +180,21 @@ def no_open_task(ev: dict) -> dict:
 
 def overdue_task(ev: dict) -> dict:
     n, hours = ev["overdue_tasks"], ev["hours_overdue"]
-    more_ru = f" Всего просрочено задач: {n}." if n > 1 else ""
-    more_en = f" {n} tasks are overdue in total." if n > 1 else ""
-    return both(f"Задача «{ev['task_text']}» просрочена на {duration_ru(hours)}.{more_ru}",
-                f"Task “{ev['task_text']}” is {duration_en(hours)} overdue.{more_en}")
+    due = moment(ev["complete_till"], ev.get("timezone", "UTC")) if ev.get("complete_till") else None
+    due_ru = f" (срок был {due['ru']})" if due else ""
+    due_en = f" (due {due['en']})" if due else ""
+    more_ru = f" Всего просрочено задач: {num(n, 'ru')}." if n > 1 else ""
+    more_en = f" {count_en(n, 'task')} are overdue in total." if n > 1 else ""
+    return both(f"Задача «{ev['task_text']}» просрочена на {duration_ru(hours)}{due_ru}.{more_ru}",
+                f"Task “{ev['task_text']}” is {duration_en(hours)} overdue{due_en}.{more_en}")
 
 
 def no_activity(ev: dict) -> dict:
     days, limit = ev["days_quiet"], ev["limit_days"]
-    return both(f"По сделке {days_ru(days)} нет движения: ни смены этапа, ни выполненной задачи, ни звонка, "
-                f"ни примечания (порог {days_ru(limit)}).",
-                f"Nothing has happened on this deal for {days_en(days)}: no stage move, completed task, call or "
-                f"note (limit {days_en(limit)}).")
+    return both(f"По сделке {days_ru(days)} ничего не происходит: ни смены этапа, ни выполненной задачи, ни звонка, "
+                f"ни примечания, а допустимо не больше {days_ru(limit)}.",
+                f"Nothing has happened on this deal for {days_en(days)} — no stage move, completed task, call or "
+                f"note — against a limit of {days_en(limit)}.")
 
 
 def close_date_passed(ev: dict) -> dict:
@@ -150,31 +205,34 @@ def close_date_passed(ev: dict) -> dict:
 
 def close_date_pushed(ev: dict) -> dict:
     n, days = ev["pushes"], ev["days_pushed"]
-    return both(f"Дату закрытия переносили {num(n, 'ru')} {plural_ru(n, TIMES)}, в сумме на {days_ru(days)} позже "
+    times_en = "once" if shown(n) == 1 else count_en(n, "time")
+    return both(f"Дату закрытия переносили {count_ru(n, TIMES)}, в сумме на {days_ru(days)} позже "
                 f"первоначальной.",
-                f"The close date has been pushed {num(n, 'en')} {plural_en(n, 'time')}, {days_en(days)} later "
+                f"The close date has been pushed {times_en}, {days_en(days)} later "
                 f"than first planned in total.")
 
 
 def win_chance(ev: dict) -> dict:
-    p, w, t = ev["win_share"], ev["wins"], ev["trials"]
-    sp, st = ev["stage_win_share"], ev["stage_trials"]
-    age, stage = ev["age_days"], ev["stage_name"]
+    """Raw shares beside the counts they come from: the shrunk estimate ranks, it is not printed."""
+    w, t, sw, st = ev["wins"], ev["trials"], ev["stage_wins"], ev["stage_trials"]
+    stage, bucket = ev["stage_name"], ev["bucket_days"]
+    who_ru = (f"пробывших на этапе «{stage}» не меньше {days_ru(bucket)}" if bucket
+              else f"прошедших этап «{stage}»")
+    who_en = f"that spent at least {days_en(bucket)} in “{stage}”" if bucket else f"that went through “{stage}”"
+    usual_ru = f"; в среднем по этапу — {pct(sw / st, 'ru')}" if st and st != t else ""
+    usual_en = f"; the stage's average is {pct(sw / st, 'en')}" if st and st != t else ""
     return both(
-        f"Шанс выиграть сделку — {pct(p, 'ru')}: из {num(t, 'ru')} {plural_ru(t, DEALS_GEN)}, пробывших на этапе "
-        f"«{stage}» не меньше {days_ru(ev['bucket_days'])}, выиграно {num(w, 'ru')} (оценка сглажена к среднему "
-        f"этапа {pct(sp, 'ru')} по {num(st, 'ru')} {plural_ru(st, DEALS_DAT)}); сделка на этапе {days_ru(age)}.",
-        f"Chance to win: {pct(p, 'en')}. Of {num(t, 'en')} {plural_en(t, 'deal')} that spent at least "
-        f"{days_en(ev['bucket_days'])} in “{stage}”, {num(w, 'en')} were won (shrunk toward the stage's "
-        f"{pct(sp, 'en')} from {num(st, 'en')} {plural_en(st, 'deal')}); this deal has been there {days_en(age)}.")
+        f"Из {count_ru(t, DEALS_GEN)}, {who_ru}, выиграно {num(w, 'ru')} — {pct(w / t, 'ru')}{usual_ru}.",
+        f"Of {count_en(t, 'deal')} {who_en}, {num(w, 'en')} {'was' if shown(w) == 1 else 'were'} won — "
+        f"{pct(w / t, 'en')}{usual_en}.")
 
 
 def plan_impact(ev: dict) -> dict:
     share, price, left = ev["share"], ev["price"], ev["remaining_plan"]
     return both(f"Сделка на {amount(price, 'ru')} закрывает {pct(share, 'ru')} оставшегося плана менеджера "
-                f"({amount(left, 'ru')} до конца месяца).",
+                f"на месяц ({amount(left, 'ru')}).",
                 f"This deal of {amount(price, 'en')} would cover {pct(share, 'en')} of the manager's remaining plan "
-                f"({amount(left, 'en')} to go this month).")
+                f"for the month ({amount(left, 'en')}).")
 
 
 HINT_TEXTS = {f.__name__: f for f in (stuck_in_stage, no_open_task, overdue_task, no_activity,
@@ -191,13 +249,15 @@ ACTIONS = {
                               "Update the close date or close the deal."),
     "close_date_pushed": both("Выясните, что мешает закрытию, прежде чем снова переносить дату.",
                               "Find out what blocks the close before pushing the date again."),
-    "win_chance": both("Сосредоточьтесь на шаге, который продвинет сделку к следующему этапу.",
-                       "Focus on the step that moves the deal to the next stage."),
-    "plan_impact": both("Держите сделку в приоритете: от неё зависит план.",
-                        "Keep this deal a priority: the plan depends on it."),
+    "win_chance": both("Договоритесь с клиентом о следующем шаге и поставьте задачу на его дату.",
+                       "Agree the next step with the client and set a task for its date."),
+    "plan_impact": both("Согласуйте с клиентом дату решения до конца месяца.",
+                        "Agree a decision date with the client before the month ends."),
 }
-LOW_WIN_ACTION = both("Проверьте, жива ли сделка: шанс ниже обычного для этого этапа.",
-                      "Check whether the deal is still alive: its chance is below this stage's usual.")
+LOW_WIN_ACTION = both("Спросите клиента прямо, актуальна ли сделка, и закройте её, если нет.",
+                      "Ask the client directly whether the deal is still on, and close it if not.")
+STALLED_ACTION = both("Позвоните клиенту сегодня и решите: двигать сделку дальше или закрыть её.",
+                      "Call the client today and decide: move the deal forward or close it.")
 
 
 def hint_text(code: str, evidence: dict) -> dict:
@@ -205,8 +265,10 @@ def hint_text(code: str, evidence: dict) -> dict:
     return HINT_TEXTS[code](evidence)
 
 
-def action_text(code: str, severity: str = "info") -> dict:
-    """What to do about a deal hint, in both languages."""
+def action_text(code: str, severity: str = "info", merged: tuple[str, ...] = ()) -> dict:
+    """What to do about a deal hint, in both languages; one action for a card that merged several causes."""
+    if {code, *merged} >= {"stuck_in_stage", "no_activity"}:
+        return STALLED_ACTION
     if code == "win_chance" and severity != "info":
         return LOW_WIN_ACTION
     return ACTIONS[code]

@@ -172,9 +172,11 @@ def manager(user: str):
     return answer(s.ManagerAnswer, widget_api.manager_summary(deps(), claims(), user_id))
 
 
-@endpoint("GET", "/panel", "The supervisor panel", s.Panel, description="Supervisors only.")
+@endpoint("GET", "/panel", "The supervisor panel", s.Panel, query=s.PanelQuery, errors=(400,),
+          description="Supervisors only. Without filters: the last 30 days of the main pipeline, every manager.")
 def panel():
-    return answer(s.Panel, widget_api.panel(deps(), claims()))
+    query = load(s.PanelQuery, request.args)
+    return answer(s.Panel, widget_api.panel(deps(), claims(), **query))
 
 
 @endpoint("GET", "/sync", "Sync status and progress", s.SyncStatus)

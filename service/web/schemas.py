@@ -32,6 +32,27 @@ class AttentionQuery(In):
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100), metadata={"description": "1–100"})
     scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "visible")), metadata={
         "description": "mine: deals the caller is responsible for; visible: every deal their rights let them see"})
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "only this manager's deals, of those the scope and the caller's rights allow"})
+
+
+class PanelQuery(In):
+    from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, 2**40), metadata={
+        "description": "period start, unix seconds (default: the last 30 local days, today included); periods count "
+                       "whole days in the account's timezone"})
+    to = fields.Integer(load_default=None, validate=validate.Range(0, 2**40), metadata={
+        "description": "period end, unix seconds, exclusive (default: now)"})
+    pipeline_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "one pipeline (default: the main one); stages of different pipelines are never mixed"})
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "one manager (default: everyone)"})
+    group_id = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+        "description": "one group of managers (ignored with user_id)"})
+
+    @validates_schema
+    def period_in_order(self, data, **kwargs):
+        if data.get("from_") is not None and data.get("to") is not None and data["from_"] >= data["to"]:
+            raise ValidationError("from must be before to", "from")
 
 
 class PlansQuery(In):
@@ -125,7 +146,18 @@ class Texts(Schema):
 class Threshold(Schema):
     value = fields.Float()
     source = fields.String()
-    source_code = fields.String(metadata={"description": "stage | pipeline | default | manual"})
+    source_code = fields.String(metadata={"description": "stage (its exits) | stage_current (the deals waiting in it "
+                                                         "now) | pipeline | default | manual"})
+
+
+class Reason(Schema):
+    code = fields.String()
+    severity = fields.String()
+    value = fields.Float()
+    unit = fields.String()
+    threshold = fields.Nested(Threshold, allow_none=True)
+    evidence = fields.Dict()
+    text = fields.Nested(Texts)
 
 
 class Hint(Schema):
@@ -141,6 +173,9 @@ class Hint(Schema):
     as_of = fields.Integer()
     lead_id = fields.Integer()
     extra = fields.Dict()
+    reasons = fields.List(fields.Nested(Reason), metadata={
+        "description": "when one cause fired several rules (stuck in the stage and no activity): every rule's reason, "
+                       "this card's own first; empty otherwise"})
     problem = fields.String(metadata={"description": "stable id of the problem (usefulness tracking)"})
     situation = fields.String(metadata={"description": "what a snooze/dismissal hides; changes on escalation"})
 
@@ -314,6 +349,15 @@ class Panel(Schema):
     plans = fields.Nested(Plans)
     speed_to_lead = fields.Nested(lambda: SpeedToLead(), allow_none=True, metadata={
         "description": "time to first contact per manager and source, and conversion by first-contact delay"})
+    filters = fields.Dict(allow_none=True, metadata={
+        "description": "the filter applied to team and report: from, to, pipeline_id, user_id, group_id; null before "
+                       "the first recompute (team is then the stored last-30-days document)"})
+    options = fields.Dict(allow_none=True, metadata={
+        "description": "what can be chosen: pipelines [{id, name, main}], users [{id, name, group_id}], groups"})
+    report = fields.Dict(allow_none=True, metadata={
+        "description": "per manager in the period: deals created/won/lost and in work with sums, open and overdue "
+                       "tasks, deals without a task, contacts created, calls (count, seconds, average) and the team "
+                       "average"})
 
 
 class SpeedGroup(Schema):

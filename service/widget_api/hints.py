@@ -158,15 +158,17 @@ def clear_feedback(deps: Deps, claims, lead_id: int, code: str) -> dict:
 
 
 # --- "my deals that need attention"
-def attention(deps: Deps, claims, limit: int = 20, scope: str = "mine") -> dict:
-    """The caller's (scope=mine) or visible (scope=visible) open deals with hints: most severe, then priciest."""
+def attention(deps: Deps, claims, limit: int = 20, scope: str = "mine", user_id: Optional[int] = None) -> dict:
+    """The caller's (scope=mine) or visible (scope=visible) open deals with hints: most severe, then priciest;
+    `user_id` keeps one manager's deals among those (the manager report's click), within the caller's rights."""
     caller, (index,) = authorize(deps, claims, ("open_index",))
     if caller.leads_view == "D":
         raise errors.Forbidden("your amoCRM rights do not let you view deals")
     index = index if index is not None else open_index(deps, caller.account.id)
     groups = _groups(deps, caller, scope)
     ids = [int(k) for k, (owner, group) in index.items()
-           if (owner == caller.user_id if scope == "mine" else _may(caller, owner, group, groups))]
+           if (owner == caller.user_id if scope == "mine" else _may(caller, owner, group, groups))
+           and (user_id is None or owner == user_id)]
     feedback = deps.store.widget.user_feedback(caller.account.id, caller.user_id)
     names = {u.id: u.name for u in deps.store.get_users(caller.account.id).values()} if scope == "visible" else {}
     items = []

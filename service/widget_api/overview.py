@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Optional
 from urllib.parse import parse_qsl
 
 from service import errors
 from service.bootstrap import Deps
+from service.insights.cube import HORIZON_DAYS
+from service.insights.manager_report import manager_report
+from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, periods, split_by_pipeline,
+                                          team_view)
 from service.insights.plans import month_key
+from service.insights.settings import DAY
+from service.recompute import jsonable
 from service.sync import sync_status
 from service.widget_api.access import authorize, language_hint, require_supervisor
 from service.widget_api.hints import usefulness
@@ -49,13 +56,17 @@ def visible_deals(deps: Deps, caller, summary: Optional[dict]) -> Optional[dict]
     return {**summary, "gap_deals": [row for row in listed if caller.may_view(leads.get(row["lead_id"]))]}
 
 
-def panel(deps: Deps, claims) -> dict:
-    """The supervisor panel: team, forecast and its accuracy, managers, sync, hint usefulness, freshness."""
+def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = None,
+          pipeline_id: Optional[int] = None, user_id: Optional[int] = None, group_id: Optional[int] = None) -> dict:
+    """The supervisor panel: team (filtered by period, pipeline and managers), the per-manager report, forecast and
+    its accuracy, managers, sync, hint usefulness, freshness, speed to lead."""
     caller, (team, forecast, backtest, recompute, speed) = authorize(
         deps, claims, ("insight", "team"), ("insight", "forecast"), ("insight", "backtest"), ("insight", "recompute"),
         ("insight", "speed_to_lead"))
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
+    cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
+    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id)
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
     month = month_key(caller.now, caller.account.timezone)
     plans = [p for p in deps.store.read_plans(account_id) if p.get("month") == month]
@@ -68,7 +79,7 @@ def panel(deps: Deps, claims) -> dict:
     return {"as_of": (recompute or {}).get("as_of"), "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
             "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
-            "speed_to_lead": speed}
+            "speed_to_lead": speed, **(view or {"filters": None, "options": None, "report": None})}
 
 
 def name_plans(plans: list, users: dict) -> list:
@@ -116,3 +127,61 @@ def _request_id(headers) -> Optional[str]:
         return (json.loads(headers) if isinstance(headers, str) else headers or {}).get("X-Amocrm-Requestid")
     except (ValueError, AttributeError):
         return None
+
+
+DEFAULT_DAYS = 30
+CUBES_HELD = 32  # accounts whose parsed cube a web process keeps
+_cubes: "OrderedDict[int, tuple[str, dict]]" = OrderedDict()
+
+
+def cube_parts(deps: Deps, account_id: int, version: Optional[str]) -> Optional[dict]:
+    """The account's cube split by pipeline, parsed once per recompute: parsing a large account's cube costs more
+    than answering a filtered request from it. Keyed by the version the recompute stored beside it."""
+    held = _cubes.get(account_id)
+    if held is not None and version is not None and held[0] == version:
+        _cubes.move_to_end(account_id)
+        return held[1]
+    cube = deps.store.read_insight(account_id, "cube")
+    if not cube:
+        return None
+    parsed = {"cube": cube, "parts": split_by_pipeline(cube)}
+    if cube.get("version"):
+        _cubes[account_id] = (cube["version"], parsed)
+        while len(_cubes) > CUBES_HELD:
+            _cubes.popitem(last=False)
+    return parsed
+
+
+def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
+                  pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int]) -> Optional[dict]:
+    """team, report, filters and options for one filter, added up from the cube; None before the first recompute."""
+    if not parsed or not parsed["cube"].get("pipelines"):
+        return None
+    cube = parsed["cube"]
+    to = to if to is not None else now
+    from_ = from_ if from_ is not None else days_back(now, cube["timezone"], DEFAULT_DAYS)
+    pipeline_id = pipeline_id if pipeline_id is not None else main_pipeline(cube)
+    if pipeline_id not in {p["id"] for p in cube["pipelines"]}:
+        raise errors.BadRequest(f"pipeline {pipeline_id} is not a pipeline of this account")
+    users = {u["id"]: u for u in cube["users"]}
+    if user_id is not None and user_id not in users:
+        raise errors.BadRequest(f"user {user_id} is not a user of this account")
+    chosen = (frozenset({user_id}) if user_id is not None else
+              frozenset(u for u, doc in users.items() if doc["group_id"] == group_id) if group_id is not None
+              else None)
+    f = PanelFilter(from_, to, pipeline_id, chosen)
+    filters = {"from": from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
+               "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
+               "available_from": int(cube["as_of"] - HORIZON_DAYS * DAY)}
+    part = parsed["parts"][pipeline_id]
+    return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), "filters": filters,
+            "options": {**options(cube), "periods": periods(now, cube["timezone"])}}
+
+
+def options(cube: dict) -> dict:
+    """What the filters offer: pipelines (main first), managers, and groups when the account has them."""
+    groups = sorted({u["group_id"] for u in cube["users"] if u["group_id"]})
+    return {"pipelines": [{"id": p["id"], "name": p["name"], "main": p["main"]} for p in cube["pipelines"]],
+            "users": [{"id": u["id"], "name": u["name"], "group_id": u["group_id"]}
+                      for u in sorted(cube["users"], key=lambda u: (u["name"], u["id"]))],
+            "groups": groups}

@@ -1,8 +1,8 @@
 """The deal card's panel: hints in the user's language, freshness, my plan, snooze and dismiss, live refresh."""
 import requests
 
-from service.model import Task
-from service.recompute import recompute_cards
+from service.model import Hint, Task, Threshold
+from service.recompute import card_json, recompute_cards
 from service.services import hook_secret
 from tests.browser.conftest import foreign_css, screenshot, text_of
 from tests.support.samples import webhook_bodies
@@ -22,6 +22,11 @@ def post_status_webhook(api_server, settings):
 def open_card(page, harness, lead=QUIET_LEAD, lang="ru", user=MANAGER):
     page.goto(f"{harness.url}/?lead={lead}&lang={lang}&user={user}")
     page.locator(".deal-pulse__hint, .deal-pulse__empty, .deal-pulse__error").first.wait_for(timeout=10_000)
+
+
+def silent_card(page):
+    """The one card of the quiet lead's silence: stuck in its stage and no activity, merged."""
+    return page.locator(".deal-pulse__hint:has(.deal-pulse__reasons)")
 
 
 def codes(page):
@@ -54,8 +59,12 @@ def test_card_lists_hints_by_severity_with_reason_numbers_action_and_my_plan(pag
         "items => items.map(i => i.className.match(/--(critical|warning|info)/)[1])")
     order = {"critical": 0, "warning": 1, "info": 2}
     assert severities == sorted(severities, key=order.get) and len(severities) >= 2
-    quiet = page.locator('.deal-pulse__hint[data-code="no_activity"]')
-    assert "нет движения" in text_of(quiet) and "57 дней · порог 7" in text_of(quiet)
+    quiet = silent_card(page)  # 57 days in the stage and 57 quiet days are one alarm with both reasons
+    assert quiet.count() == 1 and {"stuck_in_stage", "no_activity"} & set(codes(page)) == {quiet.get_attribute(
+        "data-code")}
+    assert text_of(quiet.locator(".deal-pulse__text")).startswith("Сделка 57 дней на этапе «Принимают решение» — ")
+    assert "ничего не происходит" in text_of(quiet.locator(".deal-pulse__reasons"))
+    assert "57 дней · порог" in text_of(quiet)
     assert text_of(quiet.locator(".deal-pulse__action")).startswith("→ ")
     no_task = page.locator('.deal-pulse__hint[data-code="no_open_task"]')
     assert no_task.locator('[data-dp-action="task"]').inner_text() == "Создать задачу"
@@ -69,16 +78,16 @@ def test_card_lists_hints_by_severity_with_reason_numbers_action_and_my_plan(pag
 
 def test_snoozed_hint_is_hidden_and_stays_hidden_after_reload(page, harness, scenario):
     open_card(page, harness)
-    assert "no_activity" in codes(page)
-    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint = silent_card(page)
+    code = hint.get_attribute("data-code")
     hint.locator('[data-dp-action="snooze-menu"]').click()
     hint.locator('[data-period="3d"]').click()
     page.locator(".deal-pulse__notice").wait_for()
     assert "отложена на 3 дня" in page.locator(".deal-pulse__notice").inner_text()
-    assert "no_activity" not in codes(page)
+    assert code not in codes(page)
     screenshot(page, "card-snoozed")
     open_card(page, harness)
-    assert "no_activity" not in codes(page) and "no_open_task" in codes(page)
+    assert not {"no_activity", "stuck_in_stage"} & set(codes(page)) and "no_open_task" in codes(page)
 
 
 def test_dismissed_hint_needs_a_reason_and_is_gone(page, harness, scenario):
@@ -120,7 +129,7 @@ def test_an_open_card_is_polled_while_visible_and_never_while_hidden(page, harne
     page.clock.run_for(21_000)
     page.wait_for_function("!document.querySelector('.deal-pulse__hint[data-code=\"no_open_task\"]')",
                            timeout=5_000)
-    assert len(reads) == 1 and "no_activity" in codes(page)
+    assert len(reads) == 1 and silent_card(page).count() == 1
     hide(page, True)
     page.clock.run_for(95_000)
     assert len(reads) == 1  # none while hidden
@@ -138,11 +147,11 @@ def test_no_block_on_a_new_deals_card(page, harness, scenario):
 def test_a_snooze_reloads_the_card_at_once(page, harness, scenario):
     open_card(page, harness)
     reads = hint_reads(page)
-    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint = silent_card(page)
     hint.locator('[data-dp-action="snooze-menu"]').click()
     with page.expect_request(lambda r: r.url.endswith(f"/leads/{QUIET_LEAD}/hints"), timeout=5_000):
         hint.locator('[data-period="1d"]').click()  # our own action: the card is read again at once
-    assert len(reads) == 1 and "no_activity" not in codes(page)
+    assert len(reads) == 1 and not {"no_activity", "stuck_in_stage"} & set(codes(page))
     assert page.locator(".deal-pulse__notice").count() == 1
 
 
@@ -193,12 +202,31 @@ def test_a_replayed_token_is_retried_once_with_a_fresh_one(page, harness, api_se
         return route.continue_()
 
     page.route("**/token*", mint)
-    hint = page.locator('.deal-pulse__hint[data-code="no_activity"]')
+    hint = silent_card(page)
     hint.locator('[data-dp-action="snooze-menu"]').click()
     hint.locator('[data-period="1d"]').click()
     page.locator(".deal-pulse__notice").wait_for(timeout=5_000)
     posts = [token for method, token in sent if method == "POST"]
     assert len(posts) == 2 and posts[0] == used and posts[1] != used  # refused as a replay, then once more, fresh
-    assert "no_activity" not in codes(page)
+    assert not {"no_activity", "stuck_in_stage"} & set(codes(page))
     metrics = requests.get(f"{api_server.url}/metrics", timeout=5).text
     assert 'deal_pulse_widget_token_replays_total{account="16700680"} 1' in metrics
+
+
+def test_numbers_take_the_plural_of_the_number_as_shown(page, harness, scenario, deps):
+    now = int(deps.clock())
+
+    def hint(code, value, unit, limit):
+        return Hint(code, "warning", value, unit, Threshold(limit, "test", "default"), {}, {"ru": "-", "en": "-"},
+                    {"ru": "-", "en": "-"}, now, QUIET_LEAD)
+    deps.store.save_cards(scenario.id, {QUIET_LEAD: card_json(QUIET_LEAD, [
+        hint("stuck_in_stage", 15.4, "days", 1.5), hint("overdue_task", 8.3, "hours", 24),
+        hint("no_activity", 21.4, "days", 7), hint("close_date_passed", 0.96, "days", 14)], now)})
+    heads = {}
+    for lang in ("ru", "en"):
+        open_card(page, harness, lang=lang)
+        heads[lang] = dict(zip(codes(page), page.locator(".deal-pulse__numbers").all_inner_texts()))
+    assert heads["ru"] == {"stuck_in_stage": "15 дней · порог 1,5", "overdue_task": "8,3 часа · порог 24",
+                           "no_activity": "21 день · порог 7", "close_date_passed": "1 день · порог 14"}
+    assert heads["en"]["stuck_in_stage"].startswith("15 days") and heads["en"]["overdue_task"].startswith("8.3 hours")
+    assert heads["en"]["no_activity"].startswith("21 days") and heads["en"]["close_date_passed"].startswith("1 day ")

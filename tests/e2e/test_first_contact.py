@@ -39,7 +39,8 @@ def test_the_hint_appears_at_the_limit_without_a_webhook_and_a_call_clears_it(de
     worker_deps = bootstrap.worker_deps()
     monkeypatch.setattr(worker_deps, "clock", lambda: slot)  # the worker's clock, moved to the limit
     received = deps.store.webhooks_received(account_id)
-    assert run_scheduler_at(deps, slot - RECHECK_SLOT) == []  # nothing is due before the limit
+    rechecks = [j for j in run_scheduler_at(deps, slot - RECHECK_SLOT) if j.startswith("fc-")]
+    assert rechecks == []  # nothing is due before the limit (beside the panel's debounced recompute, issue 20)
     assert run_scheduler_at(deps, slot) == [f"fc-{account_id}-{slot}"]
     delivery.drain()
     assert deps.store.webhooks_received(account_id) == received  # no webhook came in between

@@ -117,7 +117,7 @@ def test_an_open_task_schedules_its_overdue_check(client, settings, account, dep
     post(client, settings, lead_pairs("add", 1, 100, 1500) + task_pairs("add", 7, 1, due))
     run_worker()
     registry = ScheduledJobRegistry(queue=deps.queues["insights"])
-    [job_id] = registry.get_job_ids()
+    [job_id] = [j for j in registry.get_job_ids() if not j.startswith("fresh-recompute-")]  # beside the panel's
     assert job_id == f"recheck-16700680-1-{due}"
     assert registry.get_scheduled_time(job_id) == datetime.fromtimestamp(due + 1, timezone.utc).replace(microsecond=0)
 

@@ -80,6 +80,8 @@ def test_make_run_reaches_a_card_preview_with_hints_and_one_ctrl_c_stops_everyth
     line, output = read_until(process, r"Card preview")
     card_url = line.split()[-1]
     assert any(x.startswith("Sync  [") for x in output)  # the progress bar was drawn
+    plans = [x for x in output if x.startswith("Plans for this month:")]
+    assert plans and not plans[0].startswith("Plans for this month: 0 ")  # pacing and P(plan met) have a plan
     sandbox_line, _ = read_until(process, r"Sandbox amoCRM")
     sandbox_port = int(re.search(r"127\.0\.0\.1:(\d+)", sandbox_line).group(1))
 

@@ -200,9 +200,20 @@ def test_win_chance_uses_deals_that_stayed_as_long_with_sample_size():
     # stage: 32 won of 80, prior 0.4 (the pipeline's 32/80) -> 0.4
     assert (young_hint.evidence["wins"], young_hint.evidence["trials"]) == (32, 80)
     assert young_hint.value == 40 and young_hint.severity == "info"
-    # stayed >= 14 days: 2 won of 40, shrunk toward 0.4 with strength 20: (2 + 8) / 60 = 16.67%
+    # stayed >= 14 days: 2 won of 40. The shown value is the raw 5% of the counts shown beside it; the decision
+    # uses the estimate shrunk toward 0.4 with strength 20: (2 + 8) / 60 = 16.67%, under half the stage's 40%
     assert (old_hint.evidence["wins"], old_hint.evidence["trials"]) == (2, 40)
-    assert old_hint.value == 16.67 and old_hint.severity == "warning"  # under half the stage's 40%
+    assert old_hint.value == 5 and old_hint.evidence["win_share_shrunk"] == 0.1667
+    assert old_hint.severity == "warning"
+    assert "2 из 40" not in old_hint.text["ru"] and "выиграно 2 — 5%" in old_hint.text["ru"]
+
+
+def test_win_chance_needs_deals_that_stayed_as_long_as_this_one():
+    model = history_of_outcomes(wins_fast=30, losses_fast=10, wins_slow=0, losses_slow=0)
+    old = make_lead(status_id=S1, in_stage_days=15)
+    assert "win_chance" not in codes(old, busy_ctx(old, win_model=model))  # never «из 0 сделок»
+    model = history_of_outcomes(wins_fast=30, losses_fast=10, wins_slow=1, losses_slow=3)
+    assert "win_chance" not in codes(old, busy_ctx(old, win_model=model))  # 4 comparable deals are too few
 
 
 def test_plan_impact_is_the_share_of_the_remaining_plan():
@@ -222,15 +233,38 @@ def test_closed_deals_get_no_hints():
 
 
 def test_every_hint_carries_its_reason():
-    lead = make_lead(status_id=S1, in_stage_days=30, price=50_000)
+    lead = make_lead(status_id=S1, in_stage_days=16, price=50_000)
     changes = (close_date_change(lead.id, NOW - 9 * DAY, NOW - 5 * DAY, NOW - DAY),)
     model = history_of_outcomes(5, 5, 5, 5)
     context = ctx(tasks=(make_task(lead.id, due_in_hours=-30),), last_activity_at=NOW - 30 * DAY,
                   close_date=NOW - DAY, close_date_changes=changes, win_model=model, remaining_plan=80_000,
                   as_of=NOW - 60)
     hints = deal_hints(lead, context, NOW)
-    assert {h.code for h in hints} == set(CODES) - {"no_open_task"}
+    # 30 quiet days (critical) and 16 days in the stage (warning) are one silence: one card, the more severe,
+    # with both reasons under it
+    assert {h.code for h in hints} == set(CODES) - {"no_open_task", "stuck_in_stage"}
+    silent = next(h for h in hints if h.code == "no_activity")
+    assert silent.severity == "critical"
+    assert [(r["code"], r["severity"]) for r in silent.reasons] == [("no_activity", "critical"),
+                                                                     ("stuck_in_stage", "warning")]
     for h in hints:
         assert h.severity in ("info", "warning", "critical") and h.lead_id == lead.id and h.as_of == NOW - 60
         assert h.threshold is not None and h.threshold.source
         assert h.evidence and h.text["ru"] and h.text["en"] and h.action["ru"] and h.action["en"]
+
+
+def test_stuck_and_silent_deal_gets_one_card_with_both_reasons():
+    lead = make_lead(status_id=S1, in_stage_days=120)
+    hints = deal_hints(lead, busy_ctx(lead, last_activity_at=NOW - 120 * DAY), NOW)
+    silence = [h for h in hints if h.code in ("stuck_in_stage", "no_activity")]
+    assert len(silence) == 1 and silence[0].code == "stuck_in_stage"  # both critical: stuck names the stage
+    reasons = silence[0].reasons
+    assert [r["code"] for r in reasons] == ["stuck_in_stage", "no_activity"]
+    assert reasons[0]["text"] == silence[0].text and "120 дней" in reasons[1]["text"]["ru"]
+    assert "Позвоните" in silence[0].action["ru"] and "закрыть" in silence[0].action["ru"]
+
+
+def test_a_lone_rule_keeps_no_reasons_list():
+    lead = make_lead(status_id=S1, in_stage_days=1)
+    hint = codes(lead, busy_ctx(lead, last_activity_at=NOW - 8 * DAY))["no_activity"]
+    assert hint.reasons == ()

@@ -74,3 +74,13 @@ def test_single_deal_recompute_matches_the_full_recompute():
     full = recompute_account(snap, [], NOW, SETTINGS)
     lead_id = next(iter(full.hints))
     assert deal_hints_for(lead_id, snap, full.models, NOW, SETTINGS) == full.hints[lead_id]
+
+
+def test_a_stuck_deal_whose_card_is_the_silence_still_counts_as_stuck():
+    from service.insights.managers import hygiene_table
+    from service.model import Hint
+    snap, _ = small_account()
+    card = Hint("no_activity", "critical", 30, "days", None, {}, {}, {}, NOW, 2,
+                reasons=({"code": "no_activity"}, {"code": "stuck_in_stage"}))
+    table = hygiene_table({2: [card]}, snap, [7, 8])
+    assert table[7]["stuck"] == 1

@@ -3,10 +3,11 @@ import pytest
 
 from service.model import WON
 
+from service.insights.cards import DealContext, deal_hints
 from service.insights.settings import InsightSettings, StageOverride
 from service.insights.stages import kaplan_meier, km_quantile, stage_stats, threshold_for, time_stats
 
-from .factories import DAY, NOW, PIPE, S1, S2, S3, make_lead, move, path
+from .factories import DAY, NOW, PIPE, S1, S2, S3, make_lead, make_task, move, path
 
 
 def twenty_exits_from_s1(days=range(1, 21), start_days_ago=100, then=S2):
@@ -124,3 +125,42 @@ def test_the_same_move_seen_twice_a_second_apart_is_one_move():
     spells = lead_spells(lead, changes)
     assert [(s.status_id, s.entered_at, s.left_at) for s in spells] == [(100, 1000, 3000), (101, 3000, 5000),
                                                                       (102, 5000, None)]
+
+
+def crowded_one_day_stage():
+    """57 requests waiting in S1 for up to two days, three that left it after a day, and one waiting 27 days."""
+    leads = [make_lead(status_id=S1, in_stage_days=0.1 + i * 0.035) for i in range(56)]
+    history = []
+    for _ in range(3):
+        lead = make_lead(status_id=S2, in_stage_days=5)
+        leads.append(lead)
+        history += path(lead.id, NOW - 6 * DAY, [(S1, 1), (S2, 0)])
+    old = make_lead(status_id=S1, in_stage_days=27)
+    return leads + [old], history, old
+
+
+def test_crowded_stage_compares_a_deal_with_the_deals_waiting_there_now():
+    leads, history, old = crowded_one_day_stage()
+    stats = stage_stats(history, leads, NOW)
+    warn, crit = threshold_for(stats, old)
+    assert (warn.source_code, crit.source_code) == ("stage_current", "stage_current")
+    assert crit.value < 3  # not the pipeline's or the default's limit: this stage's waiting deals
+    assert "57 deals still in this stage" in crit.source and "only 3 exits" in crit.source
+
+
+def test_deal_27_days_in_a_one_day_stage_is_stuck_and_says_what_it_was_compared_with():
+    leads, history, old = crowded_one_day_stage()
+    context = DealContext(stage_stats(history, leads, NOW), tasks=(make_task(old.id),), stage_name="Первичный контакт",
+                          last_activity_at=NOW)
+    hint = next(h for h in deal_hints(old, context, NOW) if h.code == "stuck_in_stage")
+    assert hint.severity == "critical"
+    assert hint.text["ru"] == ("Сделка 27 дней на этапе «Первичный контакт» — дольше, чем 95 из 100 сделок, "
+                               "которые сейчас на этом этапе.")
+    assert "longer than 95 of 100 deals now in this stage" in hint.text["en"]
+
+
+def test_waiting_deals_of_equal_age_are_not_all_stuck():
+    leads = [make_lead(status_id=S1, in_stage_days=3) for _ in range(30)]
+    stats = stage_stats([], leads, NOW)
+    hints = deal_hints(leads[0], DealContext(stats, last_activity_at=NOW), NOW)
+    assert "stuck_in_stage" not in {h.code for h in hints}

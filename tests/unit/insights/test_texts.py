@@ -22,25 +22,31 @@ STUCK = {"stage_name": "Переговоры", "days_in_stage": 12, "limit_days"
          "source_code": "stage", "stage_exits": 143, "pipeline_exits": 500, "window_days": 180}
 
 
-def test_stuck_text_names_days_limit_and_sample_in_both_languages():
+def test_stuck_text_says_in_plain_words_what_it_was_compared_with():
     t = texts.hint_text("stuck_in_stage", STUCK)
-    assert "12 дней" in t["ru"] and "9 дней" in t["ru"] and "P80 по 143 выходам из этапа за 180 дней" in t["ru"]
-    assert "12 days" in t["en"] and "P80 of 143 exits in the last 180 days" in t["en"]
-    assert "«Переговоры»" in t["ru"] and "“Переговоры”" in t["en"]
+    assert t["ru"] == ("Сделка 12 дней на этапе «Переговоры» — дольше, чем 80 из 100 сделок, прошедших этот этап "
+                       "за полгода.")
+    assert t["en"] == ("The deal has been in “Переговоры” for 12 days — longer than 80 of 100 deals that went "
+                       "through this stage in the last six months.")
+    assert "P80" not in t["ru"] + t["en"] and "выход" not in t["ru"]  # the statistics stay in `threshold`
 
 
-def test_single_day_and_single_exit_are_singular():
-    t = texts.hint_text("stuck_in_stage", {**STUCK, "days_in_stage": 21, "limit_days": 1, "stage_exits": 21,
-                                           "window_days": 1})
-    assert "21 день" in t["ru"] and "по 21 выходу" in t["ru"] and "limit 1 day:" in t["en"]
+def test_single_day_is_singular():
+    t = texts.hint_text("stuck_in_stage", {**STUCK, "days_in_stage": 21, "percentile": "P95"})
+    assert "Сделка 21 день" in t["ru"] and "95 из 100" in t["ru"] and "for 21 days" in t["en"]
+    t = texts.hint_text("stuck_in_stage", {**STUCK, "days_in_stage": 1})
+    assert "Сделка 1 день" in t["ru"] and "for 1 day " in t["en"]
 
 
 def test_fallback_sources_say_how_small_the_stage_sample_is():
     t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "pipeline", "stage_exits": 3})
-    assert "по всей воронке" in t["ru"] and "всего 3 выхода" in t["ru"]
-    assert "this stage has only 3 exits" in t["en"]
+    assert "на любом этапе этой воронки" in t["ru"] and "этот этап покинули всего 3 сделки" in t["ru"]
+    assert "only 3 deals have left this stage" in t["en"]
     t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "default", "stage_exits": 1})
-    assert "по умолчанию" in t["ru"] and "only 1 exit)" in t["en"]
+    assert "по умолчанию в 9 дней" in t["ru"] and "покинула всего 1 сделка" in t["ru"]
+    assert "only 1 deal has left this stage" in t["en"]
+    t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "manual"})
+    assert "заданного руководителем" in t["ru"] and "your supervisor set" in t["en"]
 
 
 def test_overdue_text_in_hours_then_days():
@@ -50,12 +56,13 @@ def test_overdue_text_in_hours_then_days():
     assert "3 дня" in t["ru"] and "3 days" in t["en"]
 
 
-def test_win_chance_text_shows_rate_and_sample_size():
-    ev = {"win_share": 0.1667, "wins": 2, "trials": 40, "stage_win_share": 0.4, "stage_wins": 32,
+def test_win_chance_text_shows_the_rate_of_the_counts_beside_it():
+    ev = {"win_share": 0.05, "wins": 2, "trials": 40, "stage_win_share": 0.4, "stage_wins": 32,
           "stage_trials": 80, "age_days": 15, "bucket_days": 14, "stage_name": "Переговоры"}
     t = texts.hint_text("win_chance", ev)
-    assert "17%" in t["ru"] and "из 40 сделок" in t["ru"] and "выиграно 2" in t["ru"] and "40%" in t["ru"]
-    assert "17%" in t["en"] and "Of 40 deals" in t["en"] and "2 were won" in t["en"]
+    assert t["ru"] == ("Из 40 сделок, пробывших на этапе «Переговоры» не меньше 14 дней, выиграно 2 — 5%; "
+                       "в среднем по этапу — 40%.")
+    assert "Of 40 deals" in t["en"] and "2 were won — 5%" in t["en"]
 
 
 def test_plan_impact_text_has_amounts_with_separators():
@@ -79,12 +86,39 @@ def test_every_code_has_an_action_in_both_languages():
 
 def test_censored_stage_is_not_called_small():
     t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "default", "stage_exits": 27, "min_exits": 20})
-    assert "всего" not in t["ru"] and "ещё на этапе" in t["ru"] and "27 выходов" in t["ru"]
-    assert "still in this stage" in t["en"]
+    assert "всего" not in t["ru"] and "ещё не покинули" in t["ru"]
+    assert "have not left it yet" in t["en"]
 
 
-def test_shrinkage_prior_is_named_in_the_dative():
-    ev = {"win_share": 0.74, "wins": 22, "trials": 27, "stage_win_share": 0.64, "stage_wins": 20,
-          "stage_trials": 27, "age_days": 57, "bucket_days": 30, "stage_name": "Принимают решение"}
+def test_crowded_stage_says_it_compared_with_the_deals_waiting_there():
+    t = texts.hint_text("stuck_in_stage", {**STUCK, "source_code": "stage_current", "percentile": "P95"})
+    assert "дольше, чем 95 из 100 сделок, которые сейчас на этом этапе" in t["ru"]
+    assert "longer than 95 of 100 deals now in this stage" in t["en"]
+
+
+def test_first_bucket_win_chance_names_the_stage_without_an_age():
+    ev = {"win_share": 0.4, "wins": 32, "trials": 80, "stage_win_share": 0.4, "stage_wins": 32,
+          "stage_trials": 80, "age_days": 1, "bucket_days": 0, "stage_name": "Переговоры"}
     t = texts.hint_text("win_chance", ev)
-    assert "по 27 сделкам" in t["ru"] and "из 27 сделок" in t["ru"]
+    assert t["ru"] == "Из 80 сделок, прошедших этап «Переговоры», выиграно 32 — 40%."
+    assert t["en"] == "Of 80 deals that went through “Переговоры”, 32 were won — 40%."
+
+
+def test_overdue_text_names_the_due_moment_in_the_accounts_timezone():
+    ev = {"hours_overdue": 3, "overdue_tasks": 1, "task_text": "Звонок", "complete_till": 1764932400}
+    assert "срок был 5 декабря в 14:00" in texts.hint_text("overdue_task", {**ev, "timezone": "Europe/Moscow"})["ru"]
+    assert "due Dec 5, 01:00" in texts.hint_text("overdue_task", {**ev, "timezone": "Pacific/Honolulu"})["en"]
+
+
+def test_no_action_is_an_empty_exhortation():
+    for code in texts.HINT_TEXTS:
+        for severity in ("info", "warning", "critical"):
+            assert "Сосредоточьтесь" not in texts.action_text(code, severity)["ru"]
+
+
+def test_weakest_step_prints_the_rate_of_the_counts_beside_it():
+    from service.insights.panel_texts import step_place
+    from service.insights.rates import rate
+    step = type("Step", (), {"from_status": 1, "to_status": 2, "rate": rate(0, 23, 0.4, 20)})()
+    text = step_place(step, {1: "Переговоры", 2: "Принимают решение"})["text"]
+    assert "0% (0 из 23 сделок)" in text["ru"] and "17%" not in text["ru"] and "0% (0 of 23 deals)" in text["en"]

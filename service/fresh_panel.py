@@ -1,0 +1,50 @@
+"""A fresh panel: shortly after a burst of an account's webhooks its aggregates are recomputed, once.
+
+Cards follow a webhook within the drain; the panel's figures (team, cube, managers) come from a full recompute,
+which the clock runs every 15 minutes. A drain that applied something asks for one more, debounced: the first
+request of a burst sets a `pending` key and schedules the job DEBOUNCE seconds later; requests while it is pending
+add nothing. The job clears `pending` as it starts (changes from then on ask for the next run) and holds a lock, so
+at most one recompute runs and at most one waits per account. The clock's periodic recompute stays the safety net.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from service.bootstrap import Deps
+from service.recompute import recompute_account
+from service.store import account_key
+
+DEBOUNCE = 10  # seconds: a burst of webhooks (a manager's bulk edit, an import) becomes one recompute
+PENDING_TTL = 600  # a lost job (worker killed) stops coalescing after this, and the next webhook queues anew
+JOB = "service.jobs.recompute_fresh"
+
+
+def pending_key(account_id: int) -> str:
+    return account_key(account_id, "recompute", "pending")
+
+
+def request_recompute(deps: Deps, account_id: int) -> bool:
+    """Schedule one recompute of the account's insights unless one is already waiting; True when scheduled."""
+    if not deps.redis.set(pending_key(account_id), 1, nx=True, ex=PENDING_TTL):
+        return False
+    _schedule(deps, account_id)
+    return True
+
+
+def _schedule(deps: Deps, account_id: int) -> None:
+    deps.queues["insights"].enqueue_in(timedelta(seconds=DEBOUNCE), JOB, account_id,
+                                       job_id=f"fresh-recompute-{account_id}", job_timeout=1800,
+                                       ttl=PENDING_TTL, result_ttl=60)  # no job key outlives its use
+
+
+def run_recompute(deps: Deps, account_id: int) -> dict:
+    """The scheduled job: recompute now, or, while another recompute of the account runs, look again later."""
+    lock = deps.redis.lock(account_key(account_id, "lock", "recompute"), timeout=1800)
+    if not lock.acquire(blocking=False):
+        _schedule(deps, account_id)  # `pending` stays set: requests keep coalescing into this one
+        return {"state": "busy"}
+    try:
+        deps.redis.delete(pending_key(account_id))
+        return {"state": "done", **recompute_account(deps, account_id)}
+    finally:
+        lock.release()

@@ -1,0 +1,70 @@
+"""The panel's filters (period, pipeline, manager) and the per-manager report, in a real browser."""
+from tests.browser.conftest import screenshot, text_of
+from tests.browser.test_panel import open_panel
+
+ANNA = 1
+
+
+def report_users(page):
+    return page.locator(".deal-pulse__report tr[data-user]").evaluate_all("rows => rows.map(r => +r.dataset.user)")
+
+
+def choose(page, name, value, fragment):
+    """Pick a filter and wait until the figures on screen answer a query with `fragment`."""
+    page.select_option(f'[data-dp-filter="{name}"]', value)
+    page.locator(f'#deal-pulse-panel[data-dp-loaded*="{fragment}"]').wait_for(timeout=10_000)
+
+
+def test_report_lists_every_manager_with_deals_tasks_and_calls(page, harness, scenario):
+    open_panel(page, harness)
+    report = page.locator('[data-section="report"]')
+    assert set(report_users(page)) >= {1, 2, 3}
+    head = text_of(report.locator("tr").first)
+    assert "Новые" in head and "В работе" in head and "Звонки" in head
+    anna = text_of(report.locator(f'tr[data-user="{ANNA}"]'))
+    assert anna.startswith("Анна Смирнова")
+    screenshot(page, "panel-report-ru", '[data-section="report"]')
+
+
+def test_choosing_a_manager_filters_the_panel_and_the_report(page, harness, scenario):
+    open_panel(page, harness)
+    choose(page, "user_id", str(ANNA), f"user_id={ANNA}")
+    assert report_users(page) == [ANNA]
+    assert page.locator('[data-dp-filter="user_id"]').input_value() == str(ANNA)
+    assert page.locator(".deal-pulse__workload-row").count() == 1
+    screenshot(page, "panel-filter-manager")
+
+
+def test_period_presets_and_custom_days_reach_the_api(page, harness, scenario):
+    open_panel(page, harness)
+    choose(page, "period", "last_month", "from=")
+    assert page.locator('[data-dp-filter="period"]').input_value() == "last_month"
+    assert "Прошлый месяц" in text_of(page.locator('[data-dp-filter="period"] option:checked'))
+    screenshot(page, "panel-filter-last-month")
+    choose(page, "period", "custom", "from=")
+    page.locator('[data-dp-filter="from"]').wait_for()
+    page.fill('[data-dp-filter="from"]', "2026-01-05")
+    page.locator('[data-dp-filter="from"]').dispatch_event("change")
+    noon = 1767614400  # 2026-01-05 12:00 UTC: the picked day in any account timezone
+    page.locator(f'#deal-pulse-panel[data-dp-loaded*="from={noon}"]').wait_for(timeout=10_000)
+    assert page.locator('[data-dp-filter="from"]').input_value() == "2026-01-05"
+    screenshot(page, "panel-filter-custom")
+
+
+def test_pipeline_choice_lists_the_accounts_pipelines(page, harness, scenario):
+    open_panel(page, harness, lang="en")
+    options = page.locator('[data-dp-filter="pipeline_id"] option').all_inner_texts()
+    assert options and page.locator('[data-dp-filter="pipeline_id"]').input_value()
+    choose(page, "pipeline_id", page.locator('[data-dp-filter="pipeline_id"]').input_value(), "pipeline_id=")
+    assert "Report by manager" in text_of(page.locator('[data-section="report"] h2'))
+    screenshot(page, "panel-filter-pipeline-en")
+
+
+def test_a_manager_name_opens_their_deals_that_need_attention(page, harness, scenario):
+    open_panel(page, harness)
+    page.locator(f'.deal-pulse__report a[data-user="{ANNA}"]').click()
+    box = page.locator(".deal-pulse__manager-deals")
+    box.locator(".deal-pulse__attention, .deal-pulse__empty").first.wait_for(timeout=10_000)
+    assert "Анна Смирнова" in text_of(box.locator("h3"))
+    assert box.locator(".deal-pulse__deal").count() >= 1
+    screenshot(page, "panel-manager-deals", '[data-section="report"]')

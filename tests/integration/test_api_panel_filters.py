@@ -1,0 +1,79 @@
+"""GET /panel?from=&to=&pipeline_id=&user_id=&group_id=: filtered team figures and the per-manager report."""
+import pytest
+
+from service.model import Lead, Pipeline, Stage
+from service.recompute import recompute_account
+from tests.conftest import ACCOUNT
+from tests.support.api import CHOSEN, MINE, NOW, OTHER, call, install_world
+
+MAIN = Pipeline(1, "Продажи", (Stage(11, 1, "Первичный контакт", 1), Stage(12, 1, "Переговоры", 2)))
+PARTNERS = Pipeline(2, "Партнёры", (Stage(21, 2, "Первичный контакт", 1),))
+
+
+@pytest.fixture
+def world(deps):
+    install_world(deps)
+    deps.store.save_pipelines(ACCOUNT.id, [MAIN, PARTNERS])
+    deps.store.save_leads(ACCOUNT.id, [Lead(201, 2, 21, OTHER.id, price=7_000, name="Partner deal",
+                                            created_at=NOW - 86400, stage_entered_at=NOW - 86400)])
+    recompute_account(deps, ACCOUNT.id)
+
+
+def panel(client, settings, query="", user=CHOSEN):
+    return call(client, settings, "GET", f"/panel{query}", user)
+
+
+def test_default_panel_is_the_main_pipeline_for_the_last_30_days(client, settings, world):
+    reply = panel(client, settings)
+    assert reply.status_code == 200, reply.json
+    body = reply.json
+    assert body["filters"]["pipeline_id"] == 1 and body["filters"]["to"] == NOW
+    start, end = body["team"]["period"]
+    assert end - start == 30 * 86400 and start <= body["filters"]["from"] < start + 86400  # the last 30 local days
+    assert {row["status_id"] for row in body["team"]["funnel"]} == {11, 12}
+    assert [p["id"] for p in body["options"]["pipelines"]] == [1, 2] and body["options"]["pipelines"][0]["main"]
+
+
+def test_one_pipeline_at_a_time(client, settings, world):
+    body = panel(client, settings, "?pipeline_id=2").json
+    assert [(r["status_id"], r["count"], r["amount"]) for r in body["team"]["funnel"]] == [(21, 1, 7000)]
+    assert [r["user_id"] for r in body["report"]["rows"]] == [OTHER.id]
+    assert body["report"]["rows"][0]["in_work"] == 1 and body["report"]["rows"][0]["created"] == 1
+
+
+def test_one_manager(client, settings, world):
+    body = panel(client, settings, f"?user_id={MINE.id}&from={NOW - 7 * 86400}&to={NOW}").json
+    assert body["filters"]["user_id"] == MINE.id and body["filters"]["from"] == NOW - 7 * 86400
+    assert sum(r["count"] for r in body["team"]["funnel"]) == 2  # Masha's two open deals in the main pipeline
+    rows = body["report"]["rows"]
+    assert [r["user_id"] for r in rows] == [MINE.id] and rows[0]["won"] == 1 and rows[0]["won_amount"] == 5000
+
+
+@pytest.mark.parametrize("query, field", [("?pipeline_id=99", None), ("?user_id=4242", None),
+                                          (f"?from={NOW}&to={NOW - 1}", "from"), ("?from=abc", "from"),
+                                          ("?pipeline_id=0", "pipeline_id")])
+def test_bad_filters_are_a_clear_400(client, settings, world, query, field):
+    reply = panel(client, settings, query)
+    assert reply.status_code == 400 and reply.json["error"] and reply.json["message"]
+    if field:
+        assert field in reply.json["fields"]
+
+
+def test_filters_stay_supervisors_only(client, settings, world):
+    assert panel(client, settings, "?pipeline_id=2", user=MINE).status_code == 403
+
+
+def test_a_report_row_opens_that_managers_deals_within_the_callers_rights(client, settings, world):
+    mine = call(client, settings, "GET", f"/attention?scope=visible&user_id={MINE.id}", CHOSEN).json
+    assert mine["items"] and {i["responsible_user_id"] for i in mine["items"]} == {MINE.id}
+    theirs = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", MINE).json
+    assert theirs["items"] == []  # Masha sees only her own deals: another manager's stay hidden
+
+
+def test_a_new_recompute_replaces_the_cube_a_web_process_holds(client, settings, world, deps):
+    assert len(panel(client, settings, "?pipeline_id=2").json["report"]["rows"]) == 1
+    deps.store.save_leads(ACCOUNT.id, [Lead(202, 2, 21, MINE.id, price=3_000, name="Another partner deal",
+                                            created_at=NOW - 3600, stage_entered_at=NOW - 3600)])
+    recompute_account(deps, ACCOUNT.id)  # the same clock: only the stored version tells the cubes apart
+    funnel = panel(client, settings, "?pipeline_id=2").json["team"]["funnel"]
+    assert [(r["count"], r["amount"]) for r in funnel] == [(2, 10_000)]
