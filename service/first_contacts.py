@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 from service.amocrm import events as ev
 from service.bootstrap import Deps
 from service.insights import first_contact as fc
-from service.insights.speed_to_lead import Row, speed_to_lead
+from service.insights.speed_to_lead import Row, facts_of, speed_of_facts
 from service.insights.workhours import DEFAULT, WorkingHours, working_hours
 from service.model import Hint, Lead
 from service.store_first_contact import FirstContactStore
@@ -204,20 +204,15 @@ def panel_rows(deps: Deps, account_id: int, snap) -> list[Row]:
 
 def refresh_account(deps: Deps, account_id: int, snap, now: int, period: tuple[int, int],
                     window_days: int = 180) -> dict:
-    """After a full recompute: the stake model and the panel section (the whole account, default period)."""
+    """After a full recompute: the stake model, each deal's facts (for filtered panels) and the default section."""
     requests = store(deps).all_requests(account_id)
     model = fc.stake_model(snap.leads.values(), {k: v.get("source", "") for k, v in requests.items()},
                            now - window_days * 86400)
     deps.store.save_insight(account_id, "first_contact_model", encode_model(model))
-    section = panel_section(deps, account_id, snap, now, *period)
+    limit, hours = limits(deps.store.read_insight(account_id, "settings"), snap.account.timezone)
+    facts = facts_of(panel_rows(deps, account_id, snap), hours)
+    deps.store.save_insight(account_id, "speed_facts", [list(vars(f).values()) for f in facts])
+    section = speed_of_facts(facts, hours, limit, now, *period, names={u.id: u.name for u in snap.users})
     deps.store.save_insight(account_id, "speed_to_lead", section)
     return section
 
-
-def panel_section(deps: Deps, account_id: int, snap, now: int, start: int, end: int,
-                  pipeline_id: Optional[int] = None, user_id: Optional[int] = None) -> dict:
-    """The panel's speed_to_lead section for a period, optionally one pipeline or one manager (panel filters)."""
-    limit, hours = limits(deps.store.read_insight(account_id, "settings"), snap.account.timezone)
-    names = {u.id: u.name for u in snap.users}
-    return speed_to_lead(panel_rows(deps, account_id, snap), hours, limit, now, start, end, pipeline_id, user_id,
-                         names)

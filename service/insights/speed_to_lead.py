@@ -7,7 +7,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 from service.insights.first_contact import FirstTouch, is_new
 from service.insights.workhours import WorkingHours, working_seconds
-from service.model import Lead, WON
+from service.model import CLOSED_STATUSES, Lead, WON
 
 BUCKETS = (("5m", 5.0), ("1h", 60.0), ("1d", None), ("later", float("inf")))  # 1d: one working day
 
@@ -41,21 +41,45 @@ def delay_minutes(row: Row, hours: Optional[WorkingHours]) -> Optional[float]:
 
 
 @dataclass(frozen=True)
-class Measured:
-    """A row with its working minutes computed once: to the first touch, or waited so far while untouched."""
+class Fact:
+    """What the section needs of one deal, its delay already in working minutes (so a filter costs no clock)."""
 
-    row: Row
-    delay: Optional[float]
+    pipeline_id: int
+    user_id: int
+    status_id: int
+    started_at: int
+    delay: Optional[float]  # None while untouched
+    source: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status_id not in CLOSED_STATUSES
+
+
+def facts_of(rows: Iterable[Row], hours: Optional[WorkingHours]) -> list[Fact]:
+    """Each deal's facts, its delay measured once (stored by the recompute, filtered per panel request)."""
+    return [Fact(r.lead.pipeline_id, r.lead.responsible_user_id, r.lead.status_id, r.started_at,
+                 delay_minutes(r, hours), r.source) for r in rows if not r.lead.is_deleted]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A deal's facts with how long it waited so far while untouched."""
+
+    fact: Fact
     waited: Optional[float]  # untouched only
     waiting_now: bool  # untouched, open and still a new request
 
+    @property
+    def delay(self) -> Optional[float]:
+        return self.fact.delay
 
-def measure(rows: Iterable[Row], hours: Optional[WorkingHours], now: int) -> list[Measured]:
+
+def measure(facts: Iterable[Fact], hours: Optional[WorkingHours], now: int) -> list[Measured]:
     out = []
-    for r in rows:
-        delay = delay_minutes(r, hours)
-        waited = working_seconds(r.started_at, now, hours) / 60 if r.touch is None else None
-        out.append(Measured(r, delay, waited, r.touch is None and r.lead.is_open and is_new(r.started_at, now)))
+    for f in facts:
+        waited = working_seconds(f.started_at, now, hours) / 60 if f.delay is None else None
+        out.append(Measured(f, waited, f.delay is None and f.is_open and is_new(f.started_at, now)))
     return out
 
 
@@ -82,16 +106,16 @@ def by_key(rows: Iterable, key: Callable) -> dict:
     return out
 
 
-def conversion_by_delay(rows: Iterable[Row], hours: Optional[WorkingHours]) -> list[dict]:
+def conversion_by_delay(facts: Iterable[Fact], hours: Optional[WorkingHours]) -> list[dict]:
     """Closed deals by first-contact delay bucket, with how many were won (never touched is its own row)."""
     day = working_day_minutes(hours)
     counts = {name: [0, 0] for name, _ in BUCKETS} | {"never": [0, 0]}
-    for row in rows:
-        if row.lead.is_open or row.lead.is_deleted:
+    for f in facts:
+        if f.is_open:
             continue
-        delay = delay_minutes(row, hours)  # a closed deal is in no period group: measured here only
+        delay = f.delay  # a closed deal is in no period group: measured here only
         name = "never" if delay is None else next(n for n, top in BUCKETS if delay <= (day if top is None else top))
-        counts[name][0] += row.lead.status_id == WON
+        counts[name][0] += f.status_id == WON
         counts[name][1] += 1
     return [{"bucket": name, "won": won, "closed": closed, "rate": round(won / closed, 4) if closed else None}
             for name, (won, closed) in counts.items()]
@@ -100,22 +124,31 @@ def conversion_by_delay(rows: Iterable[Row], hours: Optional[WorkingHours]) -> l
 def speed_to_lead(rows: Iterable[Row], hours: Optional[WorkingHours], limit_minutes: float, now: int,
                   start: int, end: int, pipeline_id: Optional[int] = None, user_id: Optional[int] = None,
                   names: Optional[Mapping[int, str]] = None) -> dict:
-    """The section for the deals that started waiting in [start, end), optionally of one pipeline or manager.
+    """The section for the deals that started waiting in [start, end), optionally of one pipeline or manager."""
+    users = None if user_id is None else frozenset({user_id})
+    return speed_of_facts(facts_of(rows, hours), hours, limit_minutes, now, start, end, pipeline_id, users, names)
+
+
+def speed_of_facts(facts: Iterable[Fact], hours: Optional[WorkingHours], limit_minutes: float, now: int,
+                   start: int, end: int, pipeline_id: Optional[int] = None,
+                   users: Optional[frozenset] = None, names: Optional[Mapping[int, str]] = None) -> dict:
+    """The section from stored facts, for the panel's filters (period, pipeline, a manager or a group's managers).
 
     The conversion by delay uses every closed deal of the account's history (same pipeline/manager filter), not
     only the period: a period is too short to say what a slow answer costs.
     """
-    rows = [r for r in rows if (pipeline_id is None or r.lead.pipeline_id == pipeline_id)
-            and (user_id is None or r.lead.responsible_user_id == user_id)]
-    period = measure([r for r in rows if start <= r.started_at < end or
-                      (r.touch is None and r.lead.is_open and is_new(r.started_at, now))], hours, now)
+    facts = [f for f in facts if (pipeline_id is None or f.pipeline_id == pipeline_id)
+             and (users is None or f.user_id in users)]
+    period = measure([f for f in facts if start <= f.started_at < end or
+                      (f.delay is None and f.is_open and is_new(f.started_at, now))], hours, now)
     names = names or {}
     managers = [{"user_id": u, "name": names.get(u, ""), **group_stats(group, limit_minutes)}
-                for u, group in sorted(by_key(period, lambda m: m.row.lead.responsible_user_id).items())]
+                for u, group in sorted(by_key(period, lambda m: m.fact.user_id).items())]
     sources = [{"source": s, **group_stats(group, limit_minutes)}
-               for s, group in sorted(by_key(period, lambda m: m.row.source).items())]
+               for s, group in sorted(by_key(period, lambda m: m.fact.source).items())]
+    user_id = next(iter(users)) if users is not None and len(users) == 1 else None
     return {"as_of": now, "period": [start, end], "limit_minutes": limit_minutes,
             "working_hours": hours is not None, "working_day_minutes": working_day_minutes(hours),
             "filters": {"pipeline_id": pipeline_id, "user_id": user_id},
             "team": group_stats(period, limit_minutes), "managers": managers, "sources": sources,
-            "by_delay": conversion_by_delay(rows, hours)}
+            "by_delay": conversion_by_delay(facts, hours)}

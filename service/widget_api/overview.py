@@ -6,13 +6,14 @@ from collections import OrderedDict
 from typing import Optional
 from urllib.parse import parse_qsl
 
-from service import errors
+from service import errors, first_contacts
 from service.bootstrap import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
 from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, periods, split_by_pipeline,
                                           team_view)
 from service.insights.plans import month_key
+from service.insights.speed_to_lead import Fact, speed_of_facts
 from service.insights.settings import DAY
 from service.recompute import jsonable
 from service.sync import sync_status
@@ -68,6 +69,7 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
     cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
     view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id)
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
+    speed = filtered_speed(deps, caller, cube, view, users) or speed
     month = month_key(caller.now, caller.account.timezone)
     plans = [p for p in deps.store.read_plans(account_id) if p.get("month") == month]
     ids = sorted(set(summaries) | {p["user_id"] for p in plans if p.get("user_id")},
@@ -144,12 +146,28 @@ def cube_parts(deps: Deps, account_id: int, version: Optional[str]) -> Optional[
     cube = deps.store.read_insight(account_id, "cube")
     if not cube:
         return None
-    parsed = {"cube": cube, "parts": split_by_pipeline(cube)}
+    facts = deps.store.read_insight(account_id, "speed_facts")  # saved before the cube: same recompute or newer
+    parsed = {"cube": cube, "parts": split_by_pipeline(cube),
+              "speed_facts": None if facts is None else [Fact(*row) for row in facts]}
     if cube.get("version"):
         _cubes[account_id] = (cube["version"], parsed)
         while len(_cubes) > CUBES_HELD:
             _cubes.popitem(last=False)
     return parsed
+
+
+def filtered_speed(deps: Deps, caller, parsed: Optional[dict], view: Optional[dict], users: dict) -> Optional[dict]:
+    """speed_to_lead for the panel's filters, from the deals' facts the recompute stored beside the cube."""
+    if not view or not parsed or parsed.get("speed_facts") is None:
+        return None
+    f = view["filters"]
+    chosen = (frozenset({f["user_id"]}) if f["user_id"] is not None else
+              frozenset(u for u, user in users.items() if user.group_id == f["group_id"])
+              if f["group_id"] is not None else None)
+    limit, hours = first_contacts.limits(deps.store.read_insight(caller.account.id, "settings"),
+                                         caller.account.timezone)
+    return speed_of_facts(parsed["speed_facts"], hours, limit, caller.now, f["from"], f["to"], f["pipeline_id"],
+                          chosen, {u: user.name for u, user in users.items()})
 
 
 def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],

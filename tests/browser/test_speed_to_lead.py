@@ -26,9 +26,9 @@ def add_first_contacts(deps, account):
             touches[lead.id] = {f"call:{lead.responsible_user_id}": lead.created_at + delay * 60}
     first_contacts.store(deps).add_touches(account.id, touches)
     deps.store.save_leads(account.id, [
-        Lead(WAITING, 1, 101, MANAGER, price=120_000, name="Окна в коттедж", created_at=now - 47 * 60,
+        Lead(WAITING, 10, 101, MANAGER, price=120_000, name="Окна в коттедж", created_at=now - 47 * 60,
              updated_at=now - 47 * 60, stage_entered_at=now - 47 * 60),
-        Lead(TELEGRAM, 1, 101, 2, price=0, name="Заявка из Telegram", created_at=now - 25 * 60,
+        Lead(TELEGRAM, 10, 101, 2, price=0, name="Заявка из Telegram", created_at=now - 25 * 60,
              updated_at=now - 25 * 60, stage_entered_at=now - 25 * 60)])
     first_contacts.store(deps).add_requests(account.id, {TELEGRAM: {"at": now - 26 * 60, "source": "chats"}})
     recompute_account(deps, account.id)

@@ -77,3 +77,14 @@ def test_a_new_recompute_replaces_the_cube_a_web_process_holds(client, settings,
     recompute_account(deps, ACCOUNT.id)  # the same clock: only the stored version tells the cubes apart
     funnel = panel(client, settings, "?pipeline_id=2").json["team"]["funnel"]
     assert [(r["count"], r["amount"]) for r in funnel] == [(2, 10_000)]
+
+
+def test_speed_to_lead_follows_the_filters(client, settings, world):
+    default = panel(client, settings).json["speed_to_lead"]
+    partners = panel(client, settings, "?pipeline_id=2").json["speed_to_lead"]
+    mine = panel(client, settings, f"?user_id={MINE.id}&from={NOW - 7 * 86400}&to={NOW}").json["speed_to_lead"]
+    assert default["filters"]["pipeline_id"] == 1 and partners["filters"]["pipeline_id"] == 2
+    assert [m["user_id"] for m in partners["managers"]] == [OTHER.id]  # the partner deal arrived a day ago
+    assert partners["team"]["deals"] == 1 and default["team"]["deals"] != partners["team"]["deals"]
+    assert mine["filters"]["user_id"] == MINE.id and {m["user_id"] for m in mine["managers"]} <= {MINE.id}
+    assert mine["period"] == [NOW - 7 * 86400, NOW]
