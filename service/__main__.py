@@ -18,7 +18,7 @@ from service.config import ConfigError, Settings, child_environment
 from service.insights import hint_catalogue
 from service.model import Account
 from service.redis_server import ROOT, EmbeddedRedis, free_port
-from service.supervisor import Supervisor
+from service.supervisor import Supervisor, keep_alive
 
 
 def main(argv=None) -> int:
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(command=run_worker)
     clock = sub.add_parser("clock", help="queue periodic jobs (one process per deployment is enough)")
     clock.set_defaults(command=run_clock)
+    keep = sub.add_parser("keep", help="run web | worker | clock and restart it whenever it dies (`make run`)")
+    keep.add_argument("process", choices=("web", "worker", "clock"))
+    keep.set_defaults(command=lambda args: keep_alive([args.process]))
     jobs = sub.add_parser("jobs", help="failed background jobs").add_subparsers(required=True)
     failed = jobs.add_parser("failed", help="list failed jobs with their last error")
     failed.add_argument("--queue", choices=bootstrap.QUEUE_NAMES)
@@ -234,11 +237,21 @@ def _run_procfile(settings: Settings, supervisor: Supervisor, extra_env: dict | 
                             PUBLIC_URL=settings.base_url, **(extra_env or {}))
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` is ours
     print(f"Deal Pulse: {settings.base_url}  (Redis {settings.redis_url})", flush=True)
-    honcho = supervisor.spawn("honcho", [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"),
+    honcho = supervisor.spawn("honcho", [sys.executable, "-m", "honcho", "start", "-f", str(_kept_procfile()),
                                          "-p", str(settings.port), "-c", f"worker={workers}"], env=env, cwd=ROOT, stdout=log, stderr=log)
     if log is not None:
         return honcho
     return honcho.wait()
+
+
+def _kept_procfile() -> Path:
+    """The Procfile with each process under `keep` (honcho stops everything when one process exits)."""
+    kept = ROOT / "var" / "run" / "Procfile.run"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    lines = [line.replace("python -m service ", "python -m service keep ", 1)
+             for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    kept.write_text("\n".join(lines) + "\n")
+    return kept
 
 
 def _run_demo(settings: Settings, supervisor: Supervisor, started: float) -> int:

@@ -5,7 +5,10 @@ import logging
 import time
 from dataclasses import dataclass
 
+import redis
+
 from service.bootstrap import Deps
+from service.hook_health import CHECK_MINUTES
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ def schedule(settings) -> tuple[Periodic, ...]:
         Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
         Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
         Periodic("service.jobs.reconcile_all", "sync", settings.reconcile_minutes * 60),  # repairs lost webhooks
+        Periodic("service.jobs.check_webhooks_all", "sync", CHECK_MINUTES * 60),  # amoCRM disables failing hooks
         Periodic("service.jobs.score_all", "insights", 86400),  # the backtest replays six months: daily
     )
 LEASE = "dp:clock:lease"
@@ -42,10 +46,23 @@ def tick(deps: Deps, now: float) -> list[str]:
     return queued
 
 
-def run(deps: Deps, interval: float = 1.0, stop=lambda: False) -> None:
-    """Tick until stopped."""
+MAX_WAIT = 30.0  # seconds between tries while Redis is away
+
+
+def run(deps: Deps, interval: float = 1.0, stop=lambda: False, sleep=time.sleep) -> None:
+    """Tick until stopped; while Redis is away (a restart, a failover), wait and try again instead of exiting."""
     log.info("clock started: %s", ", ".join(f"{p.func} every {p.every}s" for p in schedule(deps.settings)))
+    wait = 0.0
     while not stop():
-        for func in tick(deps, deps.clock()):
-            log.info("queued %s", func)
-        time.sleep(interval)
+        try:
+            for func in tick(deps, deps.clock()):
+                log.info("queued %s", func)
+        except redis.RedisError as exc:
+            wait = min(max(2 * wait, interval), MAX_WAIT)
+            log.warning("Redis unavailable (%s): the clock tries again in %.0f s", type(exc).__name__, wait)
+            sleep(wait)
+            continue
+        if wait:
+            log.info("Redis is back: the clock ticks again")
+            wait = 0.0
+        sleep(interval)

@@ -1,6 +1,7 @@
 """Webhook intake: store before answering, then apply in order, once in effect, and never drop silently."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -142,7 +143,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
         while entries := deps.store.read_inbox(account_id):
             lock.reacquire()
             touched: set[int] = set()
-            batch = _apply_batch(deps, account, [entry for _, entry in entries], touched)
+            batch = _apply_batch(deps, account, entries, touched)
             recompute_cards(deps, account_id, touched)
             deps.store.mark_applied(account_id, entries[-1][0])
             deps.store.count(account_id, **batch)
@@ -164,16 +165,15 @@ def _release(lock) -> None:
         pass
 
 
-def _apply_batch(deps: Deps, account: Account, entries: list[dict], touched: set[int]) -> Counter:
+def _apply_batch(deps: Deps, account: Account, entries: list[tuple[str, dict]], touched: set[int]) -> Counter:
     """Apply a batch in one pass; when something in it is poison, apply it again one entry at a time."""
     outcomes, fresh = Counter(), []
-    request_ids = [_request_id(entry) for entry in entries]
-    for entry, request_id, first in zip(entries, request_ids,
-                                        deps.store.first_deliveries(account.id, request_ids)):
+    marks = [(_delivery_mark(entry), entry_id) for entry_id, entry in entries]
+    for (_, entry), (mark, _), first in zip(entries, marks, deps.store.claim_deliveries(account.id, marks)):
         if not first:
             outcomes["duplicates"] += 1
         else:
-            fresh.append((entry, request_id))
+            fresh.append((entry, mark))
     try:
         events = [e for entry, _ in fresh for e in events_of(entry, account)]
         touched.update(apply_events(deps, account.id, events))
@@ -181,7 +181,7 @@ def _apply_batch(deps: Deps, account: Account, entries: list[dict], touched: set
     except redis.RedisError:
         raise  # storage trouble is not the events' fault: the drain stops and the batch stays in the inbox
     except Exception:  # noqa: BLE001 — find the poison; every write is idempotent, so replaying is safe
-        outcomes.update(_apply_entry(deps, account, entry, request_id, touched) for entry, request_id in fresh)
+        outcomes.update(_apply_entry(deps, account, entry, mark, touched) for entry, mark in fresh)
     return outcomes
 
 
@@ -208,12 +208,18 @@ def _received_at(entry: dict):
         return None
 
 
-def _request_id(entry: dict):
-    """amoCRM's id of a delivery (retries reuse it), if the sender gave one."""
-    return json.loads(entry.get("headers") or "{}").get("X-Amocrm-Requestid")
+
+def _delivery_mark(entry: dict):
+    """What makes two stored entries the same delivery: amoCRM's request id (retries reuse it) and the body's
+    digest (a sender reusing an id for another body is another delivery). None without a request id."""
+    request_id = json.loads(entry.get("headers") or "{}").get("X-Amocrm-Requestid")
+    if not request_id:
+        return None
+    body = entry["body"] if isinstance(entry["body"], bytes) else str(entry["body"]).encode()
+    return f"{request_id}:{hashlib.blake2b(body, digest_size=12).hexdigest()}"
 
 
-def _apply_entry(deps: Deps, account: Account, entry: dict, request_id, touched: set[int]) -> str:
+def _apply_entry(deps: Deps, account: Account, entry: dict, mark, touched: set[int]) -> str:
     """Apply one stored webhook; a failure goes to the dead letters with its error."""
     try:
         events = events_of(entry, account)
@@ -222,8 +228,8 @@ def _apply_entry(deps: Deps, account: Account, entry: dict, request_id, touched:
     except redis.RedisError:
         raise
     except Exception as exc:  # noqa: BLE001 — a poison event must not block the account's inbox
-        if request_id:
-            deps.store.forget_request(account.id, request_id)  # a replay after the fix is not a duplicate
+        if mark:
+            deps.store.forget_request(account.id, mark)  # a replay after the fix is not a duplicate
         log.warning("webhook for account %s dead-lettered: %s", account.id, type(exc).__name__)
         deps.store.dead_letter(account.id, entry, f"{type(exc).__name__}: {exc}")
         return "dead_lettered"
@@ -254,6 +260,7 @@ def _apply_leads(deps: Deps, account_id: int, events: list) -> set[int]:
     # The moves first: if we die between the writes, the replay still sees the old lead and redoes the move.
     deps.store.add_timeline(account_id, "history", moves)
     deps.store.add_timeline(account_id, "close_dates", dates)
+    changed.update(_entered_by_history(deps, account_id, leads, {m.lead_id for m in moves}))
     deps.store.save_leads(account_id, changed.values())
     return set(changed) | {m.lead_id for m in moves}
 
@@ -264,6 +271,21 @@ def _groups_of_new_responsibles(deps: Deps, account_id: int, leads: dict, events
               and (e.id not in leads or leads[e.id].responsible_user_id != e.responsible_user_id)}
     users = deps.store.get_records(account_id, "users", handed) if handed else {}
     return {user_id: int(doc.get("group_id") or 0) for user_id, doc in users.items()}
+
+
+def _entered_by_history(deps: Deps, account_id: int, leads: dict, moved: set[int]) -> dict:
+    """Leads whose stage entry time the stage history corrects: a status hook that arrives after a later-stamped
+    update already put the lead in that stage tells when it really entered it (as the sync reads it)."""
+    history = deps.store.timelines(account_id, "history", [i for i in moved if leads.get(i)])
+    fixed = {}
+    for lead_id, changes in history.items():
+        lead, stage = leads[lead_id], (leads[lead_id].pipeline_id, leads[lead_id].status_id)
+        entered = max((c.at for c in changes if c.at <= lead.updated_at and (c.pipeline_id, c.status_id) == stage),
+                      default=None)
+        left = max((c.at for c in changes if (c.old_pipeline_id, c.old_status_id) == stage), default=0)
+        if entered and entered >= left and entered != lead.stage_entered_at:  # a later exit: re-entry unknown
+            fixed[lead_id] = leads[lead_id] = replace(lead, stage_entered_at=entered)
+    return fixed
 
 
 def _apply_tasks(deps: Deps, account_id: int, events: list) -> set[int]:

@@ -65,6 +65,20 @@ def reconcile_all() -> int:
     return sync.reconcile_all(bootstrap.worker_deps())
 
 
+def check_webhook(account_id: int) -> dict:
+    """Re-subscribe the account's webhook if amoCRM disabled it (then reconcile at once)."""
+    from service import hook_health
+
+    return hook_health.check_account(bootstrap.worker_deps(), account_id)
+
+
+def check_webhooks_all() -> int:
+    """Queue the webhook check of every active account."""
+    from service import hook_health
+
+    return hook_health.check_all(bootstrap.worker_deps())
+
+
 def recompute_account(account_id: int) -> dict:
     """Recompute every insight of the account (after a sync, and on the clock)."""
     return recompute.recompute_account(bootstrap.worker_deps(), account_id)

@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Mapping, Optional
 
 from service.amocrm.events import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
-from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
+from service.model import CLOSED_STATUSES, LOST, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 
 
 def apply_lead_event(current: Optional[Lead], event: LeadEvent,
@@ -18,15 +18,64 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent,
     """
     if current and event.updated_at and event.updated_at < current.updated_at:
         return current
-    if current and current.is_deleted and event.action != "restore" and (event.updated_at or 0) <= current.updated_at:
-        return current  # a delete carries no time: only a restore or a later change brings the lead back
+    if current and _overtaken_in_the_same_second(current, event):
+        return current
     if event.action == "delete":
-        return replace(current, is_deleted=True) if current else None
+        return _deleted(current, event)
     if current is None:
         lead = _new_lead(event)
-        return replace(lead, group_id=(groups or {}).get(lead.responsible_user_id, 0)) if lead else None
+        if lead is None:
+            return None
+        after = replace(lead, group_id=(groups or {}).get(lead.responsible_user_id, 0))
+    else:
+        after = _folded(current, event, groups)
+    restored = event.action == "restore"
+    if current and current.is_deleted and not revives(current, (event.updated_at or 0) - CLOCK_SKEW, restored):
+        return replace(after, is_deleted=True, deleted_at=current.deleted_at)  # a held-back change stays dead
+    return after
+
+
+def _overtaken_in_the_same_second(current: Lead, event: LeadEvent) -> bool:
+    """A status move stamped with the same second as what we hold, from a stage the lead is not in: a move that
+    the one we hold overtook (amoCRM's robots move a deal twice within a second), delivered late or retried."""
+    return (event.action == "status" and event.updated_at == current.updated_at and event.old_status_id is not None
+            and (event.old_pipeline_id or event.pipeline_id, event.old_status_id)
+            != (current.pipeline_id, current.status_id)
+            and (event.pipeline_id, event.status_id) != (current.pipeline_id, current.status_id))
+
+
+# amoCRM stamps changes with its clock, we stamp a delete with ours: a change stamped less than this after our
+# delete time is not taken as proof it came later (a lost restore plus such a change waits for the reconcile).
+CLOCK_SKEW = 300
+
+
+def revives(deleted: Lead, changed_at: int, restored: bool = False) -> bool:
+    """Whether a change brings a deleted lead back: a restore, or a change made after we learnt of the delete
+    (amoCRM changes no deleted lead: its restore hook was lost). A change stamped earlier was held back.
+    `changed_at` is on our clock; see CLOCK_SKEW for amoCRM's."""
+    return restored or changed_at > deleted.deleted_at
+
+
+def _deleted(current: Optional[Lead], event: LeadEvent) -> Lead:
+    """The lead deleted, with when we learnt it; an unknown lead leaves a tombstone so that a held-back change
+    does not create it."""
+    at = max(event.received_at or 0, current.deleted_at if current else 0)
+    if current is None:
+        return Lead(id=event.id, pipeline_id=event.pipeline_id, status_id=event.status_id, responsible_user_id=0,
+                    updated_at=event.updated_at or 0, is_deleted=True, deleted_at=at)
+    return replace(current, is_deleted=True, deleted_at=at)
+
+
+def _folded(current: Lead, event: LeadEvent, groups: Optional[Mapping[int, int]]) -> Lead:
+    """A held lead with what the event carries; a move into won or lost closes it at the event's time."""
     moved = (event.status_id, event.pipeline_id) != (current.status_id, current.pipeline_id)
     responsible = _keep(event.responsible_user_id, current.responsible_user_id)
+    closed_at, loss_reason = current.closed_at, current.loss_reason_id
+    if moved:
+        closed_at = event.at if event.status_id in CLOSED_STATUSES else None
+        loss_reason = None
+    if event.status_id == LOST:
+        loss_reason = _keep(event.loss_reason_id or None, loss_reason)  # 0: none given
     return replace(
         current,
         status_id=event.status_id,
@@ -37,7 +86,10 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent,
         name=_keep(event.name, current.name),
         updated_at=max(event.updated_at or 0, current.updated_at),
         stage_entered_at=(event.at or current.updated_at) if moved else current.stage_entered_at,
+        closed_at=closed_at,
+        loss_reason_id=loss_reason,
         is_deleted=False,
+        deleted_at=0,
         # A full hook carries all the lead's filled fields (a date left out was cleared); a short one, none.
         date_fields=current.date_fields if event.date_fields is None else event.date_fields,
     )
@@ -65,6 +117,8 @@ def _new_lead(event: LeadEvent) -> Optional[Lead]:
         updated_at=event.updated_at or 0,  # 0: no order known yet, so any full hook about it wins
         stage_entered_at=entered or event.updated_at or 0,
         date_fields=event.date_fields or (),
+        closed_at=event.at if event.status_id in CLOSED_STATUSES else None,
+        loss_reason_id=(event.loss_reason_id or None) if event.status_id == LOST else None,
     )
 
 
@@ -119,6 +173,8 @@ def date_changes(before: Optional[Lead], after: Optional[Lead], at: int) -> list
 def apply_task_event(current: Optional[Task], event: TaskEvent) -> Optional[Task]:
     """The task after `event` (None once deleted); older events change nothing."""
     if current and event.updated_at and event.updated_at < current.updated_at:
+        return current
+    if current and _overtaken_in_the_same_second(current, event):
         return current
     if event.action == "delete":
         return None

@@ -82,6 +82,7 @@ class Lead:
     source: str = ""
     is_deleted: bool = False
     date_fields: tuple = ()  # ((custom field id, unix seconds), ...) of its date fields, by field id
+    deleted_at: int = 0  # a deleted lead: when we learnt it (a delete hook carries no time); 0 while it lives
     close_date: InitVar[Optional[int]] = None  # a key of mirrors written before date_fields: accepted, not kept
 
     def __post_init__(self, close_date) -> None:

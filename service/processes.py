@@ -4,9 +4,13 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import time
+
+import redis
 
 from gunicorn import glogging
 from rq.serializers import JSONSerializer
+from rq.exceptions import StopRequested
 from rq.worker import HerokuWorker
 
 from service import bootstrap, clock, logs
@@ -89,14 +93,50 @@ class Worker(HerokuWorker):
     imminent_shutdown_delay = 20
 
 
+REDIS_WAIT_MAX = 30.0  # seconds between tries while Redis is away
+
+
 def run_worker(settings: Settings, burst: bool = False) -> bool:
-    """Work the queues by priority (webhooks > insights > install > sync), with RQ's scheduler for delayed jobs."""
+    """Work the queues by priority (webhooks > insights > install > sync), with RQ's scheduler for delayed jobs. RQ
+    gives up on some Redis errors (one at start, a timeout, one in its bookkeeping): then wait for Redis, start again."""
     import service.jobs  # noqa: F401  (preloaded: work horses fork warm)
 
     deps = bootstrap.build(settings)
     Worker.imminent_shutdown_delay = max(1, settings.shutdown_seconds)
-    worker = Worker(list(deps.queues.values()), connection=deps.redis, serializer=JSONSerializer)
-    return worker.work(burst=burst, with_scheduler=not burst, logging_level=settings.log_level.upper())
+    wait = 0.0
+    while True:
+        try:
+            worker = Worker(list(deps.queues.values()), connection=deps.redis, serializer=JSONSerializer)
+            worked = worker.work(burst=burst, with_scheduler=not burst, logging_level=settings.log_level.upper())
+            if burst or worker._shutdown_requested_date or _redis_answers(deps):
+                return worked  # asked to stop (or RQ quit for a reason of its own): exit as before
+        except redis.RedisError as exc:  # its start or its teardown needed Redis
+            log.warning("worker: Redis unavailable (%s)", type(exc).__name__)
+        except StopRequested:
+            return False
+        try:
+            wait = _wait_for_redis(deps, wait)
+        except StopRequested:  # SIGTERM while waiting (the last worker's handler raises it when idle)
+            return False
+
+
+def _redis_answers(deps) -> bool:
+    """True when Redis answers a PING now."""
+    try:
+        return deps.store.ping()
+    except redis.RedisError:
+        return False
+
+
+def _wait_for_redis(deps, wait: float) -> float:
+    """Sleep with a growing pause until Redis answers; returns 0 for the next outage."""
+    while True:
+        wait = min(max(2 * wait, 1.0), REDIS_WAIT_MAX)
+        log.warning("worker: waiting %.0f s for Redis, then starting again", wait)
+        time.sleep(wait)
+        if _redis_answers(deps):
+            log.info("worker: Redis is back")
+            return 0.0
 
 
 def run_clock(settings: Settings) -> None:

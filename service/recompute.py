@@ -97,6 +97,7 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     """Recompute every insight of the account and store it; return what it took."""
     started = time.perf_counter()
     now = int(deps.clock())
+    seq = deps.store.cards_seq(account_id)  # before the snapshot: a card marked later saw a newer mirror
     snap = load_snapshot(deps, account_id)
     loaded = time.perf_counter()
     settings = insight_settings(deps, account_id)
@@ -106,6 +107,8 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     cards_json = {lead_id: card_json(lead_id, first_contacts.with_first_contact(waiting, lead_id, hints), now)
                   for lead_id, hints in result.hints.items()}
     cards_json.update({lead.id: card_json(lead.id, [], now) for lead in snap.leads.values() if not lead.is_open})
+    for lead_id in deps.store.cards_touched_since(account_id, seq):  # fresher than this snapshot
+        cards_json.pop(lead_id, None)
     deps.store.save_cards(account_id, cards_json)
     deps.store.save_models(account_id, encode_models(result.models))
     deps.store.save_insight(account_id, "team", jsonable(result.team))
@@ -137,6 +140,7 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
     if not lead_ids:
         return
     now = int(deps.clock())
+    deps.store.mark_cards_touched(account_id, lead_ids)  # before reading: a full recompute saving later skips them
     raw_models = deps.store.read_models(account_id)
     snap = load_cards_snapshot(deps, account_id, lead_ids)
     waiting = first_contacts.card_hints(deps, account_id, snap, now)

@@ -19,6 +19,10 @@ from service.model import DateField, Pipeline, Stage, User
 from service.store_records import record_builder
 
 INBOX_BATCH = 500
+# "A drain is queued" lives this long: a drain job lost between its enqueue and its first line (a worker killed,
+# Redis restarting) blocks nothing for longer; the next delivery or the sweeper queues another. A backlog longer
+# than this queues at most one spare drain per account per period; a spare finds the lease taken or nothing to do.
+DRAIN_PENDING_SECONDS = 15
 # The inbox append: the entry, "a drain must be queued" (only the first since the last drain started), the count.
 # With ARGV[1] = 1 it first checks, in the same call (no round trip more per webhook): the account is still
 # installed (a disable deletes its record first: nothing is stored after), this second's deliveries are within
@@ -36,10 +40,10 @@ if ARGV[1] == '1' then
   if cap > 0 and redis.call('XLEN', KEYS[1]) >= cap then return {'', -3} end
 end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-local first = redis.call('SET', KEYS[2], 1, 'NX', 'EX', 3600)
+local first = redis.call('SET', KEYS[2], 1, 'NX', 'EX', DRAIN_PENDING_SECONDS)
 redis.call('INCR', KEYS[3])
 return {id, first and 1 or 0}
-"""
+""".replace("DRAIN_PENDING_SECONDS", str(DRAIN_PENDING_SECONDS))
 INBOX_REFUSALS = {-1: "not_installed", -2: "rate", -3: "full"}
 
 
@@ -144,7 +148,7 @@ class Store:
 
     def claim_drain(self, account_id: int) -> bool:
         """Mark a drain as queued unless one already is; True when the caller must queue it."""
-        return bool(self.redis.set(account_key(account_id, "drain_pending"), 1, nx=True, ex=3600))
+        return bool(self.redis.set(account_key(account_id, "drain_pending"), 1, nx=True, ex=DRAIN_PENDING_SECONDS))
 
     def clear_drain_pending(self, account_id: int) -> None:
         """Let the next webhook queue a drain (called when a drain starts)."""
@@ -164,6 +168,12 @@ class Store:
         pipe.xtrim(account_key(account_id, "inbox"), minid=entry_id, approximate=False)
         pipe.xdel(account_key(account_id, "inbox"), entry_id)
         pipe.execute()
+
+    def oldest_pending_at(self, account_id: int) -> Optional[float]:
+        """When the oldest delivery not yet applied was stored (its stream id is its arrival in ms), or None."""
+        cursor = self.redis.get(account_key(account_id, "inbox_cursor")) or b"0-0"
+        rows = self.redis.xrange(account_key(account_id, "inbox"), min=b"(" + cursor, count=1)
+        return int(rows[0][0].split(b"-")[0]) / 1000 if rows else None
 
     def inbox_length(self, account_id: int) -> int:
         """Events stored but not yet applied."""
@@ -264,17 +274,23 @@ class Store:
         return {_key(k): d for k, d in zip(raw, map(record_builder(cls), docs) if cls else docs)}
 
     # --- webhook processing bookkeeping
-    def first_deliveries(self, account_id: int, request_ids: list, ttl: int = 3 * 86400) -> list[bool]:
-        """True where amoCRM's delivery id is new (retries reuse it); no id counts as new. One round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for request_id in filter(None, request_ids):
-            pipe.set(account_key(account_id, "request", request_id), 1, nx=True, ex=ttl)
-        answers = iter(pipe.execute())
-        return [bool(next(answers)) if request_id else True for request_id in request_ids]
+    def claim_deliveries(self, account_id: int, marks: list, ttl: int = 3 * 86400) -> list[bool]:
+        """For (delivery mark, inbox entry id) pairs: True where the entry may be applied. A mark names the first
+        inbox entry that carried the delivery; a later entry with the same mark is a retry (False), the same entry
+        read again after a crash is not (True): it is re-applied, so no crash between mark and apply loses it.
+        A None mark (no request id sent) is always True. One round trip."""
+        keyed = [(mark, entry_id) for mark, entry_id in marks if mark]
+        held = iter(self._claim_deliveries(keys=[account_key(account_id, "request", m) for m, _ in keyed],
+                                           args=[ttl, *(entry_id for _, entry_id in keyed)]) if keyed else [])
+        return [True if not mark else next(held).decode() == entry_id for mark, entry_id in marks]
 
-    def forget_request(self, account_id: int, request_id: str) -> None:
+    @cached_property
+    def _claim_deliveries(self):
+        return self.redis.register_script(CLAIM_DELIVERIES)
+
+    def forget_request(self, account_id: int, mark: str) -> None:
         """Let a delivery be applied again (its first try failed)."""
-        self.redis.delete(account_key(account_id, "request", request_id))
+        self.redis.delete(account_key(account_id, "request", mark))
 
     def count(self, account_id: int, **increments: int) -> None:
         """Add to the account's intake counters (received, applied, duplicates, dead_lettered)."""
@@ -312,6 +328,27 @@ class Store:
         for batch in _batches(list(cards.items()), 1000):
             self.redis.hset(account_key(account_id, "cards"),
                             mapping={k: json.dumps(v, ensure_ascii=False) for k, v in batch})
+
+    def mark_cards_touched(self, account_id: int, lead_ids: Iterable[int]) -> None:
+        """Note that these cards are being recomputed from the current mirror (before computing them): a full
+        recompute whose snapshot is older leaves them alone."""
+        ids = list(lead_ids)
+        if ids:
+            self.redis.eval(_MARK_TOUCHED, 2, account_key(account_id, "cards_seq"),
+                            account_key(account_id, "cards_touched"), *ids)
+
+    def cards_seq(self, account_id: int) -> int:
+        """The latest card mark (read before a full recompute's snapshot)."""
+        return int(self.redis.get(account_key(account_id, "cards_seq")) or 0)
+
+    def cards_touched_since(self, account_id: int, seq: int) -> set[int]:
+        """Leads whose cards were marked after `seq`; marks up to `seq` are dropped (no later snapshot needs them)."""
+        key = account_key(account_id, "cards_touched")
+        pipe = self.redis.pipeline()
+        pipe.zrangebyscore(key, f"({seq}", "+inf")
+        pipe.zremrangebyscore(key, "-inf", seq)
+        touched, _ = pipe.execute()
+        return {int(x) for x in touched}
 
     def save_insight(self, account_id: int, name: str, document: dict) -> None:
         """Store one precomputed document (team, forecast, backtest, settings...)."""
@@ -569,6 +606,24 @@ def _key(raw: bytes):
     return int(text) if text.isdigit() else text
 
 
+# Each key (a delivery's mark) takes ARGV[i+1] (its inbox entry id) unless it already names one; answers the holders.
+CLAIM_DELIVERIES = """
+local held = {}
+for i, key in ipairs(KEYS) do
+  local owner = redis.call('GET', key)
+  if not owner then
+    owner = ARGV[i + 1]
+    redis.call('SET', key, owner, 'EX', ARGV[1])
+  end
+  held[i] = owner
+end
+return held
+"""
+_MARK_TOUCHED = """
+local seq = redis.call('INCR', KEYS[1])
+for _, id in ipairs(ARGV) do redis.call('ZADD', KEYS[2], seq, id) end
+return seq
+"""
 TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChange}
 RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None, "date_fields": DateField}
 _MAX_HSET = """

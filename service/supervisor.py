@@ -127,3 +127,34 @@ def _reap() -> None:
             return
         if pid == 0:
             return
+
+
+# --- issue 17: `make run` restarts a process that dies (honcho alone would stop everything)
+KEEP_PAUSE_MAX = 30.0  # seconds between restarts of a process that keeps dying
+
+
+def keep_alive(command: list[str], sleep=time.sleep) -> int:
+    """Run `python -m service <command>` and start it again whenever it dies unasked (as platforms' process managers
+    and systemd's Restart=always do in production). SIGTERM and SIGINT are passed on; after one, its exit is ours."""
+    import sys
+
+    stopping, child, pause = [], None, 1.0
+
+    def forward(signum, _frame):
+        stopping.append(signum)
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, forward)
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-m", "service", *command])
+        code = child.wait()
+        if stopping:
+            return code
+        pause = 1.0 if time.monotonic() - started > 60 else min(2 * pause, KEEP_PAUSE_MAX)
+        print(f"deal-pulse: `{' '.join(command)}` exited with {code}; starting it again in {pause:.0f} s",
+              file=sys.stderr, flush=True)
+        sleep(pause)
+        if stopping:
+            return code

@@ -8,10 +8,11 @@ from datetime import timedelta
 from typing import Callable, Optional
 
 from redis.exceptions import LockError
-from rq import Retry
+from rq import Retry, get_current_job
 
+from service import hook_health
 from service import sync_apply as apply
-from service.amocrm.client import AmoClient, PaymentRequired
+from service.amocrm.client import AmoClient, ApiError, PaymentRequired, TransientError
 from service.amocrm.tokens import AccountUnavailable, NotInstalled
 from service.bootstrap import Deps
 from service.model import Account
@@ -35,6 +36,7 @@ class Run:
     client: AmoClient
     since: int
     limit: int
+    started_at: int = 0  # every page of the run was read after this (a delete we stored earlier is older)
 
     @property
     def store(self):
@@ -78,9 +80,17 @@ CALLS = Step("calls", "/api/v4/leads/notes", "notes",
              _filter_since("updated_at", **{"filter[note_type][]": ["call_in", "call_out"]}), apply.apply_calls)
 UNSORTED = Step("unsorted", "/api/v4/leads/unsorted", "unsorted", lambda r: {"limit": r.limit},
                 apply.apply_unsorted, stop_below="created_at", counted=False)
+# Deleted leads still in amoCRM's trash (developers.kommo.com/reference/leads-list, with=only_deleted): a delete
+# hook that was lost is repaired here. Newest first; the reconcile stops at its watermark.
+LEADS_DELETED = Step("leads_deleted", "/api/v4/leads", "leads",
+                     lambda r: {"with": "only_deleted", "order[updated_at]": "desc", "limit": r.limit},
+                     apply.apply_deleted_leads, counted=False)
+LEADS_DELETED_SINCE = Step(LEADS_DELETED.name, LEADS_DELETED.path, LEADS_DELETED.key, LEADS_DELETED.params,
+                           LEADS_DELETED.apply, stop_below="updated_at", counted=False)
 FULL = REFERENCE + [
     EVENTS,  # before leads: a lead's stage entry time comes from its history
     Step("leads", "/api/v4/leads", "leads", lambda r: {"limit": r.limit}, apply.apply_leads),
+    LEADS_DELETED,
     Step("tasks_open", "/api/v4/tasks", "tasks",
          lambda r: {"filter[is_completed]": 0, "filter[entity_type]": "leads", "limit": r.limit}, apply.apply_tasks),
     Step("tasks_done", "/api/v4/tasks", "tasks",
@@ -120,7 +130,8 @@ def incremental_sync(deps: Deps, account_id: int) -> dict:
 def sync_status(deps: Deps, account_id: int) -> dict:
     """What the supervisor panel's progress bar shows: the last run's progress and whether we may call amoCRM."""
     view = progress_view(deps.store.get_sync(account_id, "progress"), deps.clock(), deps.settings.amocrm_rps)
-    return {**view, "account": deps.store.get_account_state(account_id)}
+    return {**view, "account": deps.store.get_account_state(account_id),
+            "webhook": deps.store.get_sync(account_id, "webhook")}
 
 
 def enqueue_full_sync(deps: Deps, account_id: int) -> None:
@@ -134,9 +145,27 @@ def reconcile_all(deps: Deps) -> int:
     queued = 0
     for account_id in deps.store.account_ids():
         if deps.store.get_account_state(account_id)["state"] == "active":
-            deps.queues["sync"].enqueue("service.jobs.incremental_sync", account_id, job_timeout=3600)
+            enqueue_reconcile(deps, account_id)
             queued += 1
     return queued
+
+
+RECONCILE_RETRIES = [60, 300]  # seconds: an interrupted reconcile runs again, not only at the next period
+
+
+def enqueue_reconcile(deps: Deps, account_id: int) -> None:
+    """Queue the account's incremental sync; RQ retries it after API errors (it reads from its watermark again)."""
+    deps.queues["sync"].enqueue("service.jobs.incremental_sync", account_id, job_timeout=3600,
+                                retry=Retry(max=len(RECONCILE_RETRIES), interval=RECONCILE_RETRIES))
+
+
+def _what_follows(kind: str) -> str:
+    """What the progress tells about an interrupted run, as it will really go: a full sync resumes (RQ retries it
+    from its checkpoint); a reconcile is retried while its job has retries left, else the next period runs it."""
+    if kind == "full":
+        return "will resume"
+    job = get_current_job()
+    return "will retry" if job is not None and (job.retries_left or 0) > 0 else "next reconcile"
 
 
 # --- the runs
@@ -148,7 +177,8 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
     checkpoint = deps.store.get_sync(account_id, "checkpoint") if kind == "full" else {}
     start = int(deps.clock())
     since = since if since is not None else checkpoint.get("since", start - deps.settings.sync_history_days * DAY)
-    run = Run(deps, account, AmoClient(deps, account_id, account.base_url), int(since), deps.settings.sync_page_limit)
+    run = Run(deps, account, AmoClient(deps, account_id, account.base_url), int(since), deps.settings.sync_page_limit,
+              start)
     progress = Progress.resume(deps.store, account_id, kind, deps.clock, bool(checkpoint))
     try:
         body(run, progress)
@@ -156,7 +186,7 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
         if deps.store.get_account(account_id) is None:  # the disable hook wiped the account while we synced
             return _uninstalled_mid_sync(deps, account_id, kind, run, exc)
         if not isinstance(exc, AccountUnavailable):
-            progress.finish("interrupted", "will resume" if kind == "full" else "will retry")
+            progress.finish("interrupted", _what_follows(kind))
             raise
         log.warning("account %s: %s sync stopped: %s", account_id, kind, exc)
         progress.finish("stopped", exc.state)
@@ -197,8 +227,9 @@ def _full(run: Run, progress: Progress, lock) -> None:
 
 def _incremental(run: Run, progress: Progress, lock) -> None:
     """Reference data, then everything changed since the watermark (filter add-on, or a newest-first walk)."""
+    _check_webhook(run)  # first: once the hook is live again, this run's lists cover what it did not deliver
     leads = LEADS_BY_FILTER if run.account.is_api_filter_enabled else LEADS_BY_WALK
-    steps = REFERENCE + [EVENTS, leads, TASKS_SINCE, CALLS, UNSORTED]
+    steps = REFERENCE + [EVENTS, leads, LEADS_DELETED_SINCE, TASKS_SINCE, CALLS, UNSORTED]
     progress.plan({s.name: 1 for s in steps}, 0)
     checkpoint: dict = {"steps": {}}
     for step in steps:
@@ -209,6 +240,16 @@ def _incremental(run: Run, progress: Progress, lock) -> None:
                 raise
             log.info("account %s: filter add-on is off; walking leads by updated_at", run.account_id)
             _walk(run, LEADS_BY_WALK, checkpoint, progress, lock)
+
+
+def _check_webhook(run: Run) -> None:
+    """Re-subscribe a disabled or missing hook; a check that fails (no admin rights...) never stops the reconcile."""
+    try:
+        hook_health.check_webhook(run.deps, run.client, run.account_id)
+    except (AccountUnavailable, TransientError):
+        raise
+    except ApiError as exc:
+        log.warning("account %s: webhook check failed: %s", run.account_id, exc)
 
 
 def _walk(run: Run, step: Step, checkpoint: dict, progress: Progress, lock) -> None:

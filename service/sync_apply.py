@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 
 from service import first_contacts
 from service.amocrm import schemas
-from service.mirror import date_changes
+from service.mirror import CLOCK_SKEW, date_changes, revives
 from service.model import Lead, StageChange
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,35 @@ def apply_leads(ctx, items: list) -> int:
     history = ctx.store.timelines(ctx.account_id, "history", [lead.id for lead in leads])
     leads = [replace(lead, stage_entered_at=entered_at(lead, history.get(lead.id, ()))) for lead in leads]
     held = ctx.store.get_leads(ctx.account_id, [lead.id for lead in leads])
+    leads = [lead for lead in leads if not _still_deleted(held.get(lead.id), lead, ctx)]
     ctx.store.add_timeline(ctx.account_id, "close_dates", synced_date_changes(held, leads))
     ctx.store.save_lead_changes(ctx.account_id, leads)
     return len(leads)
+
+
+def _still_deleted(held: Optional[Lead], listed: Lead, ctx) -> bool:
+    """A lead we hold as deleted that a page lists alive: alive only when the page is provably newer than the
+    delete (read after we stored it, or changed after it); a page read earlier and applied late is not."""
+    changed_at = max(listed.updated_at - CLOCK_SKEW, getattr(ctx, "started_at", 0))  # its clock vs ours
+    return bool(held and held.is_deleted and not revives(held, changed_at))
+
+
+def apply_deleted_leads(ctx, items: list) -> int:
+    """Leads in amoCRM's trash: the ones we hold are deleted in the mirror too, unless we hold a change made after the
+    page was read (a restore). The trash list may carry only a few fields: an id is enough."""
+    listed = {int(i["id"]): i for i in items if isinstance(i, dict) and isinstance(i.get("id"), int)}
+    held = ctx.store.get_leads(ctx.account_id, listed)
+    started = getattr(ctx, "started_at", 0)
+    deleted = []
+    for lead_id, item in listed.items():
+        at = item.get("updated_at") if isinstance(item.get("updated_at"), int) else 0
+        lead = held.get(lead_id)
+        if lead is None or lead.is_deleted or lead.updated_at > max(at, started):
+            continue  # one we never held stays out of the mirror (insights count what the mirror holds)
+        deleted.append(replace(lead, is_deleted=True, deleted_at=at or started))
+    ctx.store.save_leads(ctx.account_id, deleted)
+    return len(listed)
+
 
 
 def synced_date_changes(held: dict, leads: list[Lead]) -> list:

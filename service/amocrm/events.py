@@ -39,6 +39,7 @@ class LeadEvent:
     modified_user_id: Optional[int] = None
     name: Optional[str] = None
     date_fields: Optional[tuple] = None  # ((field_id, unix seconds), ...) by field id; None: not carried
+    loss_reason_id: Optional[int] = None
     received_at: Optional[int] = None
 
     @property
@@ -240,6 +241,7 @@ class LeadEventSchema(EventSchema):
     old_pipeline_id = Integer(load_default=None)
     old_responsible_user_id = Integer(load_default=None)
     modified_user_id = Integer(load_default=None)
+    loss_reason_id = Integer(load_default=None)
     name = fields.String(load_default=None)
     custom_fields = fields.Raw(load_default=None)
 

@@ -110,6 +110,8 @@ def day_changes(leads: Iterable[Lead], moves: int, start: int, end: int) -> dict
     """Created, won and lost deals (count and sum) in [start, end), with the number of stage moves."""
     out = {"created": 0, "won": 0, "won_amount": 0, "lost": 0, "lost_amount": 0, "stage_moves": moves}
     for lead in leads:
+        if lead.is_deleted:  # amoCRM's own reports leave deleted deals out (the mirror keeps them as tombstones)
+            continue
         out["created"] += start <= lead.created_at < end
         if lead.closed_at is not None and start <= lead.closed_at < end and lead.status_id in (WON, LOST):
             key = "won" if lead.status_id == WON else "lost"

@@ -118,7 +118,8 @@ def _lag(d: Deps, queue, now: float) -> float:
 
 def _accounts(out: Exposition, d: Deps, now: float) -> None:
     rows = {name: [] for name in ("received", "applied", "duplicates", "dead", "pending", "last", "state",
-                                  "sync_state", "sync_percent", "sync_finished", "skipped", "replays")}
+                                  "sync_state", "sync_percent", "sync_finished", "skipped", "replays", "age", "hook",
+                                  "resubscribed")}
     for account_id in d.store.account_ids():
         label = {"account": account_id}
         counters = d.store.counters(account_id)
@@ -136,6 +137,7 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
         rows["sync_state"].append(({**label, "kind": view.get("kind") or "none", "state": view["state"]}, 1))
         rows["sync_percent"].append((label, float(view["percent"])))
         rows["sync_finished"].append((label, view.get("finished_at") or 0))
+        _inbox_and_hook(rows, d, account_id, label, now)
     out.family("deal_pulse_accounts", "gauge", "Installed accounts.", [({}, len(rows["state"]))])
     out.family("deal_pulse_webhooks_received_total", "counter",
                "Webhook deliveries stored (rate() of it is the intake rate).", rows["received"])
@@ -161,6 +163,26 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
     out.family("deal_pulse_sync_progress_percent", "gauge", "Progress of the latest sync run.", rows["sync_percent"])
     out.family("deal_pulse_sync_finished_timestamp_seconds", "gauge", "When the latest sync run ended (0: not yet).",
                rows["sync_finished"])
+    _hook_families(out, rows)
+
+
+def _inbox_and_hook(rows: dict, d: Deps, account_id: int, label: dict, now: float) -> None:
+    """How long the oldest stored delivery has waited to be applied; what the last webhook check found."""
+    oldest = d.store.oldest_pending_at(account_id)
+    rows["age"].append((label, round(max(0.0, now - oldest), 3) if oldest else 0.0))
+    hook = d.store.get_sync(account_id, "webhook")
+    rows["hook"].append(({**label, "found": hook.get("found", "unchecked")}, 1))
+    rows["resubscribed"].append((label, int(hook.get("resubscribed", 0))))
+
+
+def _hook_families(out: Exposition, rows: dict) -> None:
+    out.family("deal_pulse_inbox_oldest_age_seconds", "gauge",
+               "Age of the oldest stored delivery not applied yet (0: all applied); alert on its max.", rows["age"])
+    out.family("deal_pulse_webhook_subscription", "gauge",
+               "1 for what the last check of the account's amoCRM webhook found: active, disabled, missing.",
+               rows["hook"])
+    out.family("deal_pulse_webhook_resubscribed_total", "counter",
+               "Times the account's webhook was found disabled or missing and subscribed again.", rows["resubscribed"])
 
 
 def _last_webhook(d: Deps, account_id: int) -> float:

@@ -1,6 +1,7 @@
 """Against the sandbox: install → sync → the mirror equals amoCRM lead by lead; resume; revoke; disable."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import requests
@@ -23,7 +24,13 @@ def expected_leads(world, since):
 
 
 def mirrored_leads(deps, account_id):
-    return {lead.id: {f: getattr(lead, f) for f in LEAD_FIELDS} for lead in deps.store.all_leads(account_id)}
+    """The live leads of the mirror (deleted ones are kept as tombstones: see deleted_leads)."""
+    return {lead.id: {f: getattr(lead, f) for f in LEAD_FIELDS} for lead in deps.store.all_leads(account_id)
+            if not lead.is_deleted}
+
+
+def deleted_leads(deps, account_id):
+    return {lead.id for lead in deps.store.all_leads(account_id) if lead.is_deleted}
 
 
 def stage_moves(world, since):
@@ -49,6 +56,7 @@ def test_install_then_sync_mirrors_the_sandbox_lead_by_lead(app, deps, sandbox, 
     assert (status["state"], status["percent"], status["account"]["state"]) == ("done", 100.0, "active")
     since = status["started_at"] - YEAR
     assert mirrored_leads(deps, account.id) == expected_leads(world, since)
+    assert deleted_leads(deps, account.id) == set()  # deleted before we came: never mirrored
     assert history_size(deps, account.id)[0] == stage_moves(world, since)
     assert {p.id for p in deps.store.get_pipelines(account.id)} == set(world.pipelines)
     assert set(deps.store.get_users(account.id)) == set(world.users)
@@ -127,8 +135,34 @@ def test_a_newest_first_walk_reads_no_page_past_the_watermark(deps, connected, w
     real = deps.http.request
     deps.http.request = lambda method, url, **kw: (asked.append((url, kw.get("params"))), real(method, url, **kw))[1]
     assert sync.incremental_sync(deps, connected.id)["state"] == "done"
-    walk = [(url, params) for url, params in asked if url.endswith("/api/v4/leads") or "/api/v4/leads?" in url]
+    walk = [(url, params) for url, params in asked if (url.endswith("/api/v4/leads") or "/api/v4/leads?" in url)
+            and "with" not in (params or {})]
     assert len(walk) == 1 and walk[0][1]["order[updated_at]"] == "desc"  # page 1 already reaches the watermark
+    trash = [params for url, params in asked if (params or {}).get("with") == "only_deleted"]
+    assert len(trash) == 1 and trash[0]["order[updated_at]"] == "desc"  # so does the deleted leads' walk
+
+
+def test_a_delete_whose_hook_was_lost_is_repaired_by_the_reconcile_and_sticks(deps, connected, world):
+    assert sync.full_sync(deps, connected.id)["state"] == "done"
+    lead = next(x for x in world.leads.values() if not x.is_deleted and x.status_id not in (WON, LOST))
+    world.delete_lead(lead.id)  # no webhook reaches us
+    assert sync.incremental_sync(deps, connected.id)["state"] == "done"
+    assert deps.store.get_leads(connected.id, [lead.id])[lead.id].is_deleted
+    assert sync.incremental_sync(deps, connected.id)["state"] == "done"  # the next run lists it no more
+    assert deps.store.get_leads(connected.id, [lead.id])[lead.id].is_deleted
+
+
+def test_an_undone_delete_is_repaired_by_the_reconcile(deps, connected, world):
+    assert sync.full_sync(deps, connected.id)["state"] == "done"
+    lead = next(x for x in world.leads.values() if not x.is_deleted and x.status_id not in (WON, LOST))
+    world.delete_lead(lead.id)
+    assert sync.incremental_sync(deps, connected.id)["state"] == "done"
+    assert deps.store.get_leads(connected.id, [lead.id])[lead.id].is_deleted
+    time.sleep(1.1)  # times are whole seconds: a reconcile must start a second after the delete to be newer
+    lead.is_deleted, lead.updated_at = False, world.now()  # restored in amoCRM; its restore hook was lost
+    world.touch()
+    assert sync.incremental_sync(deps, connected.id)["state"] == "done"
+    assert not deps.store.get_leads(connected.id, [lead.id])[lead.id].is_deleted
 
 
 def test_disable_hook_from_amocrm_deletes_every_key_of_the_account(app, deps, connected, sandbox, run_worker):

@@ -225,3 +225,29 @@ def test_the_disable_hook_mid_sync_leaves_no_key_of_the_account(app, deps, conne
     assert deps.redis.keys(account_key(connected.id, "*")) == []
     assert connected.id not in deps.store.account_ids()
     assert all(q.count == 0 for q in deps.queues.values())
+
+
+# ---- an interrupted reconcile: retried by RQ, and the progress says what really follows ----------------------------
+def test_an_interrupted_reconcile_is_retried_and_says_so_honestly(deps, connected, sandbox, world, fast_client,
+                                                                   run_worker, monkeypatch):
+    from rq.job import Job
+    assert sync.full_sync(deps, connected.id)["state"] == "done"
+    faults(sandbox, error_rate=1.0, error_status=503)
+    sync.reconcile_all(deps)
+    queue = deps.queues["sync"]
+    for attempt in range(len(sync.RECONCILE_RETRIES)):
+        run_worker()
+        status = sync.sync_status(deps, connected.id)
+        assert (status["kind"], status["state"], status["reason"]) == ("incremental", "interrupted", "will retry")
+        assert queue.failed_job_registry.count == 0  # it was in the failed registry while "will retry" was shown
+        [scheduled] = queue.scheduled_job_registry.get_job_ids()
+        queue.scheduled_job_registry.remove(scheduled)
+        queue.enqueue_job(Job.fetch(scheduled, connection=deps.redis, serializer=queue.serializer))  # due now
+    run_worker()  # the last try
+    assert sync.sync_status(deps, connected.id)["reason"] == "next reconcile"
+    assert queue.failed_job_registry.count == 1
+    faults(sandbox, error_rate=0.0)
+    monkeypatch.setattr(amo_client, "TIMEOUT", (5, 30))  # no fault left: a loaded host's slow answer is no error
+    sync.reconcile_all(deps)
+    run_worker()
+    assert sync.sync_status(deps, connected.id)["state"] == "done"

@@ -156,3 +156,47 @@ def test_a_hand_over_takes_the_deal_from_the_old_group_at_once(client, settings,
     run_worker()
     assert deps.store.get_leads(16700680, [MASHA_DEAL.id])[MASHA_DEAL.id].group_id == 30
     assert call(client, settings, "GET", f"/leads/{MASHA_DEAL.id}/hints", GROUP).status_code == 403
+
+
+def test_a_status_hook_arriving_after_a_later_update_sets_when_the_stage_was_entered(client, settings, account,
+                                                                                      deps, run_worker):
+    post(client, settings, lead_pairs("add", 1, 100, 1500))
+    post(client, settings, lead_pairs("update", 1, 101, 3000))  # amoCRM sent the update before the move's status hook
+    post(client, settings, lead_pairs("status", 1, 101, 2000, old_status_id=100))
+    run_worker()
+    [lead] = deps.store.get_leads(account.id, [1]).values()
+    assert (lead.status_id, lead.stage_entered_at, lead.updated_at) == (101, 2000, 3000)
+
+
+def test_a_move_overtaken_within_the_same_second_does_not_move_the_lead_back(client, settings, account, deps,
+                                                                             run_worker):
+    post(client, settings, lead_pairs("add", 1, 100, 1500))
+    post(client, settings, lead_pairs("status", 1, 102, 2000, old_status_id=101))  # a robot moved it on at once
+    post(client, settings, lead_pairs("status", 1, 101, 2000, old_status_id=100))  # the first move, late
+    run_worker()
+    [lead] = deps.store.get_leads(account.id, [1]).values()
+    assert (lead.status_id, lead.stage_entered_at) == (102, 2000)
+    history = deps.store.timelines(account.id, "history", [1])[1]
+    assert [(c.old_status_id, c.status_id) for c in history] == [(100, 101), (101, 102)]
+
+
+def test_a_move_into_lost_sets_closed_at_and_the_reason_carried(client, settings, account, deps, run_worker):
+    post(client, settings, lead_pairs("add", 1, 100, 1500))
+    post(client, settings, lead_pairs("status", 1, 143, 2000, old_status_id=100, loss_reason_id=9))
+    run_worker()
+    [lead] = deps.store.get_leads(account.id, [1]).values()
+    assert (lead.closed_at, lead.loss_reason_id) == (2000, 9)
+
+
+def test_a_delete_sticks_against_a_held_back_update(client, settings, account, deps, run_worker):
+    post(client, settings, lead_pairs("add", 1, 100, 1500))
+    deps.clock = lambda: 5000.0  # we store the delete at 5000: it happened then or before
+    post(client, settings, [("leads[delete][0][id]", "1"), ("leads[delete][0][status_id]", "100"),
+                            ("leads[delete][0][pipeline_id]", "10")])
+    post(client, settings, lead_pairs("update", 1, 101, 4000))  # an update amoCRM held back, stamped before it
+    run_worker()
+    [lead] = deps.store.get_leads(account.id, [1]).values()
+    assert (lead.is_deleted, lead.deleted_at) == (True, 5000)
+    post(client, settings, lead_pairs("restore", 1, 101, 4500))
+    run_worker()
+    assert not deps.store.get_leads(account.id, [1])[1].is_deleted

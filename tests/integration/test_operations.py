@@ -5,9 +5,10 @@ import logging
 
 import pytest
 
-from service import create_app, failed_jobs, logs
+from service import create_app, failed_jobs, intake, logs
 from service.config import Settings
 from service.services import hook_secret
+from service.store import account_key
 from tests.support.samples import webhook_bodies
 
 
@@ -103,6 +104,25 @@ def test_metrics_show_queues_intake_and_accounts(deps, account, run_worker):
     assert 'deal_pulse_webhook_events_applied_total{account="16700680"} 1' in text
     assert 'deal_pulse_inbox_pending{account="16700680"} 0' in text
     assert "# TYPE deal_pulse_queue_lag_seconds gauge" in text
+
+
+def test_the_inbox_age_rises_while_deliveries_wait_and_falls_to_zero_once_applied(deps, account, run_worker):
+    """What the README's alert watches: the queue lag stays 0 when no drain is queued at all (a stranded inbox),
+    the age of the oldest unapplied delivery does not."""
+    client = metrics_app(deps)
+    assert post_webhook(client).status_code == 204
+    deps.queues["webhooks"].empty()  # the drain job got lost
+    deps.redis.delete(account_key(account.id, "drain_pending"))
+
+    def gauge(name):
+        text = client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32}).get_data(as_text=True)
+        return float(next(x for x in text.splitlines() if x.startswith(name + "{")).split()[-1])
+    assert gauge("deal_pulse_queue_lag_seconds") == 0.0
+    first = gauge("deal_pulse_inbox_oldest_age_seconds")
+    assert 0 < first <= gauge("deal_pulse_inbox_oldest_age_seconds")
+    intake.sweep_inboxes(deps)
+    run_worker()
+    assert gauge("deal_pulse_inbox_oldest_age_seconds") == 0.0
 
 
 # --- failed jobs: inspect and replay

@@ -1,4 +1,5 @@
 """A worker killed mid-drain loses nothing: after a restart every event is applied, once in effect."""
+import json
 import os
 import signal
 import subprocess
@@ -44,8 +45,10 @@ def start_worker(redis_url):
 
 def test_worker_killed_mid_drain_then_restarted_applies_everything_once(client, settings, account, deps,
                                                                         redis_url):
-    for body in status_moves(EVENTS):  # stored as the intake stores them, faster than HTTP
-        deps.store.append_inbox(account.id, {"body": body, "received_at": "0", "headers": "{}"})
+    for i, body in enumerate(status_moves(EVENTS)):  # stored as the intake stores them, faster than HTTP
+        headers = {"User-Agent": "amoCRM-Webhooks/3.0", "X-Amocrm-Requestid": f"req-{i}",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        deps.store.append_inbox(account.id, {"body": body, "received_at": "0", "headers": json.dumps(headers)})
     intake.queue_drain(deps, account.id)
     worker = start_worker(redis_url)
     deadline = time.monotonic() + 30
@@ -75,7 +78,8 @@ def test_clock_queues_each_periodic_job_once_per_slot(deps):
     assert clock.tick(deps, float(day)) == [p.func for p in periodic]
     assert clock.tick(deps, day + 1.0) == []  # another replica, same slot
     assert clock.tick(deps, day + 30.0) == ["service.jobs.sweep_inboxes"]
-    assert clock.tick(deps, day + 900.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all"]
+    assert clock.tick(deps, day + 900.0) == ["service.jobs.sweep_inboxes", "service.jobs.recompute_all",
+                                             "service.jobs.check_webhooks_all"]
     assert deps.queues["webhooks"].count == 3
 
 

@@ -192,3 +192,24 @@ def test_answer_is_readable_only_from_the_tokens_own_origin(client, settings, ac
     assert mine.headers["Access-Control-Allow-Origin"] == account.origin
     other = get_hints(client, mint_token(settings, account), Origin="https://other.amocrm.ru")
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_a_full_recompute_keeps_a_card_that_a_webhook_refreshed_while_it_ran(client, settings, account, run_worker,
+                                                                            deps, monkeypatch):
+    from service import intake, recompute
+    assert post_hook(client, settings).status_code == 204
+    run_worker()
+    assert deps.store.read_card(account.id, LEAD_ID)["hints"]  # stuck in its stage
+    real_core = recompute.recompute_core
+    won = (f"account[id]={account.id}&leads[status][0][id]={LEAD_ID}&leads[status][0][status_id]=142"
+           f"&leads[status][0][pipeline_id]=936736&leads[status][0][old_status_id]=17944876"
+           f"&leads[status][0][updated_at]=1900000000")
+
+    def core_while_the_deal_is_won(*args, **kwargs):  # the snapshot is taken; the deal is won meanwhile
+        assert post_hook(client, settings, won).status_code == 204
+        intake.drain_inbox(deps, account.id)
+        assert deps.store.read_card(account.id, LEAD_ID)["hints"] == []
+        return real_core(*args, **kwargs)
+    monkeypatch.setattr(recompute, "recompute_core", core_while_the_deal_is_won)
+    recompute.recompute_account(deps, account.id)
+    assert deps.store.read_card(account.id, LEAD_ID)["hints"] == []  # not the snapshot's stale stuck hint

@@ -3,7 +3,7 @@ import json
 from dataclasses import asdict
 
 from service.amocrm.events import LeadEvent
-from service.mirror import apply_lead_event, date_changes
+from service.mirror import CLOCK_SKEW, apply_lead_event, date_changes
 from service.model import CloseDateChange, Lead
 
 LEAD = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, price=500, updated_at=1000,
@@ -49,7 +49,59 @@ def test_new_lead_from_add_entered_its_stage_when_created():
 
 def test_delete_marks_the_lead_and_closes_its_hints():
     assert not apply_lead_event(LEAD, event(action="delete")).is_open
-    assert apply_lead_event(None, event(action="delete")) is None
+    # An unknown lead's delete leaves a tombstone (it was None: a held-back change then created the lead).
+    assert apply_lead_event(None, event(action="delete", received_at=5000)).is_deleted
+
+
+# --- deletes that stick: a delete's time is when we stored it; only a provably newer change undoes it
+def deleted_at_5000(lead=LEAD):
+    return apply_lead_event(lead, LeadEvent(action="delete", id=1, status_id=100, pipeline_id=10, received_at=5000))
+
+
+def test_a_held_back_update_stamped_before_the_delete_does_not_resurrect_the_lead():
+    late = apply_lead_event(deleted_at_5000(), event(updated_at=4000, status_id=101))
+    assert (late.is_deleted, late.deleted_at, late.status_id) == (True, 5000, 101)
+
+
+def test_a_held_back_update_does_not_create_a_lead_deleted_before_we_knew_it():
+    assert apply_lead_event(deleted_at_5000(None), event(action="add", updated_at=4000)).is_deleted
+
+
+def test_a_restore_brings_the_lead_back():
+    back = apply_lead_event(deleted_at_5000(), event(action="restore", updated_at=4500))
+    assert (back.is_deleted, back.deleted_at, back.is_open) == (False, 0, True)
+
+
+def test_a_change_made_after_we_learnt_of_the_delete_brings_the_lead_back():
+    assert not apply_lead_event(deleted_at_5000(), event(updated_at=5000 + CLOCK_SKEW + 1)).is_deleted
+
+
+def test_a_change_stamped_within_the_clock_skew_of_the_delete_is_no_proof():
+    assert apply_lead_event(deleted_at_5000(), event(updated_at=5000 + CLOCK_SKEW)).is_deleted
+
+
+def test_a_second_delivery_of_the_delete_keeps_the_first_time():
+    again = apply_lead_event(deleted_at_5000(), LeadEvent(action="delete", id=1, status_id=100, pipeline_id=10,
+                                                          received_at=4000))
+    assert again.deleted_at == 5000
+
+
+# --- closing: a move into won or lost sets closed_at; a loss reason when the hook carries one
+def test_a_move_into_lost_closes_the_lead_with_the_reason_carried():
+    lost = apply_lead_event(LEAD, event(action="status", status_id=143, loss_reason_id=9))
+    assert (lost.closed_at, lost.loss_reason_id, lost.is_open) == (2000, 9, False)
+
+
+def test_a_move_into_won_closes_it_and_reopening_clears_closed_at():
+    won = apply_lead_event(LEAD, event(action="status", status_id=142))
+    assert won.closed_at == 2000
+    reopened = apply_lead_event(won, event(action="status", status_id=100, updated_at=3000))
+    assert (reopened.closed_at, reopened.loss_reason_id) == (None, None)
+
+
+def test_an_update_in_lost_without_a_reason_keeps_the_known_one():
+    lost = apply_lead_event(LEAD, event(action="status", status_id=143, loss_reason_id=9))
+    assert apply_lead_event(lost, event(status_id=143, updated_at=3000, price=1)).loss_reason_id == 9
 
 
 # --- date fields (the planned close date is one of them) and their changes
