@@ -358,6 +358,7 @@ define(['jquery'], function ($) {
     C + '__filters{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-end;margin:0 0 12px}',
     C + '__filter{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#6b7685}',
     C + '__report th{font-size:12px;white-space:normal}',
+    C + '__report{display:block;overflow-x:auto}',  // nine columns: scroll inside the section, never past it
     C + '__filter-days{display:flex;align-items:center;gap:4px}',
     C + '__filter-days ' + C + '__input{width:auto}',
     C + '__buttons{display:flex;flex-wrap:wrap;gap:4px;margin-top:6px}',
@@ -1060,7 +1061,8 @@ define(['jquery'], function ($) {
                    overdue_task: t('panel.rule_overdue_task'), no_activity: t('panel.rule_no_activity'),
                    close_date_passed: t('panel.rule_close_date_passed'),
                    close_date_pushed: t('panel.rule_close_date_pushed'), win_chance: t('panel.rule_win_chance'),
-                   plan_impact: t('panel.rule_plan_impact')};
+                   plan_impact: t('panel.rule_plan_impact'),
+                   first_contact_overdue: t('panel.rule_first_contact_overdue')};
       function cell(v) { return '<td class="' + el('num') + '">' + esc(v) + '</td>'; }
       return '<table class="' + el('table') + '"><tr><th>' + esc(t('panel.usefulness_rule')) + '</th>' +
         ['panel.usefulness_shown', 'panel.usefulness_dismissed', 'panel.usefulness_snoozed',
