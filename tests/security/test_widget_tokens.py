@@ -51,16 +51,17 @@ def test_hs_rs_confusion_signing_with_a_public_key_is_refused(client, settings, 
     assert call(client, f"{header}.{payload}.{signature.rstrip(b'=').decode()}").status_code == 401
 
 
-@pytest.mark.parametrize("overrides, reason", [
-    ({"exp": int(time.time()) - 300, "iat": int(time.time()) - 2000, "nbf": int(time.time()) - 2000}, "expired"),
-    ({"nbf": int(time.time()) + 600}, "not valid yet"),
-    ({"iat": int(time.time()) + 600}, "not valid yet"),
-    ({"aud": "https://evil.example"}, "audience"),
-    ({"client_uuid": "another-integration"}, "another integration"),
-    ({"iss": "https://evil.amocrm.ru"}, "issuer"),
+@pytest.mark.parametrize("overrides, reason", [  # times made when the test runs: a long suite must not age them
+    (lambda now: {"exp": now - 300, "iat": now - 2000, "nbf": now - 2000}, "expired"),
+    (lambda now: {"nbf": now + 600}, "not valid yet"),
+    (lambda now: {"iat": now + 600}, "not valid yet"),
+    (lambda now: {"aud": "https://evil.example"}, "audience"),
+    (lambda now: {"client_uuid": "another-integration"}, "another integration"),
+    (lambda now: {"iss": "https://evil.amocrm.ru"}, "issuer"),
 ])
 def test_stale_or_misdirected_tokens_are_refused(client, settings, account, overrides, reason):
-    answer = call(client, jwt.encode(claims(settings, account, **overrides), settings.client_secret, "HS256"))
+    token = claims(settings, account, **overrides(int(time.time())))
+    answer = call(client, jwt.encode(token, settings.client_secret, "HS256"))
     assert answer.status_code == 401 and reason in answer.json["message"]
 
 
