@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from service import bootstrap  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.model import Account, Lead, User  # noqa: E402
-from service.processes import gunicorn_options  # noqa: E402
-from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.ops.processes import gunicorn_options  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from tests.support.api import card, hint  # noqa: E402
 from tests.support.tokens import mint_token  # noqa: E402
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from service.redis_server import EmbeddedRedis  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis  # noqa: E402
 from service.sandbox.generator import generate  # noqa: E402
 from tests.support import chaos  # noqa: E402
 

@@ -26,10 +26,11 @@ sys.path[:0] = [str(ROOT)]
 from rq.job import Job  # noqa: E402
 from rq.registry import ScheduledJobRegistry  # noqa: E402
 
-from service import bootstrap, first_contacts, recompute  # noqa: E402
+from service import bootstrap
+from service.services import first_contacts, recompute  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.model import Account, Lead, Pipeline, Stage, User  # noqa: E402
-from service.redis_server import EmbeddedRedis  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis  # noqa: E402
 
 LIMIT_MINUTES = 15
 

@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from service.config import DEV_SECRET_KEY  # noqa: E402
 from service.model import Account  # noqa: E402
-from service.redis_cluster import EmbeddedCluster  # noqa: E402
-from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from service.services import hook_secret  # noqa: E402
-from service.store import account_key  # noqa: E402
+from service.ops.redis_cluster import EmbeddedCluster  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.services.hook_urls import hook_secret  # noqa: E402
+from service.store.core import account_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 ACCOUNT = Account(16700680, "unirock", base_url="https://unirock.amocrm.ru")  # the sample's account
@@ -81,7 +81,8 @@ def bare_app():
 def intake_app():
     """Our app as `python -m service web` runs it: a redacted JSON access line per request (to /dev/null: building
     the line is the cost)."""
-    from service import logs, processes
+    from service import logs
+    from service.ops import processes
     from service.config import Settings
 
     settings = Settings.from_env()
@@ -238,7 +239,7 @@ def redis_append_rate(redis_url: str, body: bytes, seconds: float = 3.0) -> dict
     """Bare appends from Python, one round trip each: XADD alone, and the intake's (XADD, SET NX, INCR: one script)."""
     import redis
 
-    from service.store import Store
+    from service.store.core import Store
 
     client = redis.Redis.from_url(redis_url)
     store = Store(client)
@@ -274,7 +275,7 @@ def main() -> None:
         import redis
         from redis.cluster import RedisCluster
 
-        from service.store import Store
+        from service.store.core import Store
 
         client = redis.Redis.from_url(server.url)
         Store(client).save_account(ACCOUNT)
@@ -350,7 +351,7 @@ def cluster_append_rates(cluster_url: str, body: bytes, seconds: float = 3.0) ->
     """The intake's append from Python over the cluster, one delivery at a time: without and with `WAIT 1`."""
     from redis.cluster import RedisCluster
 
-    from service.store import Store
+    from service.store.core import Store
 
     entry = {"body": body, "received_at": "0", "headers": '{"User-Agent": "amoCRM-Webhooks/3.0"}'}
     rates = {}

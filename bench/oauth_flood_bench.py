@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from service import bootstrap  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
-from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from service.services import hook_url  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.services.hook_urls import hook_url  # noqa: E402
 
 ACCOUNT = Account(16700680, "unirock", "https://unirock.amocrm.ru")
 SAMPLE = ROOT / "tests" / "data" / "samples" / "webhooks" / "status_lead_modern.txt"

@@ -20,11 +20,12 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-from service import create_app, fresh_panel, sync  # noqa: E402
+from service import create_app
+from service.services import fresh_panel, sync  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.insights.panel_query import periods  # noqa: E402
 from service.preview import widget_token  # noqa: E402
-from service.redis_server import EmbeddedRedis  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis  # noqa: E402
 from sync_bench import connect, start_sandbox  # noqa: E402
 
 

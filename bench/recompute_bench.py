@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-from service import recompute, sync  # noqa: E402
+from service.services import recompute, sync  # noqa: E402
 from service.config import Settings  # noqa: E402
-from service.redis_server import EmbeddedRedis  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis  # noqa: E402
 from sync_bench import connect, start_sandbox  # noqa: E402
 
 SCALING = ["10000", "20000", "50000", "100000"]

@@ -18,12 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service import bootstrap, sync  # noqa: E402
+from service import bootstrap
+from service.services import sync  # noqa: E402
 from service.amocrm import schemas  # noqa: E402
 from service.amocrm.oauth import TokenPair  # noqa: E402
 from service.amocrm.tokens import TokenKeeper  # noqa: E402
 from service.config import Settings  # noqa: E402
-from service.redis_server import EmbeddedRedis  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis  # noqa: E402
 
 SANDBOX_RPS = 7
 

@@ -35,10 +35,10 @@ from redis.cluster import RedisCluster  # noqa: E402
 from service import bootstrap  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
-from service.redis_cluster import EmbeddedCluster  # noqa: E402
-from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from service.services import hook_secret  # noqa: E402
-from service.store import account_key  # noqa: E402
+from service.ops.redis_cluster import EmbeddedCluster  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.services.hook_urls import hook_secret  # noqa: E402
+from service.store.core import account_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 TEMPLATE = webhook_bodies("status_lead_modern.txt")[0]

@@ -35,15 +35,15 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from service import bootstrap  # noqa: E402
-from service.accounts import HOOK_EVENTS  # noqa: E402
+from service.services.accounts import HOOK_EVENTS  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
-from service.redis_server import EmbeddedRedis, free_port  # noqa: E402
+from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.sandbox.generator import generate  # noqa: E402
 from service.sandbox.simulator import Simulator  # noqa: E402
 from service.sandbox.webhooks import WebhookSender  # noqa: E402
-from service.services import hook_url  # noqa: E402
-from service.store import account_key  # noqa: E402
+from service.services.hook_urls import hook_url  # noqa: E402
+from service.store.core import account_key  # noqa: E402
 
 ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

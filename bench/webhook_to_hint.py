@@ -10,7 +10,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from service import bootstrap, services  # noqa: E402
+from service import bootstrap
+from service.services import hook_urls  # noqa: E402
 from service.__main__ import _settings  # noqa: E402
 from service.model import Account  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
@@ -44,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = _settings()
     deps = bootstrap.build(settings)
-    services.register_account(deps, ACCOUNT)
-    hook = services.hook_url(deps, ACCOUNT.id)
+    hook_urls.register_account(deps, ACCOUNT)
+    hook = hook_urls.hook_url(deps, ACCOUNT.id)
     now = int(time.time())
     timings = sorted(one_round(settings.base_url, hook, settings, now - 20 * 86400 - 8641 * (args.rounds - i)) for i in range(args.rounds))
     p95 = timings[int(0.95 * (len(timings) - 1))]

@@ -13,12 +13,14 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from service import bootstrap, demo, failed_jobs, intake, processes, services, widget_package
+from service import bootstrap
+from service.ops import demo, failed_jobs, processes, widget_package
+from service.services import intake, hook_urls
 from service.config import ConfigError, Settings, child_environment
 from service.insights import hint_catalogue
 from service.model import Account
-from service.redis_server import ROOT, EmbeddedRedis, free_port
-from service.supervisor import Supervisor, keep_alive
+from service.ops.redis_server import ROOT, EmbeddedRedis, free_port
+from service.ops.supervisor import Supervisor, keep_alive
 
 
 def main(argv=None) -> int:
@@ -95,7 +97,7 @@ def migrate_to_cluster(args) -> int:
     """Copy (or catch up) accounts onto the cluster; exit 1 when any key does not match its source."""
     import redis
 
-    from service import migrate
+    from service.ops import migrate
 
     settings = _settings()  # without REDIS_CLUSTER_URL: the tagged names on REDIS_URL itself (an in-place upgrade)
     deps = bootstrap.build(settings)
@@ -114,7 +116,7 @@ def migrate_to_cluster(args) -> int:
 
 def print_hook_url(args) -> None:
     """Print the full webhook URL for an account."""
-    print(services.hook_url(bootstrap.build(_settings()), args.account_id))
+    print(hook_urls.hook_url(bootstrap.build(_settings()), args.account_id))
 
 
 def build_widget(args) -> None:
@@ -193,8 +195,8 @@ def replay_dead_letters(args) -> None:
 def add_account(args) -> None:
     """Register an account so that its webhooks and widget tokens are accepted."""
     deps = bootstrap.build(_settings())
-    services.register_account(deps, Account(args.id, args.subdomain, args.base_url))
-    print(f"account {args.id} ({args.subdomain}) registered; webhook URL:\n{services.hook_url(deps, args.id)}")
+    hook_urls.register_account(deps, Account(args.id, args.subdomain, args.base_url))
+    print(f"account {args.id} ({args.subdomain}) registered; webhook URL:\n{hook_urls.hook_url(deps, args.id)}")
 
 
 def run_all(args) -> int:

@@ -12,7 +12,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from service.config import Settings
-from service.store import Store
+from service.store.core import Store
 
 QUEUE_NAMES = ("webhooks", "insights", "install", "sync")  # highest priority first (install: issue 16)
 

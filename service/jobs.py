@@ -1,5 +1,6 @@
 """Thin RQ entrypoints: ids in, one service call, exceptions reach RQ."""
-from service import bootstrap, intake, recompute
+from service import bootstrap
+from service.services import intake, recompute
 
 
 def drain_inbox(account_id: int) -> dict:
@@ -14,7 +15,7 @@ def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
 
 def recheck_first_contacts(account_id: int, until: float | None = None) -> list[int]:
     """Recompute the cards whose first-contact limit passed by `until` (new deals nobody has answered)."""
-    from service import first_contacts
+    from service.services import first_contacts
 
     return first_contacts.recheck_due(bootstrap.worker_deps(), account_id, until)
 
@@ -25,7 +26,7 @@ def sweep_inboxes() -> list[int]:
 
 
 # --- issue 4: install, sync and reconcile (imported here to keep this block self-contained)
-from service import accounts, sync  # noqa: E402
+from service.services import accounts, sync  # noqa: E402
 
 
 def complete_install(sealed_code: str, base: str) -> dict:
@@ -40,13 +41,13 @@ def finish_install(account_id: int) -> dict:
 
 def confirm_disable(account_id: int, install_id: str) -> dict:
     """Delete a disabled account once amoCRM confirms it (issue 16)."""
-    from service import uninstall
+    from service.services import uninstall
     return uninstall.confirm_disable(bootstrap.worker_deps(), account_id, install_id)
 
 
 def delete_after_grace(account_id: int, install_id: str) -> dict:
     """Delete an account whose disable amoCRM could not confirm, unless it was reinstalled."""
-    from service import uninstall
+    from service.services import uninstall
     return uninstall.delete_after_grace(bootstrap.worker_deps(), account_id, install_id)
 
 
@@ -67,14 +68,14 @@ def reconcile_all() -> int:
 
 def check_webhook(account_id: int) -> dict:
     """Re-subscribe the account's webhook if amoCRM disabled it (then reconcile at once)."""
-    from service import hook_health
+    from service.services import hook_health
 
     return hook_health.check_account(bootstrap.worker_deps(), account_id)
 
 
 def check_webhooks_all() -> int:
     """Queue the webhook check of every active account."""
-    from service import hook_health
+    from service.services import hook_health
 
     return hook_health.check_all(bootstrap.worker_deps())
 
@@ -112,14 +113,14 @@ def _for_every_account(job: str) -> int:
 # --- issue 7: widget API
 def settle_hint_outcomes(account_id: int) -> dict:
     """Close the 48 h windows of shown hints: resolved when the problem left the card."""
-    from service import widget_api
+    from service.services import widget
 
-    return widget_api.settle_hint_outcomes(bootstrap.worker_deps(), account_id)
+    return widget.settle_hint_outcomes(bootstrap.worker_deps(), account_id)
 
 
 # --- issue 20: a fresh panel
 def recompute_fresh(account_id: int) -> dict:
     """The debounced recompute after a burst of the account's webhooks (one waiting, one running at most)."""
-    from service import fresh_panel
+    from service.services import fresh_panel
 
     return fresh_panel.run_recompute(bootstrap.worker_deps(), account_id)

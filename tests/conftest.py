@@ -9,7 +9,7 @@ import redis as redis_lib
 from service import bootstrap, create_app
 from service.config import Settings
 from service.model import Account
-from service.redis_server import EmbeddedRedis
+from service.ops.redis_server import EmbeddedRedis
 
 ACCOUNT = Account(id=16700680, subdomain="unirock", base_url="https://unirock.amocrm.ru")
 OTHER_ACCOUNT = Account(id=777, subdomain="other", base_url="https://other.amocrm.ru")

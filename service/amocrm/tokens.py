@@ -11,7 +11,7 @@ from service.amocrm import oauth
 from service.amocrm.oauth import TokenPair
 from service.config import Settings
 from service.crypto import Cipher, CipherError
-from service.store import Store
+from service.store.core import Store
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK_SECONDS = 30

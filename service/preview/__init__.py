@@ -15,7 +15,7 @@ import xstatic.pkg.jquery as jquery
 from flask import Blueprint, Flask, Response, abort, jsonify, redirect, render_template_string, request, \
     send_from_directory, url_for
 
-from service import widget_package
+from service.ops import widget_package
 from service.config import Settings
 from service.model import Account
 from service.preview.deals import admin_user, deals_with_hints

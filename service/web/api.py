@@ -1,6 +1,6 @@
 """The widget API (/api/v1): one-time token auth, CORS for the account's own origin only, per-user rate limit.
 
-Each view loads its input through a marshmallow schema, calls one `service.widget_api` function, and dumps the
+Each view loads its input through a marshmallow schema, calls one `service.services.widget` function, and dumps the
 answer through a schema. `@endpoint` records every route for the OpenAPI description (/api/v1/openapi.json)."""
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Optional
 from flask import Blueprint, Response, g, request
 from marshmallow import Schema, ValidationError
 
-from service import errors, widget_api
+from service import errors
+from service.services import widget
 from service.web import deps, schemas as s
 from service.web.auth import request_claims
 
@@ -122,7 +123,7 @@ def _first(messages) -> str:
           description="Hints of deals the caller may view (amoCRM rights.leads.view; supervisors all), minus "
                       "those they snoozed or dismissed for the current situation. One Redis round trip.")
 def lead_hints(lead_id: int):
-    return answer(s.Card, widget_api.card(deps(), claims(), lead_id))
+    return answer(s.Card, widget.card(deps(), claims(), lead_id))
 
 
 @endpoint("POST", "/leads/<int:lead_id>/hints/<code>/feedback", "Dismiss or snooze a hint", s.FeedbackGiven,
@@ -131,13 +132,13 @@ def lead_hints(lead_id: int):
                       "threshold, or the facts it is about). Counted per rule for the panel's usefulness.")
 def hint_feedback(lead_id: int, code: str):
     data = load(s.FeedbackWrite, body())
-    return answer(s.FeedbackGiven, widget_api.give_feedback(deps(), claims(), lead_id, code, **data), 201)
+    return answer(s.FeedbackGiven, widget.give_feedback(deps(), claims(), lead_id, code, **data), 201)
 
 
 @endpoint("DELETE", "/leads/<int:lead_id>/hints/<code>/feedback", "Undo a dismissal or snooze",
           s.FeedbackCleared)
 def clear_hint_feedback(lead_id: int, code: str):
-    return answer(s.FeedbackCleared, widget_api.clear_feedback(deps(), claims(), lead_id, code))
+    return answer(s.FeedbackCleared, widget.clear_feedback(deps(), claims(), lead_id, code))
 
 
 @endpoint("POST", "/leads/<int:lead_id>/tasks", "Create a follow-up task (no_open_task, overdue_task)",
@@ -147,20 +148,20 @@ def clear_hint_feedback(lead_id: int, code: str):
                       "a task is being created already; 502/503 when amoCRM fails (see the error code).")
 def create_task(lead_id: int):
     data = load(s.TaskWrite, body())
-    return answer(s.TaskAnswer, widget_api.create_follow_up(deps(), claims(), lead_id, **data), 201)
+    return answer(s.TaskAnswer, widget.create_follow_up(deps(), claims(), lead_id, **data), 201)
 
 
 @endpoint("GET", "/attention", "My deals that need attention", s.Attention, query=s.AttentionQuery,
           errors=(400,), description="Open deals with visible hints, most severe first, then by price.")
 def attention():
     query = load(s.AttentionQuery, request.args)
-    return answer(s.Attention, widget_api.attention(deps(), claims(), **query))
+    return answer(s.Attention, widget.attention(deps(), claims(), **query))
 
 
 # --- people and the panel
 @endpoint("GET", "/me", "The caller: role, rights, language, sync state", s.Me)
 def me():
-    return answer(s.Me, widget_api.me(deps(), claims()))
+    return answer(s.Me, widget.me(deps(), claims()))
 
 
 @endpoint("GET", "/managers/<user>", "A manager's summary (own always; anyone's for supervisors)",
@@ -169,44 +170,44 @@ def manager(user: str):
     if user != "me" and not re.fullmatch(r"[0-9]{1,12}", user):
         raise errors.BadRequest("user must be a user id or 'me'")
     user_id = None if user == "me" else int(user)
-    return answer(s.ManagerAnswer, widget_api.manager_summary(deps(), claims(), user_id))
+    return answer(s.ManagerAnswer, widget.manager_summary(deps(), claims(), user_id))
 
 
 @endpoint("GET", "/panel", "The supervisor panel", s.Panel, query=s.PanelQuery, errors=(400,),
           description="Supervisors only. Without filters: the last 30 days of the main pipeline, every manager.")
 def panel():
     query = load(s.PanelQuery, request.args)
-    return answer(s.Panel, widget_api.panel(deps(), claims(), **query))
+    return answer(s.Panel, widget.panel(deps(), claims(), **query))
 
 
 @endpoint("GET", "/sync", "Sync status and progress", s.SyncStatus)
 def sync():
-    return answer(s.SyncStatus, widget_api.sync(deps(), claims()))
+    return answer(s.SyncStatus, widget.sync(deps(), claims()))
 
 
 @endpoint("GET", "/dead-letters", "Webhooks that could not be applied (no contents)", s.DeadLetters,
           description="Supervisors only.")
 def dead_letters():
-    return answer(s.DeadLetters, widget_api.dead_letters(deps(), claims()))
+    return answer(s.DeadLetters, widget.dead_letters(deps(), claims()))
 
 
 # --- plans and settings
 @endpoint("GET", "/plans", "A month's plans", s.Plans, query=s.PlansQuery, errors=(400,))
 def plans():
     query = load(s.PlansQuery, request.args)
-    return answer(s.Plans, widget_api.plans(deps(), claims(), **query))
+    return answer(s.Plans, widget.plans(deps(), claims(), **query))
 
 
 @endpoint("PUT", "/plans", "Set or remove a month's plan (supervisors)", s.PlanWritten, body=s.PlanWrite,
           errors=(400,), description="amount and count both null remove the plan. Queues a recompute.")
 def put_plan():
     data = load(s.PlanWrite, body())
-    return answer(s.PlanWritten, widget_api.put_plan(deps(), claims(), **data))
+    return answer(s.PlanWritten, widget.put_plan(deps(), claims(), **data))
 
 
 @endpoint("GET", "/settings", "The widget settings", s.SettingsAnswer)
 def settings():
-    return answer(s.SettingsAnswer, widget_api.settings_view(deps(), claims()))
+    return answer(s.SettingsAnswer, widget.settings_view(deps(), claims()))
 
 
 @endpoint("PUT", "/settings", "Change the widget settings (supervisors)", s.SettingsAnswer, body=s.SettingsWrite,
@@ -214,7 +215,7 @@ def settings():
                                      "Queues a recompute.")
 def put_settings():
     data = load(s.SettingsWrite, body())
-    return answer(s.SettingsAnswer, widget_api.put_settings(deps(), claims(), data))
+    return answer(s.SettingsAnswer, widget.put_settings(deps(), claims(), data))
 
 
 @bp.get("/openapi.json")

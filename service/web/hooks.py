@@ -13,7 +13,8 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from service import intake, logs
+from service.services import intake
+from service import logs
 from service.bootstrap import Deps
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.web.errors import error_answer

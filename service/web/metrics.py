@@ -11,8 +11,8 @@ from rq.job import Job
 
 from service import errors
 from service.bootstrap import Deps
-from service.store import account_key
-from service.sync_progress import progress_view
+from service.store.core import account_key
+from service.services.sync_progress import progress_view
 from service.web import deps
 
 bp = Blueprint("metrics", __name__)

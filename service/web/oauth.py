@@ -6,7 +6,8 @@ from html import escape
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from service import accounts, errors
+from service.services import accounts
+from service import errors
 from service.web import deps, flood
 
 bp = Blueprint("oauth", __name__)

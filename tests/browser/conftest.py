@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from service import create_app
 from service.bootstrap import QUEUE_NAMES
 from service.model import Account
-from service.redis_server import ROOT, free_port
+from service.ops.redis_server import ROOT, free_port
 from tests.browser.harness import create_test_harness
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

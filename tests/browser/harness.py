@@ -10,7 +10,7 @@ from __future__ import annotations
 import xstatic.pkg.jquery as jquery
 from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
-from service import widget_package
+from service.ops import widget_package
 from service.config import Settings
 from service.model import Account
 from service.preview import AREAS, create_harness, harness_config, menu_of, render_harness, widget_token  # noqa: F401

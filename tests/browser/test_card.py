@@ -2,8 +2,8 @@
 import requests
 
 from service.model import Hint, Task, Threshold
-from service.recompute import card_json, recompute_cards
-from service.services import hook_secret
+from service.services.recompute import card_json, recompute_cards
+from service.services.hook_urls import hook_secret
 from tests.browser.conftest import foreign_css, screenshot, text_of
 from tests.support.samples import webhook_bodies
 

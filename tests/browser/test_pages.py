@@ -3,7 +3,7 @@ the card. The stand-in page reads the manifest, so a misplaced block or a missin
 import copy
 import json
 
-from service import widget_package
+from service.ops import widget_package
 from tests.browser.conftest import foreign_css, screenshot, text_of
 
 MANAGER = 1  # scenario: Анна Смирнова is responsible for the open deals 54–66 and the fresh requests 69–81

@@ -1,9 +1,9 @@
 """Speed to lead in the browser: the waiting client's hint on the card and the panel section, in Russian and English."""
 from __future__ import annotations
 
-from service import first_contacts
+from service.services import first_contacts
 from service.model import Lead
-from service.recompute import recompute_account
+from service.services.recompute import recompute_account
 from tests.browser.conftest import screenshot, text_of
 
 MANAGER, SUPERVISOR = 1, 1001

@@ -8,8 +8,8 @@ from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.config import Settings
 from service.model import Lead
-from service.recompute import recompute_account
-from service.redis_server import free_port
+from service.services.recompute import recompute_account
+from service.ops.redis_server import free_port
 from service.sandbox.app import create_sandbox_app, sandbox_state
 from service.sandbox.generator import generate
 from tests.browser.conftest import screenshot, text_of

@@ -8,7 +8,7 @@ import pytest
 
 from service import bootstrap
 from service.config import Settings
-from service.redis_cluster import EmbeddedCluster
+from service.ops.redis_cluster import EmbeddedCluster
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.model import Account
-from service.services import hook_secret
-from service.store import account_key
+from service.services.hook_urls import hook_secret
+from service.store.core import account_key
 from tests.support.samples import webhook_bodies
 from tests.support.tokens import mint_token
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from service import bootstrap, intake, migrate
+from service import bootstrap
+from service.services import intake
+from service.ops import migrate
 from service.__main__ import main
 from service.config import Settings
-from service.store import account_key, legacy_account_prefix
+from service.store.core import account_key, legacy_account_prefix
 from tests.cluster.test_cluster_spine import ACCOUNTS, body
 
 ACCOUNT = ACCOUNTS[2]

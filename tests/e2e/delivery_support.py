@@ -13,13 +13,13 @@ from rq import SimpleWorker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import bootstrap, create_app
-from service.accounts import HOOK_EVENTS
+from service.services.accounts import HOOK_EVENTS
 from service.config import Settings
 from service.model import Account
 from service.sandbox.app import create_sandbox_app, sandbox_state
 from service.sandbox.generator import generate
 from service.sandbox.webhooks import WebhookSender
-from service.services import hook_url
+from service.services.hook_urls import hook_url
 
 # What the install subscribes, plus contacts (the sandbox sends add_contact; our intake records contacts).
 EVENTS = [*HOOK_EVENTS, "add_contact"]

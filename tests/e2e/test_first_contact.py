@@ -5,8 +5,9 @@ from __future__ import annotations
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
-from service import bootstrap, first_contacts
-from service.first_contacts import RECHECK_SLOT
+from service import bootstrap
+from service.services import first_contacts
+from service.services.first_contacts import RECHECK_SLOT
 from tests.e2e.delivery_support import delivery  # noqa: F401  (fixture)
 
 
@@ -55,7 +56,7 @@ def test_the_hint_appears_at_the_limit_without_a_webhook_and_a_call_clears_it(de
 
 def test_a_full_sync_reads_first_touches_from_the_api_events(deps, connected, world):
     """Sync and reconcile read the same touches from /api/v4/events: outgoing calls and people's stage moves."""
-    from service import recompute, sync
+    from service.services import recompute, sync
     from service.sandbox.records import EV_A, EV_AT, EV_BY, EV_EID, EV_TYPE, EVENT_CODE
 
     start = int(deps.clock())

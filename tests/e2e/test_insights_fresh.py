@@ -3,8 +3,8 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from service import recompute
-from service.services import hook_url
+from service.services import recompute
+from service.services.hook_urls import hook_url
 from service.model import CLOSED_STATUSES
 
 

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import requests
 
-from service import sync
+from service.services import sync
 from service.amocrm.tokens import TokenKeeper
 from service.sandbox.records import WON, LOST
-from service.services import hook_url
-from service.store import account_key
+from service.services.hook_urls import hook_url
+from service.store.core import account_key
 
 YEAR = 365 * 86400
 LEAD_FIELDS = ("id", "name", "price", "responsible_user_id", "group_id", "status_id", "pipeline_id", "created_at",

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from service.insights.recompute import recompute_account as recompute_core
-from service.recompute import insight_settings, jsonable
+from service.services.recompute import insight_settings, jsonable
 from service.sandbox import accountfile
 from tests.support.report_screenshots import report_account, synced_snapshot
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from service import hook_health, sync
-from service.accounts import HOOK_EVENTS
+from service.services import hook_health, sync
+from service.services.accounts import HOOK_EVENTS
 from service.sandbox.webhooks import DISABLE_AFTER, WebhookSender
-from service.services import hook_url
+from service.services.hook_urls import hook_url
 from service.web.metrics import render
 from tests.e2e.conftest import connected, sandbox, settings, world  # noqa: F401  (fixtures)
 

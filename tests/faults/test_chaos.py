@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.redis_server import EmbeddedRedis
+from service.ops.redis_server import EmbeddedRedis
 from service.sandbox.generator import generate
 from tests.support import chaos
 

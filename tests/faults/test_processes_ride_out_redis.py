@@ -11,7 +11,7 @@ import pytest
 
 from service import bootstrap
 from service.config import Settings
-from service.redis_server import ROOT, EmbeddedRedis
+from service.ops.redis_server import ROOT, EmbeddedRedis
 from tests.integration.test_processes import clean_env, stop_group, wait_for
 
 

@@ -8,8 +8,8 @@ from rq import SimpleWorker
 from service import bootstrap, create_app
 from service.config import Settings
 from service.model import Account
-from service.redis_server import EmbeddedRedis
-from service.services import hook_secret
+from service.ops.redis_server import EmbeddedRedis
+from service.services.hook_urls import hook_secret
 
 ACCOUNT = Account(id=555, subdomain="faults")
 EVENTS = 300
@@ -50,7 +50,7 @@ def test_redis_killed_and_restarted_loses_no_acknowledged_event(server):
     deps.redis.connection_pool.disconnect()
     SimpleWorker(list(deps.queues.values()), connection=deps.redis,
                  serializer=deps.queues["webhooks"].serializer).work(burst=True)
-    from service import intake
+    from service.services import intake
     intake.sweep_inboxes(deps)  # the drain queued before the crash may be the one that was lost
     SimpleWorker(list(deps.queues.values()), connection=deps.redis,
                  serializer=deps.queues["webhooks"].serializer).work(burst=True)

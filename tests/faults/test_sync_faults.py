@@ -11,10 +11,10 @@ from __future__ import annotations
 import requests
 import pytest
 
-from service import sync
+from service.services import sync
 from service.amocrm import client as amo_client
 from service.sandbox.records import LOST, WON
-from service.store import account_key
+from service.store.core import account_key
 from tests.e2e.conftest import app, connected, ours, sandbox, settings, world  # noqa: F401  (fixtures)
 from tests.e2e.test_install_and_sync import expected_leads, history_size, mirrored_leads, stage_moves
 

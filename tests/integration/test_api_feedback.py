@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import widget_api
+from service.services import widget
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import (ADMIN, ALL, CHOSEN, DENIED, MASHA_DEAL, MIKHAIL_DEAL, MINE, NOW, OTHER, call, card,
                                hint, install_world)
@@ -109,11 +109,11 @@ def test_no_feedback_on_a_deal_one_may_not_view(client, settings, world, user):
 def test_another_accounts_token_cannot_touch_our_hints(client, settings, world, deps):
     reply = feedback(client, settings, 1, account=OTHER_ACCOUNT)  # their admin; their deal 101 has no such hint
     assert reply.status_code == 404
-    assert widget_api.usefulness(deps, ACCOUNT.id)[0]["snoozed"] == 0
+    assert widget.usefulness(deps, ACCOUNT.id)[0]["snoozed"] == 0
 
 
 def usefulness_of(deps, code):
-    return next(row for row in widget_api.usefulness(deps, ACCOUNT.id) if row["code"] == code)
+    return next(row for row in widget.usefulness(deps, ACCOUNT.id) if row["code"] == code)
 
 
 def test_usefulness_counts_first_shown_feedback_and_resolution_within_48h(client, settings, world, deps, run_worker):
@@ -131,7 +131,7 @@ def test_usefulness_counts_first_shown_feedback_and_resolution_within_48h(client
     task = usefulness_of(deps, "no_open_task")
     assert (task["resolved_48h"], task["pending"], task["resolved_share"]) == (1, 0, 1.0)
     deps.clock = lambda: NOW + 49 * 3600
-    assert widget_api.settle_hint_outcomes(deps, ACCOUNT.id) == {"settled": 1, "resolved": 0}
+    assert widget.settle_hint_outcomes(deps, ACCOUNT.id) == {"settled": 1, "resolved": 0}
     stuck = usefulness_of(deps, STUCK)
     assert (stuck["unresolved_48h"], stuck["pending"], stuck["resolved_share"]) == (1, 0, 0.0)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import first_contacts
+from service.services import first_contacts
 from tests.conftest import ACCOUNT
 from tests.support.api import ADMIN, MINE, call, install_world
 

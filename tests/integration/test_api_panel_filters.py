@@ -2,7 +2,7 @@
 import pytest
 
 from service.model import Lead, Pipeline, Stage
-from service.recompute import recompute_account
+from service.services.recompute import recompute_account
 from tests.conftest import ACCOUNT
 from tests.support.api import CHOSEN, MINE, NOW, OTHER, call, install_world
 

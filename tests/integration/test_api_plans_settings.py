@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from service import recompute
+from service.services import recompute
 from service.model import Pipeline, Stage
-from service.sync_apply import apply_date_fields
+from service.services.sync_apply import apply_date_fields
 from tests.support.samples import DATA
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ADMIN, ALL, CHOSEN, DENIED, MINE, OTHER, call, install_world

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from service import recompute
+from service.services import recompute
 from service.model import CloseDateChange, DateField
 from tests.integration.test_webhook_to_hint import LEAD_ID, get_hints, post_hook
 from tests.support.samples import webhook_bodies

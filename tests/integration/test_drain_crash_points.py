@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 import pytest
 import redis
 
-from service import intake
-from service.services import hook_secret
-from service.store import DRAIN_PENDING_SECONDS, account_key
+from service.services import intake
+from service.services.hook_urls import hook_secret
+from service.store.core import DRAIN_PENDING_SECONDS, account_key
 
 FORM = "application/x-www-form-urlencoded"
 LEADS = 3

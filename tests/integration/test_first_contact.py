@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 from rq.registry import ScheduledJobRegistry
 
-from service import first_contacts
-from service.first_contacts import RECHECK_SLOT
-from service.services import hook_secret
+from service.services import first_contacts
+from service.services.first_contacts import RECHECK_SLOT
+from service.services.hook_urls import hook_secret
 from tests.support.tokens import mint_token
 
 FORM = "application/x-www-form-urlencoded"
@@ -125,7 +125,7 @@ def test_the_hint_tops_the_managers_attention_list(client, settings, account, de
 
 
 def test_the_panel_carries_speed_to_lead_after_a_full_recompute(client, settings, account, deps, run_worker):
-    from service import recompute
+    from service.services import recompute
     from service.model import User
 
     around_the_clock(deps, account)

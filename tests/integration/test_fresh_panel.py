@@ -1,8 +1,9 @@
 """A burst of webhooks schedules one recompute of the panel's figures; one waits and one runs at most."""
 from rq.registry import ScheduledJobRegistry
 
-from service import fresh_panel, jobs
-from service.store import account_key
+from service.services import fresh_panel
+from service import jobs
+from service.store.core import account_key
 from tests.integration.test_intake_processing import lead_pairs, post
 
 FRESH = "fresh-recompute-16700680"

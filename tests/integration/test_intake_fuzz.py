@@ -15,7 +15,7 @@ from werkzeug.http import parse_options_header
 
 from service import create_app
 from service.config import Settings
-from service.services import hook_secret
+from service.services.hook_urls import hook_secret
 from tests.conftest import ACCOUNT
 from tests.support.samples import webhook_bodies
 

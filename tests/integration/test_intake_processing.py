@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 
 from rq.registry import ScheduledJobRegistry
 
-from service import intake
-from service.services import hook_secret
+from service.services import intake
+from service.services.hook_urls import hook_secret
 
 FORM = "application/x-www-form-urlencoded"
 ACCOUNT_PAIRS = [("account[subdomain]", "unirock"), ("account[id]", "16700680")]

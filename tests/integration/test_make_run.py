@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from service.redis_server import ROOT, free_port
+from service.ops.redis_server import ROOT, free_port
 
 SETTINGS = ("AMOCRM_CLIENT_ID", "AMOCRM_CLIENT_SECRET", "AMOCRM_API_BASE", "PUBLIC_URL", "DEAL_PULSE_ENV",
             "REDIS_URL", "METRICS_TOKEN")

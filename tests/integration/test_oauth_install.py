@@ -6,12 +6,12 @@ import json
 import pytest
 import responses
 
-from service.accounts import disable_signature
+from service.services.accounts import disable_signature
 from service.amocrm.client import AmoClient
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
-from service.services import hook_secret
-from service.store import account_key
+from service.services.hook_urls import hook_secret
+from service.store.core import account_key
 from tests.conftest import ACCOUNT
 
 HOST = "https://unirock.amocrm.ru"

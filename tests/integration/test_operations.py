@@ -5,10 +5,12 @@ import logging
 
 import pytest
 
-from service import create_app, failed_jobs, intake, logs
+from service import create_app, logs
+from service.ops import failed_jobs
+from service.services import intake
 from service.config import Settings
-from service.services import hook_secret
-from service.store import account_key
+from service.services.hook_urls import hook_secret
+from service.store.core import account_key
 from tests.support.samples import webhook_bodies
 
 

@@ -1,8 +1,8 @@
 """When Redis is down nothing is acknowledged: amoCRM must retry."""
 from service import bootstrap, create_app
 from service.config import Settings
-from service.redis_server import free_port
-from service.services import hook_secret
+from service.ops.redis_server import free_port
+from service.services.hook_urls import hook_secret
 from tests.support.samples import webhook_bodies
 
 

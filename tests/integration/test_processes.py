@@ -11,9 +11,9 @@ import pytest
 import requests
 from rq.job import Job, JobStatus
 
-from service.processes import gunicorn_options
+from service.ops.processes import gunicorn_options
 from service.config import Settings
-from service.redis_server import ROOT, free_port
+from service.ops.redis_server import ROOT, free_port
 
 PRODUCTION = {"DEAL_PULSE_ENV": "production", "AMOCRM_CLIENT_ID": "8d3c1f6e-0000-4000-8000-00000000abcd",
               "AMOCRM_CLIENT_SECRET": "s" * 64, "PUBLIC_URL": "https://dp.example", "SECRET_KEY": "k" * 48,
@@ -101,7 +101,7 @@ def test_sigterm_lets_the_running_job_finish_then_the_worker_exits(deps):
 
 
 def test_a_job_that_outlives_the_shutdown_delay_fails_and_can_be_replayed(deps):
-    from service import failed_jobs
+    from service.ops import failed_jobs
     job = deps.queues["sync"].enqueue("tests.integration.test_processes.slow_job", 600)
     worker = start("worker", deps.settings.redis_url, SHUTDOWN_SECONDS="1")
     try:

@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from service.model import Account, Lead
-from service.services import hook_secret
+from service.services.hook_urls import hook_secret
 from tests.support.real import webhook_body
 
 FORM = "application/x-www-form-urlencoded"

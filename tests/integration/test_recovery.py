@@ -7,9 +7,10 @@ import sys
 import time
 from urllib.parse import urlencode
 
-from service import clock, intake
-from service.redis_server import ROOT
-from service.services import hook_secret
+from service.ops import clock
+from service.services import intake
+from service.ops.redis_server import ROOT
+from service.services.hook_urls import hook_secret
 
 EVENTS = 4000
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from service.services import hook_secret
+from service.services.hook_urls import hook_secret
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.samples import webhook_bodies
 from tests.support.tokens import mint_token
@@ -196,7 +196,7 @@ def test_answer_is_readable_only_from_the_tokens_own_origin(client, settings, ac
 
 def test_a_full_recompute_keeps_a_card_that_a_webhook_refreshed_while_it_ran(client, settings, account, run_worker,
                                                                             deps, monkeypatch):
-    from service import intake, recompute
+    from service.services import intake, recompute
     assert post_hook(client, settings).status_code == 204
     run_worker()
     assert deps.store.read_card(account.id, LEAD_ID)["hints"]  # stuck in its stage

@@ -14,9 +14,10 @@ import responses
 from rq import SimpleWorker
 from rq.job import JobStatus
 
-from service import accounts, create_app
-from service.redis_server import ROOT
-from service.services import hook_secret
+from service.services import accounts
+from service import create_app
+from service.ops.redis_server import ROOT
+from service.services.hook_urls import hook_secret
 from tests.support.samples import webhook_bodies
 
 LIMIT = 30

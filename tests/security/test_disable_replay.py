@@ -8,11 +8,11 @@ import pytest
 import responses
 from rq import SimpleWorker
 
-from service import uninstall
-from service.accounts import disable_signature
+from service.services import uninstall
+from service.services.accounts import disable_signature
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
-from service.store import Store
+from service.store.core import Store
 
 HOST = "https://unirock.amocrm.ru"
 

@@ -27,7 +27,7 @@ def test_api_answers_are_not_sniffed_either(client):
 def test_amocrm_sessions_keep_no_cookie_from_one_tenant_for_another(make):
     """One session per process serves every account: a cookie set by one host was sent on later calls."""
     from service.amocrm.client import http_session
-    from service.widget_api.tasks import bounded_session
+    from service.services.widget.tasks import bounded_session
     session = {"http_session": http_session, "bounded_session": bounded_session}[make]()
     responses.get("https://tenant-a.amocrm.ru/api/v4/account", json={},
                   headers={"Set-Cookie": "session_id=tenant-a; Domain=.amocrm.ru; Path=/"})
@@ -40,7 +40,7 @@ def test_amocrm_sessions_keep_no_cookie_from_one_tenant_for_another(make):
 def test_gunicorn_bounds_what_one_client_may_hold():
     """Slow clients held gthread workers: the limits are set (behaviour past them is gunicorn's, tested below)."""
     from service.config import Settings
-    from service.processes import gunicorn_options
+    from service.ops.processes import gunicorn_options
     options = gunicorn_options(Settings())
     assert options["worker_class"] == "service.web.edge.JsonErrorWorker" and options["timeout"] == 30
     assert options["keepalive"] <= 5 and options["limit_request_line"] <= 4094
@@ -58,7 +58,7 @@ def web_process(redis_url):
 
     import requests as http
 
-    from service.redis_server import ROOT, free_port
+    from service.ops.redis_server import ROOT, free_port
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if k not in ("DEAL_PULSE_ENV", "PORT")}, "REDIS_URL": redis_url,
            "PORT": str(port), "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "LOG_FORMAT": "text"}

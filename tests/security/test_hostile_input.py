@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from service.services import hook_secret
+from service.services.hook_urls import hook_secret
 from service.web.api import MAX_BODY_BYTES, MAX_DEPTH
 from tests.conftest import ACCOUNT
 from tests.support.api import ADMIN, call, install_world

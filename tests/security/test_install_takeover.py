@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from service import accounts
+from service.services import accounts
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from tests.conftest import ACCOUNT

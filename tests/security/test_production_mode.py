@@ -11,7 +11,7 @@ import pytest
 from service import create_app
 from service.__main__ import main
 from service.config import ConfigError, Settings
-from service.processes import gunicorn_options
+from service.ops.processes import gunicorn_options
 from tests.unit.test_config import PRODUCTION
 
 REAL = {"AMOCRM_CLIENT_ID": "8d3c1f6e-0000-4000-8000-00000000abcd", "AMOCRM_CLIENT_SECRET": "real-secret-" * 4}

@@ -170,8 +170,8 @@ def test_the_one_use_key_outlives_the_token_in_its_last_second(deps, account):
     from dataclasses import replace
 
     from service.web.auth import Claims
-    from service.store import account_key
-    from service.widget_api.access import authorize
+    from service.store.core import account_key
+    from service.services.widget.access import authorize
     now = 1_900_000_000.3
     leeway = deps.settings.token_leeway_seconds
     frozen = replace(deps, clock=lambda: now)

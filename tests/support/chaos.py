@@ -18,18 +18,19 @@ from typing import Optional
 import redis
 import requests
 
-from service import bootstrap, hook_health, intake, recompute, sync
-from service.accounts import HOOK_EVENTS
+from service import bootstrap
+from service.services import hook_health, intake, recompute, sync
+from service.services.accounts import HOOK_EVENTS
 from service.amocrm import schemas
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.config import DEV_CLIENT_ID, DEV_CLIENT_SECRET, Settings
-from service.redis_server import ROOT, free_port
+from service.ops.redis_server import ROOT, free_port
 from service.sandbox.app import create_sandbox_app, sandbox_state
 from service.sandbox.records import EV_AT, EV_C, EV_D, EV_EID, EV_TYPE, EVENT_CODE, LOST, WON
 from service.sandbox.simulator import Simulator
 from service.sandbox.webhooks import WebhookSender
-from service.services import hook_url
+from service.services.hook_urls import hook_url
 from tests.e2e.conftest import Served
 
 EVENTS = [*HOOK_EVENTS, "add_contact"]

@@ -15,7 +15,7 @@ from service.insights.spells import group_history
 from service.model import LOST, WON
 from service.sandbox.accountfile import FORMAT
 from service.sandbox.render import event_id
-from service.sync_apply import entered_at
+from service.services.sync_apply import entered_at
 
 SPEC = json.loads((Path(__file__).resolve().parents[1] / "unit" / "insights" / "data" / "report_screenshots.json")
                   .read_text(encoding="utf-8"))

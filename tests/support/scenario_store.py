@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Optional
 
 from service.model import Account
-from service.recompute import recompute_account, score_forecast
-from service.store_first_contact import FirstContactStore
+from service.services.recompute import recompute_account, score_forecast
+from service.store.first_contact import FirstContactStore
 from tests.support.report_screenshots import report_account, synced_snapshot
 
 

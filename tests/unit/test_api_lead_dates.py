@@ -3,7 +3,7 @@ import json
 
 from service.amocrm.schemas import DateFieldSchema, LeadSchema, load_each
 from service.model import CloseDateChange, DateField
-from service.sync_apply import synced_date_changes
+from service.services.sync_apply import synced_date_changes
 from tests.support.samples import DATA
 
 SAMPLE = json.loads((DATA / "samples" / "api" / "leads_list.json").read_text())["_embedded"]["leads"][0]

@@ -2,7 +2,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from service.demo import demo_plans
+from service.ops.demo import demo_plans
 from service.model import LOST, WON, Lead
 
 TZ = "Europe/Moscow"

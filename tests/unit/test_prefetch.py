@@ -8,7 +8,7 @@ from contextlib import nullcontext
 
 import pytest
 
-from service.prefetch import prefetched
+from service.services.prefetch import prefetched
 
 
 def test_every_item_arrives_in_order():

@@ -1,6 +1,6 @@
 """The README's configuration table names every variable config.py reads, and the two commands."""
 from service.config import ENV_NAMES
-from service.redis_server import ROOT
+from service.ops.redis_server import ROOT
 
 
 def test_every_setting_is_in_the_readme_configuration_table():

@@ -4,7 +4,7 @@ from service.amocrm.events import ContactEvent, LeadEvent, MessageEvent, NoteEve
 from service.amocrm.webhooks import parse_webhook
 from service.mirror import apply_lead_event, call_of, stage_change
 from service.model import Lead, User
-from service.widget_api.access import Caller
+from service.services.widget.access import Caller
 from tests.conftest import ACCOUNT
 from tests.support.real import REAL, api_items, webhook_body
 

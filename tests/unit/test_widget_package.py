@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from service import widget_package
+from service.ops import widget_package
 
 API = "https://pulse.example.com"
 IMAGES = {"logo_main.png": (400, 272), "logo_small.png": (108, 108), "logo.png": (130, 100),

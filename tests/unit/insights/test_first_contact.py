@@ -8,7 +8,7 @@ import pytest
 
 from service.amocrm import events as ev
 from service.amocrm.webhooks import parse_webhook
-from service.first_contacts import api_touches, webhook_touches
+from service.services.first_contacts import api_touches, webhook_touches
 from service.insights import first_contact as fc
 from service.insights.workhours import DEFAULT, working_hours
 from service.model import Call, Lead, Task

@@ -13,7 +13,7 @@ from service.insights.settings import InsightSettings
 from service.insights.snapshot import build_snapshot
 from service.insights.spells import build_spells
 from service.insights.team import team_insights
-from service.recompute import jsonable
+from service.services.recompute import jsonable
 
 from .synthetic import NOW, PIPE, generate_account
 

@@ -15,9 +15,9 @@ from service.amocrm.client import (AccountBlocked, AccountUnavailable, AmoClient
                                    RateLimited, TransientError, without_cookies)
 from service.bootstrap import Deps
 from service.model import Account, Lead, Task
-from service.recompute import recompute_cards
-from service.widget_api.access import Caller, authorize, language_hint, require_view
-from service.widget_api.hints import annotate, by_severity, is_hidden
+from service.services.recompute import recompute_cards
+from service.services.widget.access import Caller, authorize, language_hint, require_view
+from service.services.widget.hints import annotate, by_severity, is_hidden
 
 TASK_CODES = ("overdue_task", "no_open_task")
 TIMEOUT = (3.0, 8.0)  # connect, read

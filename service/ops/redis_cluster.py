@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from service.redis_server import DATA_DIR, redis_binary
+from service.ops.redis_server import DATA_DIR, redis_binary
 
 BUS_OFFSET = 10000  # Redis Cluster's bus listens on port + 10000
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import redis
 
-from service import intake
+from service.services import intake
 from service.bootstrap import Deps
-from service.store import ACCOUNTS, account_key, legacy_account_prefix
+from service.store.core import ACCOUNTS, account_key, legacy_account_prefix
 
 # Not copied: a drain mark or lock would stall the new deployment's first drain; rate-limit state is seconds old.
 TRANSIENT = ("drain_pending", "lock:", "rl:", "migrated_from")

@@ -13,7 +13,8 @@ from rq.serializers import JSONSerializer
 from rq.exceptions import StopRequested
 from rq.worker import HerokuWorker
 
-from service import bootstrap, clock, logs
+from service import bootstrap, logs
+from service.ops import clock
 from service.config import Settings
 
 log = logging.getLogger(__name__)

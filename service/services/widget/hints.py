@@ -13,8 +13,8 @@ from service import errors
 from service.bootstrap import Deps
 from service.insights.cards import CODES
 from service.model import Lead
-from service.widget_api.access import Caller, authorize, require_view
-from service.widget_api.situations import problem_key, severity_rank, situation_key
+from service.services.widget.access import Caller, authorize, require_view
+from service.services.widget.situations import problem_key, severity_rank, situation_key
 
 log = logging.getLogger(__name__)
 OUTCOME_WINDOW = 48 * 3600  # a shown hint whose problem leaves the card within this counts as resolved

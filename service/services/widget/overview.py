@@ -6,7 +6,8 @@ from collections import OrderedDict
 from typing import Optional
 from urllib.parse import parse_qsl
 
-from service import errors, first_contacts
+from service import errors
+from service.services import first_contacts
 from service.bootstrap import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
@@ -15,10 +16,10 @@ from service.insights.panel_query import (PanelFilter, days_back, main_pipeline,
 from service.insights.plans import month_key
 from service.insights.speed_to_lead import Fact, speed_of_facts
 from service.insights.settings import DAY
-from service.recompute import jsonable
-from service.sync import sync_status
-from service.widget_api.access import authorize, language_hint, require_supervisor
-from service.widget_api.hints import usefulness
+from service.services.recompute import jsonable
+from service.services.sync import sync_status
+from service.services.widget.access import authorize, language_hint, require_supervisor
+from service.services.widget.hints import usefulness
 
 MANAGER_ROW_KEYS = ("plan", "projected_amount", "p_plan_met", "hygiene", "workload")
 

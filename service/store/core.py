@@ -13,10 +13,10 @@ import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from service import store_cluster, store_timelines
+from service.store import cluster, timelines
 from service.model import Account, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.model import DateField, Pipeline, Stage, User
-from service.store_records import record_builder
+from service.store.records import record_builder
 
 INBOX_BATCH = 500
 # "A drain is queued" lives this long: a drain job lost between its enqueue and its first line (a worker killed,
@@ -121,7 +121,7 @@ class Store:
                 account_key(account_id, "account"), account_key(account_id, "intake_rl", second)]
         args = [1 if limits else 0, per_second, cap, *(x for pair in entry.items() for x in pair)]
         if self.cluster:
-            entry_id, first = store_cluster.append_durably(self, account_id, keys, args)
+            entry_id, first = cluster.append_durably(self, account_id, keys, args)
         else:
             entry_id, first = self._append_inbox(keys=keys, args=args, client=self._thread_client())
         if first < 0:
@@ -241,11 +241,11 @@ class Store:
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
         """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
-        store_timelines.add(self.redis, account_key(account_id, "timeline", kind), items)
+        timelines.add(self.redis, account_key(account_id, "timeline", kind), items)
 
     def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
         """Each lead's facts of one kind, oldest first."""
-        return store_timelines.read(self.redis, account_key(account_id, "timeline", kind), TIMELINES[kind],
+        return timelines.read(self.redis, account_key(account_id, "timeline", kind), TIMELINES[kind],
                                     list(lead_ids))
 
     def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
@@ -468,7 +468,7 @@ class Store:
         keys = [account_key(account_id, "rl", "next"), GLOBAL_RATE, account_key(account_id, "rl", "paused"),
                 account_key(account_id, "rl", "window")]
         if self.cluster:
-            return store_cluster.acquire_request_slot(self.redis, keys, interval_ms, global_interval_ms, per_second,
+            return cluster.acquire_request_slot(self.redis, keys, interval_ms, global_interval_ms, per_second,
                                                       ticket, TICKET_HOLD_MS)
         return int(self.redis.eval(_SLOT, 4, *keys, interval_ms, global_interval_ms, per_second, ticket,
                                    TICKET_HOLD_MS))
@@ -554,13 +554,13 @@ class Store:
 
     def node_client(self, account_id: int) -> redis.Redis:
         """A plain client of the server holding the account's keys (on one Redis, the client itself)."""
-        return store_cluster.node_client(self.redis, account_key(account_id)) if self.cluster else self.redis
+        return cluster.node_client(self.redis, account_key(account_id)) if self.cluster else self.redis
 
-    # --- widget API (issue 7): its keys and encodings live in service/store_widget.py (this file passed 450 lines)
+    # --- widget API (issue 7): its keys and encodings live in service/store/widget.py (this file passed 450 lines)
     @cached_property
     def widget(self):
         """The widget API's reads and writes (feedback, hint usefulness, rate limit, one-click locks)."""
-        from service.store_widget import WidgetStore
+        from service.store.widget import WidgetStore
 
         return WidgetStore(self.redis)
 

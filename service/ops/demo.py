@@ -12,7 +12,8 @@ from typing import Callable, Iterable, TextIO
 
 import requests
 
-from service import bootstrap, sync
+from service import bootstrap
+from service.services import sync
 from service.config import Settings
 from service.insights.plans import month_bounds, month_key, won_by_user
 from service.model import Lead

@@ -13,14 +13,15 @@ from urllib.parse import urlencode
 import requests
 from rq import Retry
 
-from service import errors, sync, uninstall
+from service import errors
+from service.services import sync, uninstall
 from service.amocrm import oauth, schemas
 from service.amocrm.client import AmoClient, http_session, request_slot
 from service.amocrm.tokens import TokenKeeper
 from service.bootstrap import Deps
 from service.crypto import Cipher
 from service.model import Account
-from service.services import hook_url, new_hook_generation
+from service.services.hook_urls import hook_url, new_hook_generation
 
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes

@@ -7,7 +7,7 @@ import zipfile
 from urllib.parse import urlsplit
 from pathlib import Path
 
-from service.redis_server import ROOT
+from service.ops.redis_server import ROOT
 
 WIDGET_DIR = ROOT / "widget"
 MANIFEST = ROOT / "manifest.json"

@@ -8,7 +8,7 @@ import logging
 from service.amocrm.client import AmoClient
 from service.amocrm.tokens import AccountUnavailable
 from service.bootstrap import Deps
-from service.services import hook_url
+from service.services.hook_urls import hook_url
 
 log = logging.getLogger(__name__)
 HOOKS = "/api/v4/webhooks"  # GET lists {id, destination, settings, disabled, ...} (developers.kommo.com, webhooks)
@@ -17,7 +17,7 @@ CHECK_MINUTES = 5  # the clock's check of every account: a disabled hook costs a
 
 def check_webhook(deps: Deps, client: AmoClient, account_id: int) -> dict:
     """Look at our subscription; subscribe again when it is disabled or gone. Returns the account's hook status."""
-    from service.accounts import HOOK_EVENTS  # accounts imports the sync, which checks hooks
+    from service.services.accounts import HOOK_EVENTS  # accounts imports the sync, which checks hooks
 
     destination = hook_url(deps, account_id)
     body = client.get(HOOKS, {"filter[destination]": destination}) or {}
@@ -46,7 +46,7 @@ def check_account(deps: Deps, account_id: int) -> dict:
     except AccountUnavailable as exc:
         return {"found": "skipped", "reason": exc.state}
     if status["found"] != "active":
-        from service.sync import enqueue_reconcile  # the sync imports this module
+        from service.services.sync import enqueue_reconcile  # the sync imports this module
 
         enqueue_reconcile(deps, account_id)
     return status

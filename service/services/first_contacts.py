@@ -11,7 +11,7 @@ from service.insights import first_contact as fc
 from service.insights.speed_to_lead import Row, facts_of, speed_of_facts
 from service.insights.workhours import DEFAULT, WorkingHours, working_hours
 from service.model import Hint, Lead
-from service.store_first_contact import FirstContactStore
+from service.store.first_contact import FirstContactStore
 
 DEFAULT_MINUTES = 15.0
 ROBOT_AUTHORS = {"bot", "system", "robot"}
@@ -169,7 +169,7 @@ def schedule_checks(deps: Deps, account_id: int, due: dict) -> None:
 def recheck_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:
     """Recompute the cards whose first-contact limit passed by its slot (the job the schedule queues); later ones
     have their own job."""
-    from service.recompute import recompute_cards
+    from service.services.recompute import recompute_cards
 
     now = deps.clock()
     due = store(deps).take_due(account_id, now if until is None else min(now, until))

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable
 
-from service import first_contacts
+from service.services import first_contacts
 from service.bootstrap import Deps
 from service.insights import cards
 from service.insights.forecast import backtest

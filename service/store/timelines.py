@@ -14,7 +14,7 @@ from typing import Iterable
 import orjson
 import redis
 
-from service.store_records import record_builder
+from service.store.records import record_builder
 
 CHUNK = 5000  # leads per HMGET, facts per merge call: big enough to amortise, small enough not to stall Redis
 

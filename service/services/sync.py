@@ -10,14 +10,14 @@ from typing import Callable, Optional
 from redis.exceptions import LockError
 from rq import Retry, get_current_job
 
-from service import hook_health
-from service import sync_apply as apply
+from service.services import hook_health
+from service.services import sync_apply as apply
 from service.amocrm.client import AmoClient, ApiError, PaymentRequired, TransientError
 from service.amocrm.tokens import AccountUnavailable, NotInstalled
 from service.bootstrap import Deps
 from service.model import Account
-from service.prefetch import prefetched
-from service.sync_progress import Progress, progress_view
+from service.services.prefetch import prefetched
+from service.services.sync_progress import Progress, progress_view
 
 log = logging.getLogger(__name__)
 DAY = 86400

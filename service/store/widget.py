@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 import redis
 
 from service.model import Lead, User
-from service.store import _account, account_key
+from service.store.core import _account, account_key
 
 FEEDBACK_TTL = 180 * 86400  # a user's feedback hash lives this long after their last feedback
 SEEN_TTL = 120 * 86400  # a lead's first-shown records live this long after the last new one

@@ -8,10 +8,10 @@ from service import errors
 from service.bootstrap import Deps
 from service.insights.plans import month_key
 from service.model import CLOSED_STATUSES
-from service.widget_api.access import authorize, require_supervisor
-from service.first_contacts import DEFAULT_MINUTES as DEFAULT_FIRST_CONTACT_MINUTES
+from service.services.widget.access import authorize, require_supervisor
+from service.services.first_contacts import DEFAULT_MINUTES as DEFAULT_FIRST_CONTACT_MINUTES
 from service.insights.workhours import DEFAULT as WORKING_HOURS_DEFAULT
-from service.widget_api.overview import name_plans
+from service.services.widget.overview import name_plans
 
 DEFAULT_NO_ACTIVITY_DAYS = 7.0
 SETTING_KEYS = ("stage_overrides", "no_activity_days", "close_date_field_id", "supervisor_ids",

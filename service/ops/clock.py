@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 
 from service.bootstrap import Deps
-from service.hook_health import CHECK_MINUTES
+from service.services.hook_health import CHECK_MINUTES
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,15 @@ from typing import Mapping
 import redis
 from redis.exceptions import LockError
 
-from service import errors, first_contacts, fresh_panel, mirror
+from service import errors, mirror
+from service.services import first_contacts, fresh_panel
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from service.bootstrap import Deps
 from service.model import Account, IncomingLead
-from service.recompute import recompute_cards
-from service.services import hook_generation_of, hook_secret
-from service.store import InboxRefused
+from service.services.recompute import recompute_cards
+from service.services.hook_urls import hook_generation_of, hook_secret
+from service.store.core import InboxRefused
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")

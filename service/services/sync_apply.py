@@ -5,7 +5,7 @@ import logging
 from dataclasses import replace
 from typing import Iterable, Optional
 
-from service import first_contacts
+from service.services import first_contacts
 from service.amocrm import schemas
 from service.mirror import CLOCK_SKEW, date_changes, revives
 from service.model import Lead, StageChange

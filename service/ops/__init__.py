@@ -1,0 +1,1 @@
+"""Process plumbing: processes, clock, supervisor, embedded Redis, demo, packaging, migrations."""

@@ -1,0 +1,1 @@
+"""The use cases, called only by web/ and jobs.py."""

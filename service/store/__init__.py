@@ -1,0 +1,1 @@
+"""The Redis adapter: every key name and encoding of account data."""
