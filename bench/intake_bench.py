@@ -36,7 +36,7 @@ from service.model import Account  # noqa: E402
 from service.ops.redis_cluster import EmbeddedCluster  # noqa: E402
 from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.services.hook_urls import hook_secret  # noqa: E402
-from service.store.core import account_key  # noqa: E402
+from service.store.keys import account_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 ACCOUNT = Account(16700680, "unirock", base_url="https://unirock.amocrm.ru")  # the sample's account

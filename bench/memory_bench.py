@@ -20,7 +20,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from service.services import recompute, sync  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.ops.redis_server import EmbeddedRedis  # noqa: E402
-from service.store.core import account_key  # noqa: E402
+from service.store.keys import account_key  # noqa: E402
 from sync_bench import connect, start_sandbox  # noqa: E402
 
 TARGET_MB_PER_1000 = 1.7

@@ -45,7 +45,7 @@ from service.sandbox.generator import generate  # noqa: E402
 from service.sandbox.simulator import Simulator  # noqa: E402
 from service.sandbox.webhooks import WebhookSender  # noqa: E402
 from service.services.hook_urls import hook_url  # noqa: E402
-from service.store.core import account_key  # noqa: E402
+from service.store.keys import account_key  # noqa: E402
 
 SAMPLE_SECONDS = 10
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -38,7 +38,7 @@ from service.model import Account  # noqa: E402
 from service.ops.redis_cluster import EmbeddedCluster  # noqa: E402
 from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.services.hook_urls import hook_secret  # noqa: E402
-from service.store.core import account_key  # noqa: E402
+from service.store.keys import account_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 TEMPLATE = webhook_bodies("status_lead_modern.txt")[0]

@@ -43,7 +43,7 @@ from service.sandbox.generator import generate  # noqa: E402
 from service.sandbox.simulator import Simulator  # noqa: E402
 from service.sandbox.webhooks import WebhookSender  # noqa: E402
 from service.services.hook_urls import hook_url  # noqa: E402
-from service.store.core import account_key  # noqa: E402
+from service.store.keys import account_key  # noqa: E402
 
 ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -1,10 +1,7 @@
 """The composition root: the only place that builds Redis clients, queues and HTTP sessions."""
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 import redis
 from redis.cluster import RedisCluster
@@ -12,20 +9,10 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from service.config import Settings
+from service.deps import Deps
 from service.store.core import Store
 
 QUEUE_NAMES = ("webhooks", "insights", "install", "sync")  # highest priority first (install: issue 16)
-
-
-@dataclass
-class Deps:
-    """What services need from the outside world, built once per process."""
-
-    settings: Settings
-    redis: redis.Redis  # REDIS_URL: queues, schedules, job state, the clock's keys
-    store: Store  # account data: on REDIS_CLUSTER_URL when set, else on `redis`
-    queues: dict[str, Queue]
-    clock: Callable[[], float] = field(default=time.time)
 
 
 def build(settings: Settings | None = None) -> Deps:

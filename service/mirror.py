@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping, Optional
 
-from service.amocrm.events import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
+from service.model import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
 from service.model import CLOSED_STATUSES, LOST, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 
 

@@ -202,3 +202,127 @@ class IncomingLead:
     source_name: str = ""
     lead_id: Optional[int] = None
     accepted: Optional[bool] = None  # None = still waiting, True = became a deal, False = declined
+
+
+@dataclass(frozen=True)
+class LeadEvent:
+    """One lead item of a webhook; times are unix seconds, None where the body does not carry them.
+
+    Digital Pipeline "webhook" actions and some widgets send short bodies (only ids and stages: real/wh10-wh12):
+    such an event has no `updated_at`, and `date_fields` is None (not carried), never () (all cleared).
+    `received_at` is when we stored the delivery, set by the intake: what places a move the body gives no time for.
+    """
+
+    action: str
+    id: int
+    status_id: int
+    pipeline_id: int
+    updated_at: Optional[int] = None
+    created_at: Optional[int] = None
+    price: Optional[float] = None
+    responsible_user_id: Optional[int] = None
+    old_status_id: Optional[int] = None
+    old_pipeline_id: Optional[int] = None
+    old_responsible_user_id: Optional[int] = None
+    modified_user_id: Optional[int] = None
+    name: Optional[str] = None
+    date_fields: Optional[tuple] = None  # ((field_id, unix seconds), ...) by field id; None: not carried
+    loss_reason_id: Optional[int] = None
+    received_at: Optional[int] = None
+
+    @property
+    def is_short(self) -> bool:
+        """A body without the lead's time: what it does not carry is unknown."""
+        return self.updated_at is None
+
+    @property
+    def at(self) -> Optional[int]:
+        """When the change happened: amoCRM's time, else when we received it."""
+        return self.updated_at if self.updated_at is not None else self.received_at
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A task item; `lead_id` is set when the task belongs to a lead."""
+
+    action: str
+    id: int
+    lead_id: Optional[int]
+    responsible_user_id: Optional[int]
+    complete_till: Optional[int]
+    is_completed: bool
+    updated_at: int = 0
+    created_at: int = 0
+    task_type_id: int = 1
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    """A note on an entity; calls carry their duration."""
+
+    action: str
+    entity: str
+    id: int
+    element_id: int
+    note_type: str
+    created_at: int
+    user_id: int = 0
+    duration: int = 0
+
+    @property
+    def is_call(self) -> bool:
+        """Incoming or outgoing call notes."""
+        return self.note_type in ("call_in", "call_out")
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    """A contact, company or customer change."""
+
+    action: str
+    entity: str
+    id: int
+    type: str = ""
+    responsible_user_id: Optional[int] = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class TalkEvent:
+    """A chat conversation (talk) event."""
+
+    action: str
+    id: int
+    entity_id: Optional[int] = None
+    entity_type: str = ""
+    updated_at: int = 0
+
+
+@dataclass(frozen=True)
+class UnsortedEvent:
+    """An incoming request in "Неразобранное", and what became of it."""
+
+    action: str
+    uid: str
+    category: str = ""
+    source: str = ""
+    pipeline_id: Optional[int] = None
+    created_at: int = 0
+    lead_ids: tuple = ()
+    outcome: str = ""  # accept | decline on delete
+
+
+# --- issue 21: chat messages (`message[add][i]`, real/wh07): an outgoing one is a first contact
+@dataclass(frozen=True)
+class MessageEvent:
+    """A chat message bound to an entity; `outgoing` is a message sent to the client."""
+
+    action: str
+    id: str
+    entity_type: str
+    entity_id: Optional[int]
+    created_at: int
+    outgoing: bool
+    author_type: str = ""  # external (the client), a user's, or bot; bots are robots

@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from service.amocrm import events as ev
 from service.amocrm.form import FormError, items_of, parse_php_form
+from service.model import LeadEvent
 
 # (form group, actions, schema). Contacts and companies both arrive under contacts[...] with [type].
 KINDS = (
@@ -56,9 +57,9 @@ class Webhook:
     skipped: dict = field(default_factory=dict)  # {"talk[delete]": items} of valid kinds we do not read
 
     @property
-    def leads(self) -> list[ev.LeadEvent]:
+    def leads(self) -> list[LeadEvent]:
         """The lead events only."""
-        return [e for e in self.events if isinstance(e, ev.LeadEvent)]
+        return [e for e in self.events if isinstance(e, LeadEvent)]
 
 
 def parse_webhook(body: bytes, timezone: str = "Europe/Moscow") -> Webhook:

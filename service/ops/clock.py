@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.services.hook_health import CHECK_MINUTES
 
 log = logging.getLogger(__name__)

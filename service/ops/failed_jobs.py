@@ -6,7 +6,7 @@ from typing import Optional
 
 from rq.job import Job
 
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.logs import redact
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import redis
 
 from service.services import intake
-from service.bootstrap import Deps
-from service.store.core import ACCOUNTS, account_key, legacy_account_prefix
+from service.deps import Deps
+from service.store.keys import ACCOUNTS, account_key, legacy_account_prefix
 
 # Not copied: a drain mark or lock would stall the new deployment's first drain; rate-limit state is seconds old.
 TRANSIENT = ("drain_pending", "lock:", "rl:", "migrated_from")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from service.store.core import account_key
+from service.store.keys import account_key
 
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 SCAN_BATCH = 1000

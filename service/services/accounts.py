@@ -18,7 +18,7 @@ from service.services import sync, uninstall
 from service.amocrm import oauth, schemas
 from service.amocrm.client import AmoClient, http_session, request_slot
 from service.amocrm.tokens import TokenKeeper
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.crypto import Cipher
 from service.model import Account
 from service.services.hook_urls import hook_url, new_hook_generation

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 from typing import Iterable, Optional
 
 from service.amocrm import events as ev
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.insights import first_contact as fc
 from service.insights.speed_to_lead import Row, facts_of, speed_of_facts
 from service.insights.workhours import DEFAULT, WorkingHours, working_hours
-from service.model import Hint, Lead
+from service.model import Hint, Lead, LeadEvent, MessageEvent, NoteEvent
 from service.store.first_contact import FirstContactStore
 
 DEFAULT_MINUTES = 15.0
@@ -48,12 +48,12 @@ def webhook_touches(events: Iterable, unsorted_stages: set) -> dict[int, dict]:
     """{lead: {"kind:user": at}} of the touches among webhook events (robots are recorded as user 0)."""
     out: dict = {}
     for e in events:
-        if isinstance(e, ev.LeadEvent) and e.action == "status" and e.modified_user_id is not None:
+        if isinstance(e, LeadEvent) and e.action == "status" and e.modified_user_id is not None:
             if e.old_status_id not in unsorted_stages:  # accepting a request into a deal is sorting, not contact
                 _add(out, e.id, "move", e.modified_user_id, e.updated_at)
-        elif isinstance(e, ev.NoteEvent) and e.entity == "leads" and e.note_type in NOTE_KINDS:
+        elif isinstance(e, NoteEvent) and e.entity == "leads" and e.note_type in NOTE_KINDS:
             _add(out, e.element_id, NOTE_KINDS[e.note_type], e.user_id, e.created_at)
-        elif isinstance(e, ev.MessageEvent) and e.outgoing and e.entity_type in ("lead", "leads"):
+        elif isinstance(e, MessageEvent) and e.outgoing and e.entity_type in ("lead", "leads"):
             _add(out, e.entity_id, "message", 0 if e.author_type in ROBOT_AUTHORS else fc.PERSON, e.created_at)
     return out
 
@@ -66,10 +66,10 @@ def request_docs(items: Iterable) -> dict[int, dict]:
 
 def record_webhook_events(deps: Deps, account_id: int, events: list) -> set[int]:
     """Store the touches and request origins webhook events carry; return leads whose card may change."""
-    wanted = [e for e in events if isinstance(e, (ev.LeadEvent, ev.NoteEvent, ev.MessageEvent))]
+    wanted = [e for e in events if isinstance(e, (LeadEvent, NoteEvent, MessageEvent))]
     if not wanted:
         return set()
-    moves = any(isinstance(e, ev.LeadEvent) and e.action == "status" and e.modified_user_id for e in wanted)
+    moves = any(isinstance(e, LeadEvent) and e.action == "status" and e.modified_user_id for e in wanted)
     unsorted = _unsorted_stages(deps, account_id) if moves else set()  # read only when a person moved a deal
     touches = webhook_touches(wanted, unsorted)
     store(deps).add_touches(account_id, touches)
@@ -215,4 +215,3 @@ def refresh_account(deps: Deps, account_id: int, snap, now: int, period: tuple[i
     section = speed_of_facts(facts, hours, limit, now, *period, names={u.id: u.name for u in snap.users})
     deps.store.save_insight(account_id, "speed_to_lead", section)
     return section
-

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.services.recompute import recompute_account
-from service.store.core import account_key
+from service.store.keys import account_key
 
 DEBOUNCE = 10  # seconds: a burst of webhooks (a manager's bulk edit, an import) becomes one recompute
 PENDING_TTL = 600  # a lost job (worker killed) stops coalescing after this, and the next webhook queues anew

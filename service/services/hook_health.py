@@ -7,7 +7,7 @@ import logging
 
 from service.amocrm.client import AmoClient
 from service.amocrm.tokens import AccountUnavailable
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.services.hook_urls import hook_url
 
 log = logging.getLogger(__name__)

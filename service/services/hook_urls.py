@@ -6,7 +6,7 @@ import hmac
 import secrets
 from functools import lru_cache
 
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.model import Account
 
 

@@ -16,14 +16,14 @@ import redis
 from redis.exceptions import LockError
 
 from service import errors, mirror
-from service.services import first_contacts, fresh_panel
 from service.amocrm import events as ev
 from service.amocrm.webhooks import WebhookError, parse_webhook
-from service.bootstrap import Deps
-from service.model import Account, IncomingLead
-from service.services.recompute import recompute_cards
+from service.deps import Deps
+from service.model import Account, ContactEvent, IncomingLead, LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
+from service.services import first_contacts, fresh_panel
 from service.services.hook_urls import hook_generation_of, hook_secret
-from service.store.core import InboxRefused
+from service.services.recompute import recompute_cards
+from service.store.inbox import InboxRefused
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
@@ -196,7 +196,7 @@ def events_of(entry: dict, account: Account) -> list:
     """
     events = parse_webhook(entry["body"], account.timezone).events
     received = _received_at(entry)
-    return [replace(e, received_at=received) if isinstance(e, ev.LeadEvent) and e.is_short else e for e in events]
+    return [replace(e, received_at=received) if isinstance(e, LeadEvent) and e.is_short else e for e in events]
 
 
 def _received_at(entry: dict):
@@ -207,7 +207,6 @@ def _received_at(entry: dict):
         return int(float(raw)) or None
     except (TypeError, ValueError):
         return None
-
 
 
 def _delivery_mark(entry: dict):
@@ -238,11 +237,11 @@ def _apply_entry(deps: Deps, account: Account, entry: dict, mark, touched: set[i
 
 def apply_events(deps: Deps, account_id: int, events: list) -> set[int]:
     """Fold typed events into the mirror; return the ids of leads whose card may have changed."""
-    touched = _apply_leads(deps, account_id, [e for e in events if isinstance(e, ev.LeadEvent)])
-    touched |= _apply_tasks(deps, account_id, [e for e in events if isinstance(e, ev.TaskEvent)])
-    touched |= _apply_notes(deps, account_id, [e for e in events if isinstance(e, ev.NoteEvent)])
-    _apply_unsorted(deps, account_id, [e for e in events if isinstance(e, ev.UnsortedEvent)])
-    _apply_contacts(deps, account_id, [e for e in events if isinstance(e, ev.ContactEvent)])
+    touched = _apply_leads(deps, account_id, [e for e in events if isinstance(e, LeadEvent)])
+    touched |= _apply_tasks(deps, account_id, [e for e in events if isinstance(e, TaskEvent)])
+    touched |= _apply_notes(deps, account_id, [e for e in events if isinstance(e, NoteEvent)])
+    _apply_unsorted(deps, account_id, [e for e in events if isinstance(e, UnsortedEvent)])
+    _apply_contacts(deps, account_id, [e for e in events if isinstance(e, ContactEvent)])
     return touched | first_contacts.record_webhook_events(deps, account_id, events)
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable
 
 from service.services import first_contacts
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.insights import cards
 from service.insights.forecast import backtest
 from service.insights.recompute import Models, deal_hints_for, recompute_account as recompute_core

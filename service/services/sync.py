@@ -14,7 +14,7 @@ from service.services import hook_health
 from service.services import sync_apply as apply
 from service.amocrm.client import AmoClient, ApiError, PaymentRequired, TransientError
 from service.amocrm.tokens import AccountUnavailable, NotInstalled
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.model import Account
 from service.services.prefetch import prefetched
 from service.services.sync_progress import Progress, progress_view

@@ -19,7 +19,7 @@ from rq.job import Job
 from service.amocrm import oauth
 from service.amocrm.client import http_session
 from service.amocrm.tokens import AccountUnavailable, NeedsReinstall, TokenKeeper, TransientError
-from service.bootstrap import Deps
+from service.deps import Deps
 
 log = logging.getLogger(__name__)
 QUEUE = "install"  # account lifecycle work, below webhooks

@@ -24,7 +24,7 @@ def append_durably(store, account_id: int, keys: list, args: list) -> tuple[byte
     primary: WAIT counts the replicas holding this connection's writes, so it must follow on the same connection.
     Fewer replicas than asked for raises NotReplicated (the webhook is answered 503 and amoCRM retries; the stored
     entry may still be applied, and the retry is then a duplicate the drain drops by its request id)."""
-    from service.store.core import APPEND_INBOX
+    from service.store.inbox import APPEND_INBOX
 
     for attempt in (1, 2):
         try:

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 import redis
 
-from service.store.core import account_key
+from service.store.keys import account_key
 
 # Keep the earliest time per field: replays, retries and out-of-order deliveries change nothing.
 _MERGE_MIN = """

@@ -22,7 +22,8 @@ from typing import Iterable, Optional
 import redis
 
 from service.model import Lead, User
-from service.store.core import _account, account_key
+from service.store.codec import decode_account
+from service.store.keys import account_key
 
 FEEDBACK_TTL = 180 * 86400  # a user's feedback hash lives this long after their last feedback
 SEEN_TTL = 120 * 86400  # a lead's first-shown records live this long after the last new one
@@ -73,7 +74,7 @@ class WidgetStore:
         pipe.get(account_key(a, "insight", "settings"))
         decoders = [self._queue_read(pipe, a, *read) for read in reads]
         account, fresh, count, _, user, has_users, settings, *rest = pipe.execute()
-        return (_account(account), bool(fresh), int(count), _user(user), bool(has_users), _json(settings) or {},
+        return (decode_account(account), bool(fresh), int(count), _user(user), bool(has_users), _json(settings) or {},
                 [decode(raw) for decode, raw in zip(decoders, rest)])
 
     def _queue_read(self, pipe, a: int, name: str, *args):

@@ -1,7 +1,7 @@
 """Thin HTTP edges: parse, call one service, answer."""
 from flask import current_app
 
-from service.bootstrap import Deps
+from service.deps import Deps
 
 
 def deps() -> Deps:

@@ -15,7 +15,7 @@ from werkzeug.wsgi import get_content_length, get_input_stream
 
 from service.services import intake
 from service import logs
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.web.errors import error_answer
 

@@ -10,8 +10,8 @@ from rq import Worker
 from rq.job import Job
 
 from service import errors
-from service.bootstrap import Deps
-from service.store.core import account_key
+from service.deps import Deps
+from service.store.keys import account_key
 from service.services.sync_progress import progress_view
 from service.web import deps
 

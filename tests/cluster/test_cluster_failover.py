@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.cluster.test_cluster_spine import ACCOUNTS, post
 
 DELIVERIES_PER_ACCOUNT = 40

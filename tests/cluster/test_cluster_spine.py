@@ -6,7 +6,7 @@ import pytest
 
 from service.model import Account
 from service.services.hook_urls import hook_secret
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.support.samples import webhook_bodies
 from tests.support.tokens import mint_token
 

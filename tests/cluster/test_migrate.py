@@ -9,7 +9,7 @@ from service.services import intake
 from service.ops import migrate
 from service.__main__ import main
 from service.config import Settings
-from service.store.core import account_key, legacy_account_prefix
+from service.store.keys import account_key, legacy_account_prefix
 from tests.cluster.test_cluster_spine import ACCOUNTS, body
 
 ACCOUNT = ACCOUNTS[2]

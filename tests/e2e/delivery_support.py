@@ -13,12 +13,13 @@ from rq import SimpleWorker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import bootstrap, create_app
-from service.services.accounts import HOOK_EVENTS
 from service.config import Settings
+from service.deps import Deps
 from service.model import Account
 from service.sandbox.app import create_sandbox_app, sandbox_state
 from service.sandbox.generator import generate
 from service.sandbox.webhooks import WebhookSender
+from service.services.accounts import HOOK_EVENTS
 from service.services.hook_urls import hook_url
 
 # What the install subscribes, plus contacts (the sandbox sends add_contact; our intake records contacts).
@@ -52,7 +53,7 @@ class LiveServer:
 class Delivery:
     """Everything one delivery test drives and inspects."""
 
-    deps: bootstrap.Deps
+    deps: Deps
     world: object
     sender: WebhookSender
     account: Account
@@ -97,7 +98,7 @@ def delivery(redis_url):
     deps.redis.close()
 
 
-def failing_inbox(deps: bootstrap.Deps, every: int) -> list[bytes]:
+def failing_inbox(deps: Deps, every: int) -> list[bytes]:
     """Make every `every`-th new body fail to reach the inbox once (Redis error → our 503); returns the failed bodies."""
     real, failed, seen = deps.store.append_inbox, [], [0]
 

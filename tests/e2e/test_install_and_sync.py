@@ -10,7 +10,7 @@ from service.services import sync
 from service.amocrm.tokens import TokenKeeper
 from service.sandbox.records import WON, LOST
 from service.services.hook_urls import hook_url
-from service.store.core import account_key
+from service.store.keys import account_key
 
 YEAR = 365 * 86400
 LEAD_FIELDS = ("id", "name", "price", "responsible_user_id", "group_id", "status_id", "pipeline_id", "created_at",

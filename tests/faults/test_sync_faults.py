@@ -14,7 +14,7 @@ import pytest
 from service.services import sync
 from service.amocrm import client as amo_client
 from service.sandbox.records import LOST, WON
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.e2e.conftest import app, connected, ours, sandbox, settings, world  # noqa: F401  (fixtures)
 from tests.e2e.test_install_and_sync import expected_leads, history_size, mirrored_leads, stage_moves
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from service.model import User
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import (ADMIN, ALL, CHOSEN, DENIED, GLEB_NO_GROUP, GROUP, MASHA_DEAL, MIKHAIL_DEAL, MINE,
                                OTHER, call, install_world)

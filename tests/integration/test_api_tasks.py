@@ -11,7 +11,7 @@ import responses
 
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ADMIN, DENIED, MASHA_BIG, MASHA_DEAL, MINE, NOW, OTHER, call, install_world
 

@@ -11,7 +11,8 @@ import redis
 
 from service.services import intake
 from service.services.hook_urls import hook_secret
-from service.store.core import DRAIN_PENDING_SECONDS, account_key
+from service.store.inbox import DRAIN_PENDING_SECONDS
+from service.store.keys import account_key
 
 FORM = "application/x-www-form-urlencoded"
 LEADS = 3

@@ -3,7 +3,7 @@ from rq.registry import ScheduledJobRegistry
 
 from service.services import fresh_panel
 from service import jobs
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.integration.test_intake_processing import lead_pairs, post
 
 FRESH = "fresh-recompute-16700680"

@@ -8,7 +8,7 @@ import pytest
 
 from service import create_app
 from service.services.hook_urls import hook_secret
-from service.store.core import account_key
+from service.store.keys import account_key
 
 FORM = "application/x-www-form-urlencoded"
 

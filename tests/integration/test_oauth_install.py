@@ -11,7 +11,7 @@ from service.amocrm.client import AmoClient
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.services.hook_urls import hook_secret
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.conftest import ACCOUNT
 
 HOST = "https://unirock.amocrm.ru"

@@ -10,7 +10,7 @@ from service.ops import failed_jobs
 from service.services import intake
 from service.config import Settings
 from service.services.hook_urls import hook_secret
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.support.samples import webhook_bodies
 
 

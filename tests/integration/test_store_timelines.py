@@ -2,7 +2,7 @@
 import random
 
 from service.model import Call, CloseDateChange, StageChange
-from service.store.core import account_key
+from service.store.keys import account_key
 
 
 def move(lead_id, at, status, old=None):

@@ -21,7 +21,7 @@ import responses
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from service.model import Lead, User
-from service.store.core import account_key
+from service.store.keys import account_key
 from tests.conftest import ACCOUNT, OTHER_ACCOUNT
 from tests.support.api import ALL, CHOSEN, DENIED, LEADS, MINE, NOW, USERS, card, hint, install_world
 from tests.support.tokens import mint_token

@@ -170,7 +170,7 @@ def test_the_one_use_key_outlives_the_token_in_its_last_second(deps, account):
     from dataclasses import replace
 
     from service.web.auth import Claims
-    from service.store.core import account_key
+    from service.store.keys import account_key
     from service.services.widget.access import authorize
     now = 1_900_000_000.3
     leeway = deps.settings.token_leeway_seconds

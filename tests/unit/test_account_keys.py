@@ -1,7 +1,7 @@
 """Every account key carries the account's Redis Cluster hash tag; the untagged form is only the migration's."""
 from redis.crc import key_slot
 
-from service.store.core import account_key, legacy_account_prefix
+from service.store.keys import account_key, legacy_account_prefix
 
 
 def test_account_keys_are_hash_tagged_by_the_account_id():

@@ -2,7 +2,7 @@
 import json
 from dataclasses import asdict
 
-from service.amocrm.events import LeadEvent
+from service.model import LeadEvent
 from service.mirror import CLOCK_SKEW, apply_lead_event, date_changes
 from service.model import CloseDateChange, Lead
 

@@ -1,6 +1,6 @@
 """Every capture from real amoCRM accounts (tests/data/real, README there) reads as its README says it must."""
 from service.amocrm import schemas
-from service.amocrm.events import ContactEvent, LeadEvent, MessageEvent, NoteEvent, UnsortedEvent
+from service.model import ContactEvent, LeadEvent, MessageEvent, NoteEvent, UnsortedEvent
 from service.amocrm.webhooks import parse_webhook
 from service.mirror import apply_lead_event, call_of, stage_change
 from service.model import Lead, User

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from service.amocrm.events import ContactEvent, LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
+from service.model import ContactEvent, LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
 from service.amocrm.webhooks import WebhookError, parse_webhook
 from tests.support.samples import webhook_bodies
 

@@ -19,7 +19,7 @@ from typing import Optional
 import redis
 
 from service import errors
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.model import Account, Lead, User
 
 

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from typing import Optional
 
 from service import errors
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.insights.plans import month_key
 from service.model import CLOSED_STATUSES
 from service.services.widget.access import authorize, require_supervisor

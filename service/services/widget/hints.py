@@ -10,7 +10,7 @@ from typing import Optional
 import redis
 
 from service import errors
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.insights.cards import CODES
 from service.model import Lead
 from service.services.widget.access import Caller, authorize, require_view

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from service import errors
 from service.services import first_contacts
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.insights.cube import HORIZON_DAYS
 from service.insights.manager_report import manager_report
 from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, periods, split_by_pipeline,

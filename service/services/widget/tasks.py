@@ -13,7 +13,7 @@ import requests
 from service import errors
 from service.amocrm.client import (AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired,
                                    RateLimited, TransientError, without_cookies)
-from service.bootstrap import Deps
+from service.deps import Deps
 from service.model import Account, Lead, Task
 from service.services.recompute import recompute_cards
 from service.services.widget.access import Caller, authorize, language_hint, require_view

@@ -14,7 +14,7 @@ from service.amocrm.client import AmoClient, NeedsReinstall, AccountBlocked, Rat
 from service.amocrm.oauth import TokenPair
 from service.sandbox.guard import RateLimiter
 from service.sandbox.settings import default_settings
-from service.store.core import WINDOW_MS
+from service.store.limits import WINDOW_MS
 from tests.unit.amocrm.conftest import BASE
 
 TOKEN_URL = f"{BASE}/oauth2/access_token"

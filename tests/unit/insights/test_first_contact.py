@@ -8,10 +8,10 @@ import pytest
 
 from service.amocrm import events as ev
 from service.amocrm.webhooks import parse_webhook
-from service.services.first_contacts import api_touches, webhook_touches
 from service.insights import first_contact as fc
 from service.insights.workhours import DEFAULT, working_hours
-from service.model import Call, Lead, Task
+from service.model import Call, Lead, LeadEvent, MessageEvent, NoteEvent, Task
+from service.services.first_contacts import api_touches, webhook_touches
 
 T0 = int(datetime(2026, 12, 8, 10, 0, tzinfo=ZoneInfo("Europe/Moscow")).timestamp())  # a Tuesday, 10:00
 HOURS = working_hours(DEFAULT, "Europe/Moscow")
@@ -68,34 +68,34 @@ def test_robots_never_touch():
 
 
 def test_a_robots_stage_move_from_a_webhook_is_recorded_as_a_robot():
-    robot = ev.LeadEvent("status", 7, 11, 1, updated_at=T0 + 60, old_status_id=10, modified_user_id=0)
-    person = ev.LeadEvent("status", 8, 11, 1, updated_at=T0 + 60, old_status_id=10, modified_user_id=5)
-    unknown = ev.LeadEvent("status", 9, 11, 1, updated_at=T0 + 60, old_status_id=10)  # a short body
-    accepted = ev.LeadEvent("status", 6, 10, 1, updated_at=T0 + 60, old_status_id=99, modified_user_id=5)
+    robot = LeadEvent("status", 7, 11, 1, updated_at=T0 + 60, old_status_id=10, modified_user_id=0)
+    person = LeadEvent("status", 8, 11, 1, updated_at=T0 + 60, old_status_id=10, modified_user_id=5)
+    unknown = LeadEvent("status", 9, 11, 1, updated_at=T0 + 60, old_status_id=10)  # a short body
+    accepted = LeadEvent("status", 6, 10, 1, updated_at=T0 + 60, old_status_id=99, modified_user_id=5)
     touches = webhook_touches([robot, person, unknown, accepted], unsorted_stages={99})
     assert touches == {7: {"move:0": T0 + 60}, 8: {"move:5": T0 + 60}}
     assert fc.first_touch(LEAD, touches[7]) is None
 
 
 def test_notes_from_webhooks_become_touches_of_their_kind():
-    notes = [ev.NoteEvent("note", "leads", 1, 7, "call_out", T0 + 10, user_id=5),
-             ev.NoteEvent("note", "leads", 2, 7, "call_in", T0 + 5, user_id=5),
-             ev.NoteEvent("note", "leads", 3, 7, "common", T0 + 20, user_id=5),
-             ev.NoteEvent("note", "leads", 4, 7, "sms_out", T0 + 30, user_id=5)]
+    notes = [NoteEvent("note", "leads", 1, 7, "call_out", T0 + 10, user_id=5),
+             NoteEvent("note", "leads", 2, 7, "call_in", T0 + 5, user_id=5),
+             NoteEvent("note", "leads", 3, 7, "common", T0 + 20, user_id=5),
+             NoteEvent("note", "leads", 4, 7, "sms_out", T0 + 30, user_id=5)]
     assert webhook_touches(notes, set()) == {7: {"call:5": T0 + 10, "note:5": T0 + 20, "message:5": T0 + 30}}
 
 
 def test_the_real_message_capture_is_an_incoming_message_and_no_touch():
     hook = parse_webhook(WH07)
-    [message] = [e for e in hook.events if isinstance(e, ev.MessageEvent)]
+    [message] = [e for e in hook.events if isinstance(e, MessageEvent)]
     assert (message.entity_type, message.entity_id, message.outgoing, message.author_type) == (
         "lead", 27754599, False, "external")
     assert webhook_touches(hook.events, set()) == {}
 
 
 def test_an_outgoing_message_by_a_person_touches_and_by_a_bot_does_not():
-    person = ev.MessageEvent("add", "m1", "lead", 7, T0 + 50, True, "user")
-    bot = ev.MessageEvent("add", "m2", "lead", 8, T0 + 50, True, "bot")
+    person = MessageEvent("add", "m1", "lead", 7, T0 + 50, True, "user")
+    bot = MessageEvent("add", "m2", "lead", 8, T0 + 50, True, "bot")
     touches = webhook_touches([person, bot], set())
     assert fc.first_touch(LEAD, touches[7]).kind == "message"
     assert fc.first_touch(LEAD, touches[8]) is None

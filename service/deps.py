@@ -1,0 +1,23 @@
+"""What use cases get from the outside world: the Deps type (bootstrap.py builds it)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import redis
+from rq import Queue
+
+from service.config import Settings
+from service.store.core import Store
+
+
+@dataclass
+class Deps:
+    """What services need from the outside world, built once per process."""
+
+    settings: Settings
+    redis: redis.Redis  # REDIS_URL: queues, schedules, job state, the clock's keys
+    store: Store  # account data: on REDIS_CLUSTER_URL when set, else on `redis`
+    queues: dict[str, Queue]
+    clock: Callable[[], float] = field(default=time.time)

@@ -1,0 +1,98 @@
+"""What recompute writes and the widget reads: cards, documents, models, managers, plans."""
+from __future__ import annotations
+
+import json
+from typing import Iterable, Mapping, Optional
+
+from service.store.codec import batches
+from service.store.keys import account_key
+
+
+_MARK_TOUCHED = """
+local seq = redis.call('INCR', KEYS[1])
+for _, id in ipairs(ARGV) do redis.call('ZADD', KEYS[2], seq, id) end
+return seq
+"""
+
+
+class Insights:
+    """What recompute writes and the widget reads: cards, documents, models, managers, plans."""
+
+    # precomputed card hints
+    def save_card(self, account_id: int, lead_id: int, card: dict) -> None:
+        """Store a lead's precomputed hints as the exact JSON the API returns."""
+        self.redis.hset(account_key(account_id, "cards"), lead_id, json.dumps(card, ensure_ascii=False))
+
+    def read_card(self, account_id: int, lead_id: int) -> Optional[dict]:
+        """One precomputed card, or None."""
+        raw = self.redis.hget(account_key(account_id, "cards"), lead_id)
+        return json.loads(raw) if raw else None
+
+    # --- precomputed insights
+    def save_cards(self, account_id: int, cards: Mapping[int, dict]) -> None:
+        """Store many cards at once."""
+        for batch in batches(list(cards.items()), 1000):
+            self.redis.hset(account_key(account_id, "cards"),
+                            mapping={k: json.dumps(v, ensure_ascii=False) for k, v in batch})
+
+    def mark_cards_touched(self, account_id: int, lead_ids: Iterable[int]) -> None:
+        """Note that these cards are being recomputed from the current mirror (before computing them): a full
+        recompute whose snapshot is older leaves them alone."""
+        ids = list(lead_ids)
+        if ids:
+            self.redis.eval(_MARK_TOUCHED, 2, account_key(account_id, "cards_seq"),
+                            account_key(account_id, "cards_touched"), *ids)
+
+    def cards_seq(self, account_id: int) -> int:
+        """The latest card mark (read before a full recompute's snapshot)."""
+        return int(self.redis.get(account_key(account_id, "cards_seq")) or 0)
+
+    def cards_touched_since(self, account_id: int, seq: int) -> set[int]:
+        """Leads whose cards were marked after `seq`; marks up to `seq` are dropped (no later snapshot needs them)."""
+        key = account_key(account_id, "cards_touched")
+        pipe = self.redis.pipeline()
+        pipe.zrangebyscore(key, f"({seq}", "+inf")
+        pipe.zremrangebyscore(key, "-inf", seq)
+        touched, _ = pipe.execute()
+        return {int(x) for x in touched}
+
+    def save_insight(self, account_id: int, name: str, document: dict) -> None:
+        """Store one precomputed document (team, forecast, backtest, settings...)."""
+        self.redis.set(account_key(account_id, "insight", name), json.dumps(document, ensure_ascii=False))
+
+    def read_insight(self, account_id: int, name: str) -> Optional[dict]:
+        """One precomputed document, or None."""
+        raw = self.redis.get(account_key(account_id, "insight", name))
+        return json.loads(raw) if raw else None
+
+    def save_models(self, account_id: int, encoded: str) -> None:
+        """The account-level models single cards are recomputed with."""
+        self.redis.set(account_key(account_id, "models"), encoded)
+
+    def read_models(self, account_id: int) -> Optional[str]:
+        """The encoded models, or None before the first full recompute."""
+        raw = self.redis.get(account_key(account_id, "models"))
+        return raw.decode() if raw else None
+
+    def save_managers(self, account_id: int, summaries: Mapping[int, dict]) -> None:
+        """Per-manager summaries, replaced as a whole."""
+        pipe = self.redis.pipeline()
+        pipe.delete(account_key(account_id, "managers"))
+        if summaries:
+            pipe.hset(account_key(account_id, "managers"),
+                      mapping={k: json.dumps(v, ensure_ascii=False) for k, v in summaries.items()})
+        pipe.execute()
+
+    def read_manager(self, account_id: int, user_id: int) -> Optional[dict]:
+        """One manager's summary, or None."""
+        raw = self.redis.hget(account_key(account_id, "managers"), user_id)
+        return json.loads(raw) if raw else None
+
+    def save_plan(self, account_id: int, plan: dict) -> None:
+        """Store a month's plan for a manager (user_id None: the whole account)."""
+        field = f"{plan['month']}:{plan.get('user_id') or 'account'}"
+        self.redis.hset(account_key(account_id, "plans"), field, json.dumps(plan))
+
+    def read_plans(self, account_id: int) -> list[dict]:
+        """Every plan of the account."""
+        return [json.loads(v) for v in self.redis.hvals(account_key(account_id, "plans"))]

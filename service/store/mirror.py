@@ -1,0 +1,157 @@
+"""The mirror of an account's amoCRM data: leads, tasks, timelines, records, pipelines, users."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Iterable, Iterator, Mapping
+
+from service.model import Call, CloseDateChange, DateField, IncomingLead, Lead, Pipeline, Stage, StageChange, Task, User
+from service.store import timelines
+from service.store.codec import decode_hash, decode_many, encode, field_key, scan_records
+from service.store.keys import account_key
+from service.store.records import record_builder
+
+
+TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChange}
+
+
+RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None, "date_fields": DateField}
+
+
+_MAX_HSET = """
+local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+"""
+
+
+class Mirror:
+    """Leads, tasks, timelines and reference records as amoCRM last told us."""
+
+    # mirror
+    def get_leads(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, Lead]:
+        """The mirrored leads among `lead_ids`."""
+        ids = list(lead_ids)
+        if not ids:
+            return {}
+        raw = self.redis.hmget(account_key(account_id, "leads"), ids)
+        found = [(i, r) for i, r in zip(ids, raw) if r]
+        return {i: Lead(**d) for (i, _), d in zip(found, decode_many(r for _, r in found))}
+
+    def save_leads(self, account_id: int, leads: Iterable[Lead]) -> None:
+        """Write mirrored leads."""
+        mapping = {lead.id: json.dumps(asdict(lead)) for lead in leads}
+        if mapping:
+            self.redis.hset(account_key(account_id, "leads"), mapping=mapping)
+
+    def save_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
+        """Write tasks and index them by lead."""
+        tasks = list(tasks)
+        if not tasks:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(account_key(account_id, "tasks"), mapping={t.id: encode(t) for t in tasks})
+        for task in tasks:
+            pipe.sadd(account_key(account_id, "tasks_of", task.lead_id), task.id)
+        pipe.execute()
+
+    def delete_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
+        """Forget deleted tasks."""
+        pipe = self.redis.pipeline(transaction=False)
+        for task in tasks:
+            pipe.hdel(account_key(account_id, "tasks"), task.id)
+            pipe.srem(account_key(account_id, "tasks_of", task.lead_id), task.id)
+        pipe.execute()
+
+    def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
+        """The mirrored tasks among `task_ids`."""
+        return decode_hash(self.redis, account_key(account_id, "tasks"), list(task_ids), Task)
+
+    def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
+        """Each lead's tasks."""
+        lead_ids = list(lead_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for lead_id in lead_ids:
+            pipe.smembers(account_key(account_id, "tasks_of", lead_id))
+        id_sets = pipe.execute()
+        tasks = self.get_tasks(account_id, {int(i) for ids in id_sets for i in ids})
+        return {lead: [tasks[int(i)] for i in sorted(ids, key=int) if int(i) in tasks]
+                for lead, ids in zip(lead_ids, id_sets)}
+
+    def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
+        """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
+        timelines.add(self.redis, account_key(account_id, "timeline", kind), items)
+
+    def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
+        """Each lead's facts of one kind, oldest first."""
+        return timelines.read(self.redis, account_key(account_id, "timeline", kind), TIMELINES[kind],
+                                    list(lead_ids))
+
+    def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
+        """Remember the latest note time per lead (older times never overwrite newer)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for lead_id, at in times.items():
+            pipe.eval(_MAX_HSET, 1, account_key(account_id, "last_note_at"), lead_id, at)
+        pipe.execute()
+
+    def last_note_at(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, int]:
+        """The latest note time of each lead that has one."""
+        ids = list(lead_ids)
+        raw = self.redis.hmget(account_key(account_id, "last_note_at"), ids) if ids else []
+        return {i: int(r) for i, r in zip(ids, raw) if r}
+
+    def save_records(self, account_id: int, kind: str, records: Mapping) -> None:
+        """Write flat records by id (contacts, incoming leads, users, loss reasons)."""
+        if records:
+            self.redis.hset(account_key(account_id, kind), mapping={k: encode(v) for k, v in records.items()})
+
+    def all_records(self, account_id: int, kind: str) -> dict:
+        """Every record of a kind, decoded."""
+        cls = RECORDS[kind]
+        raw = self.redis.hgetall(account_key(account_id, kind))
+        docs = decode_many(raw.values())
+        return {field_key(k): d for k, d in zip(raw, map(record_builder(cls), docs) if cls else docs)}
+
+    def save_pipelines(self, account_id: int, pipelines: Iterable[Pipeline]) -> None:
+        """Replace the account's pipelines (with their stages)."""
+        rows = [asdict(p) for p in pipelines]
+        self.redis.set(account_key(account_id, "pipelines"), json.dumps(rows, ensure_ascii=False))
+
+    def get_pipelines(self, account_id: int) -> list[Pipeline]:
+        """The account's pipelines, stages in funnel order."""
+        raw = self.redis.get(account_key(account_id, "pipelines"))
+        return [Pipeline(p["id"], p["name"], tuple(Stage(**s) for s in p["stages"]))
+                for p in json.loads(raw or "[]")]
+
+    def save_users(self, account_id: int, users: Iterable[User]) -> None:
+        """Write the account's users (a page at a time)."""
+        mapping = {u.id: encode(u) for u in users}
+        if mapping:
+            self.redis.hset(account_key(account_id, "users"), mapping=mapping)
+
+    def get_records(self, account_id: int, kind: str, ids: Iterable) -> dict:
+        """The records of a kind among `ids` (raw JSON documents)."""
+        ids = list(ids)
+        raw = self.redis.hmget(account_key(account_id, kind), ids) if ids else []
+        return {i: json.loads(r) for i, r in zip(ids, raw) if r}
+
+    def get_users(self, account_id: int) -> dict[int, User]:
+        """The account's users by id."""
+        raw = self.redis.hgetall(account_key(account_id, "users"))
+        return {int(k): User(**json.loads(v)) for k, v in raw.items()}
+
+    def save_lead_changes(self, account_id: int, leads: Iterable[Lead]) -> int:
+        """Write synced leads unless the mirror already holds a newer version; return how many were written."""
+        leads = list(leads)
+        held = self.get_leads(account_id, [lead.id for lead in leads])
+        fresh = [lead for lead in leads if lead.id not in held or held[lead.id].updated_at <= lead.updated_at]
+        self.save_leads(account_id, fresh)
+        return len(fresh)
+
+    def all_leads(self, account_id: int) -> Iterator[Lead]:
+        """Every mirrored lead, streamed."""
+        return scan_records(self.redis, account_key(account_id, "leads"), Lead)
+
+    def all_tasks(self, account_id: int) -> Iterator[Task]:
+        """Every mirrored task, streamed."""
+        return scan_records(self.redis, account_key(account_id, "tasks"), Task)
