@@ -7,7 +7,7 @@ from flask import Flask
 def create_app(settings=None, deps=None) -> Flask:
     """The Flask app; tests pass their own `deps`, production builds them from the environment."""
     from service import bootstrap
-    from service.web import api, errors, health, hooks
+    from service.web import api, errors, health, hooks, openapi  # noqa: F401 (openapi adds its route to api.bp)
     from service.web import oauth  # issue 4: install, disable hook
 
     deps = deps or bootstrap.build(settings)

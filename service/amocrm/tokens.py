@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import requests
 from redis.exceptions import LockError
@@ -11,7 +11,9 @@ from service.amocrm import oauth
 from service.amocrm.oauth import TokenPair
 from service.config import Settings
 from service.crypto import Cipher, CipherError
-from service.store.core import Store
+
+if TYPE_CHECKING:  # the store is passed in (the adapters do not import each other)
+    from service.store.core import Store
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK_SECONDS = 30

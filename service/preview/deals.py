@@ -1,10 +1,6 @@
 """What the preview's picker offers: the account's deals that have hints, the most urgent first."""
 from __future__ import annotations
 
-import json
-
-from service.store.keys import account_key
-
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 SCAN_BATCH = 1000
 
@@ -12,11 +8,10 @@ SCAN_BATCH = 1000
 def deals_with_hints(store, account_id: int, limit: int = 60, scan_limit: int = 20_000) -> list[dict]:
     """[{id, label, user_id, hints}] for up to `limit` deals with hints, critical ones first."""
     found = []
-    for scanned, (lead_id, raw) in enumerate(store.redis.hscan_iter(account_key(account_id, "cards"),
-                                                                    count=SCAN_BATCH)):
-        hints = json.loads(raw).get("hints") or []
+    for scanned, (lead_id, card) in enumerate(store.scan_cards(account_id, SCAN_BATCH)):
+        hints = card.get("hints") or []
         if hints:
-            found.append((min(SEVERITY.get(h.get("severity"), 3) for h in hints), -len(hints), int(lead_id), hints))
+            found.append((min(SEVERITY.get(h.get("severity"), 3) for h in hints), -len(hints), lead_id, hints))
         if scanned >= scan_limit or len(found) >= limit * 4:
             break
     found.sort()

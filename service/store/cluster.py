@@ -19,17 +19,15 @@ def node_client(cluster: RedisCluster, key: str) -> redis.Redis:
     return cluster.get_redis_connection(cluster.get_node_from_key(key))
 
 
-def append_durably(store, account_id: int, keys: list, args: list) -> tuple[bytes, int]:
+def append_durably(store, script: str, account_id: int, keys: list, args: list) -> tuple[bytes, int]:
     """The inbox append script and `WAIT <replicas> <ms>` in one round trip over one connection of the slot's
     primary: WAIT counts the replicas holding this connection's writes, so it must follow on the same connection.
     Fewer replicas than asked for raises NotReplicated (the webhook is answered 503 and amoCRM retries; the stored
     entry may still be applied, and the retry is then a duplicate the drain drops by its request id)."""
-    from service.store.inbox import APPEND_INBOX
-
     for attempt in (1, 2):
         try:
             pipe = node_client(store.redis, keys[0]).pipeline(transaction=False)
-            pipe.eval(APPEND_INBOX, len(keys), *keys, *args)
+            pipe.eval(script, len(keys), *keys, *args)
             if store.wait_replicas:
                 pipe.execute_command("WAIT", store.wait_replicas, store.wait_ms)
             answers = pipe.execute()

@@ -84,7 +84,7 @@ class Inbox:
                 account_key(account_id, "account"), account_key(account_id, "intake_rl", second)]
         args = [1 if limits else 0, per_second, cap, *(x for pair in entry.items() for x in pair)]
         if self.cluster:
-            entry_id, first = cluster.append_durably(self, account_id, keys, args)
+            entry_id, first = cluster.append_durably(self, APPEND_INBOX, account_id, keys, args)
         else:
             entry_id, first = self._append_inbox(keys=keys, args=args, client=self._thread_client())
         if first < 0:
@@ -190,3 +190,14 @@ class Inbox:
         pipe.delete(account_key(account_id, "dead_letters"))
         rows, _ = pipe.execute()
         return [json.loads(x) for x in rows]
+
+    def last_webhook_ms(self, account_id: int) -> int:
+        """The arrival time (ms) of the latest webhook, applied or not: the inbox stream's last generated id (0: none
+        yet)."""
+        try:
+            info = self.redis.xinfo_stream(account_key(account_id, "inbox"))
+        except redis.ResponseError:  # no webhook yet: the stream does not exist
+            return 0
+        last = info.get("last-generated-id") or b"0-0"
+        last = last.decode() if isinstance(last, bytes) else str(last)
+        return int(last.split("-")[0])

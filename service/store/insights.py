@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping, Optional
+from typing import Iterable, Mapping, Optional, Iterator
 
 from service.store.codec import batches
 from service.store.keys import account_key
@@ -96,3 +96,8 @@ class Insights:
     def read_plans(self, account_id: int) -> list[dict]:
         """Every plan of the account."""
         return [json.loads(v) for v in self.redis.hvals(account_key(account_id, "plans"))]
+
+    def scan_cards(self, account_id: int, batch: int = 1000) -> Iterator[tuple[int, dict]]:
+        """(lead id, card) of the account's stored cards, in no order, a page of `batch` at a time."""
+        for lead_id, raw in self.redis.hscan_iter(account_key(account_id, "cards"), count=batch):
+            yield int(lead_id), json.loads(raw)

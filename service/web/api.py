@@ -218,14 +218,6 @@ def put_settings():
     return answer(s.SettingsAnswer, widget.put_settings(deps(), claims(), data))
 
 
-@bp.get("/openapi.json")
-def openapi():
-    """The OpenAPI 3 description of this API, generated from the schemas."""
-    from service.web.openapi import spec
-
-    return Response(json.dumps(spec(), ensure_ascii=False), mimetype="application/json")
-
-
 @bp.before_request
 def limit_body():
     """413 for a body bigger than any widget call sends (the app-wide limit is the webhooks' 1 MB): up front from

@@ -11,7 +11,6 @@ from rq.job import Job
 
 from service import errors
 from service.deps import Deps
-from service.store.keys import account_key
 from service.services.sync_progress import progress_view
 from service.web import deps
 
@@ -187,10 +186,4 @@ def _hook_families(out: Exposition, rows: dict) -> None:
 
 def _last_webhook(d: Deps, account_id: int) -> float:
     """The inbox stream's last generated id is the arrival time (ms) of the latest webhook, applied or not."""
-    try:
-        info = d.store.redis.xinfo_stream(account_key(account_id, "inbox"))
-    except redis.ResponseError:  # no webhook yet: the stream does not exist
-        return 0
-    last = info.get("last-generated-id") or b"0-0"
-    last = last.decode() if isinstance(last, bytes) else str(last)
-    return round(int(last.split("-")[0]) / 1000, 3)
+    return round(d.store.last_webhook_ms(account_id) / 1000, 3)

@@ -1,14 +1,16 @@
 """The OpenAPI 3 description of /api/v1, generated with apispec from the marshmallow schemas and the route table."""
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Response
 
 from service.web import schemas as s
-from service.web.api import COMMON_ERRORS, MAX_BODY_BYTES, ROUTES
+from service.web.api import COMMON_ERRORS, MAX_BODY_BYTES, ROUTES, bp
 
 VERSION = "1.0.0"
 ERROR_TEXT = {
@@ -29,6 +31,12 @@ DESCRIPTION = """Deal Pulse widget API. Every call carries amoCRM's one-time wid
 (`self.$authorizedAjax`); each token is accepted once. Errors are `{"error": code, "message": text}`.
 Times are unix seconds. Supervisors are the account's admins plus the users chosen in the settings; managers see
 deals as amoCRM's rights.leads.view allows (A all, G group, M own, D none)."""
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API, generated from the schemas."""
+    return Response(json.dumps(spec(), ensure_ascii=False), mimetype="application/json")
 
 
 @lru_cache(maxsize=1)
