@@ -27,6 +27,7 @@ def sweep_inboxes() -> list[int]:
 
 # --- issue 4: install, sync and reconcile (imported here to keep this block self-contained)
 from service.services import accounts, sync  # noqa: E402
+from service.services import queueing
 
 
 def complete_install(sealed_code: str, base: str) -> dict:
@@ -101,12 +102,11 @@ def score_all() -> int:
 
 
 def _for_every_account(job: str) -> int:
-    """Queue one job per installed account; a job already queued for an account is not queued twice."""
+    """Queue one job per installed account; a job already waiting for an account is not queued twice."""
     deps = bootstrap.worker_deps()
     accounts = deps.store.account_ids()
     for account_id in accounts:
-        deps.queues["insights"].enqueue(f"service.jobs.{job}", account_id, job_id=f"{job}-{account_id}",
-                                        job_timeout=1800)
+        queueing.enqueue(deps, job, account_id)
     return len(accounts)
 
 

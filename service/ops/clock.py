@@ -9,6 +9,7 @@ import redis
 
 from service.deps import Deps
 from service.services.hook_health import CHECK_MINUTES
+from service.services import queueing
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def tick(deps: Deps, now: float) -> list[str]:
         slot = int(now // periodic.every)
         # One enqueue per slot across every clock replica.
         if deps.redis.set(f"dp:clock:{periodic.func}:{slot}", 1, nx=True, ex=periodic.every * 2):
-            deps.queues[periodic.queue].enqueue(periodic.func)
+            queueing.enqueue(deps, periodic.func.rpartition(".")[2])
             queued.append(periodic.func)
     return queued
 

@@ -11,7 +11,6 @@ from typing import Optional
 from urllib.parse import urlencode
 
 import requests
-from rq import Retry
 
 from service import errors
 from service.services import sync, uninstall
@@ -22,12 +21,10 @@ from service.deps import Deps
 from service.crypto import Cipher
 from service.model import Account
 from service.services.hook_urls import hook_url, new_hook_generation
+from service.services import queueing
 
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
-INSTALL_QUEUE = "install"  # below webhooks: anonymous callbacks must never delay installed accounts' work
-INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
-INSTALL_RESULT_TTL = 300  # an exchange's result (installed, or the code refused) is kept 5 min
 MAX_WAITING_INSTALLS = 1000  # past this many queued exchanges, callbacks get 503: Redis stays bounded whatever the
                              # number of flooding addresses (a real install is rare; its admin can start it again)
 HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
@@ -94,13 +91,11 @@ def accept_install(deps: Deps, call: InstallCall) -> None:
         base = oauth.account_host_base(deps.settings, call.referer)
     except ValueError as exc:
         raise errors.BadRequest(str(exc)) from None
-    queue = deps.queues[INSTALL_QUEUE]
-    if queue.count >= MAX_WAITING_INSTALLS:
+    if queueing.queue_of(deps, "complete_install").count >= MAX_WAITING_INSTALLS:
         raise errors.Unavailable("too many installations are waiting; start the installation again in a minute")
     # The code is a credential for 20 minutes: RQ keeps job arguments, so it travels encrypted.
     sealed = Cipher.from_settings(deps.settings).seal({"code": call.code}).decode()
-    queue.enqueue("service.jobs.complete_install", sealed, base, job_timeout=120, failure_ttl=INSTALL_FAILURE_TTL,
-                  result_ttl=INSTALL_RESULT_TTL)
+    queueing.enqueue(deps, "complete_install", sealed, base)
 
 
 def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
@@ -125,8 +120,7 @@ def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
     deps.store.set_account_state(account.id, "active", "installed", int(deps.clock()))
     deps.store.save_account(account)
     deps.store.set_install_id(account.id, secrets.token_hex(8))  # a disable hook from before this install is stale
-    deps.queues[INSTALL_QUEUE].enqueue("service.jobs.finish_install", account.id, job_timeout=120,
-                                       retry=Retry(max=3, interval=[10, 60, 300]))
+    queueing.enqueue(deps, "finish_install", account.id)
     log.info("account %s (%s) installed", account.id, account.subdomain)
     return {"installed": True, "account_id": account.id}
 

@@ -24,6 +24,7 @@ from service.services import first_contacts, fresh_panel
 from service.services.hook_urls import hook_generation_of, hook_secret
 from service.services.recompute import recompute_cards
 from service.store.inbox import InboxRefused
+from service.services import queueing
 
 log = logging.getLogger(__name__)
 KEPT_HEADERS = ("User-Agent", "X-Amocrm-Requestid", "Content-Type")
@@ -126,7 +127,7 @@ def _refusal(account_id: int, reason: str, settings) -> errors.AppError:
 
 def queue_drain(deps: Deps, account_id: int) -> None:
     """Queue the job that applies the account's inbox."""
-    deps.queues["webhooks"].enqueue("service.jobs.drain_inbox", account_id)
+    queueing.enqueue(deps, "drain_inbox", account_id)
 
 
 def drain_inbox(deps: Deps, account_id: int) -> dict:
@@ -315,8 +316,7 @@ def schedule_recheck(deps: Deps, account_id: int, lead_id: int, due: int, done: 
     if done or not due or due <= deps.clock():
         return
     when = datetime.fromtimestamp(due + 1, timezone.utc)
-    deps.queues["insights"].enqueue_at(when, "service.jobs.recheck_leads", account_id, [lead_id],
-                                       job_id=f"recheck-{account_id}-{lead_id}-{due}")
+    queueing.enqueue(deps, "recheck_leads", account_id, [lead_id], at=when, job_id=f"recheck-{account_id}-{lead_id}-{due}")
 
 
 def _apply_notes(deps: Deps, account_id: int, events: list) -> set[int]:

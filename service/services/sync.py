@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Callable, Optional
 
 from redis.exceptions import LockError
@@ -18,6 +17,7 @@ from service.deps import Deps
 from service.model import Account
 from service.services.prefetch import prefetched
 from service.services.sync_progress import Progress, progress_view
+from service.services import queueing
 
 log = logging.getLogger(__name__)
 DAY = 86400
@@ -110,7 +110,7 @@ def full_sync(deps: Deps, account_id: int) -> dict:
     """Mirror the account from the API; resumes from its checkpoint after a crash."""
     with _sync_lock(deps, account_id) as lock:
         if lock is None:
-            deps.queues["sync"].enqueue_in(timedelta(seconds=60), "service.jobs.full_sync", account_id)
+            queueing.enqueue(deps, "full_sync", account_id, delay=60)
             return {"state": "busy"}
         return _guarded(deps, account_id, "full", lambda run, progress: _full(run, progress, lock))
 
@@ -136,8 +136,7 @@ def sync_status(deps: Deps, account_id: int) -> dict:
 
 def enqueue_full_sync(deps: Deps, account_id: int) -> None:
     """Queue the (initial or repair) full sync; RQ retries it after transient failures, resuming."""
-    deps.queues["sync"].enqueue("service.jobs.full_sync", account_id, job_timeout=6 * 3600,
-                                retry=Retry(max=3, interval=[60, 300, 900]))
+    queueing.enqueue(deps, "full_sync", account_id)
 
 
 def reconcile_all(deps: Deps) -> int:
@@ -197,11 +196,9 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
     deps.store.save_sync(account_id, "watermark", {"since": start - OVERLAP if kind == "incremental"
                                                    else checkpoint.get("started_at", start) - OVERLAP})
     deps.store.delete_sync(account_id, "checkpoint")
-    deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
-                                    job_id=f"recompute_account-{account_id}", job_timeout=600)
+    queueing.enqueue(deps, "recompute_account", account_id)
     if kind == "full":  # the first backtest; the clock repeats it daily
-        deps.queues["insights"].enqueue("service.jobs.score_forecast", account_id,
-                                        job_id=f"score_forecast-{account_id}", job_timeout=1800)
+        queueing.enqueue(deps, "score_forecast", account_id)
     return {"state": "done", "requests": run.client.requests_sent, "entities": progress.entities}
 
 

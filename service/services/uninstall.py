@@ -10,19 +10,17 @@ grace period, which a reinstall cancels (the job compares the install id it was 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import requests
-from rq import Retry
 from rq.job import Job
 
 from service.amocrm import oauth
 from service.amocrm.client import http_session
 from service.amocrm.tokens import AccountUnavailable, NeedsReinstall, TokenKeeper, TransientError
 from service.deps import Deps
+from service.services import queueing
 
 log = logging.getLogger(__name__)
-QUEUE = "install"  # account lifecycle work, below webhooks
 GRACE_SECONDS = 3 * 86400  # an unconfirmable disable deletes after this, unless the account is reinstalled
 PENDING_SECONDS = 600  # repeats of one hook within this queue no second check
 REVOKED, ACTIVE, UNKNOWN = "revoked", "active", "unknown"
@@ -32,8 +30,7 @@ def queue_confirmation(deps: Deps, account_id: int) -> bool:
     """Queue the check for an installed account (once per PENDING_SECONDS); False when there is nothing to do."""
     if deps.store.get_account(account_id) is None or not deps.store.claim_disable(account_id, PENDING_SECONDS):
         return False
-    deps.queues[QUEUE].enqueue("service.jobs.confirm_disable", account_id, deps.store.install_id(account_id),
-                               job_timeout=120, retry=Retry(max=4, interval=[30, 120, 600, 1800]))
+    queueing.enqueue(deps, "confirm_disable", account_id, deps.store.install_id(account_id))
     return True
 
 
@@ -48,8 +45,7 @@ def confirm_disable(deps: Deps, account_id: int, install_id: str) -> dict:
         log.warning("account %s: disable hook ignored, our tokens still work (a replay, or a reinstall)", account_id)
         deps.store.release_disable(account_id)
         return {"account_id": account_id, "deleted": False, "reason": "tokens_work"}
-    deps.queues[QUEUE].enqueue_in(timedelta(seconds=GRACE_SECONDS), "service.jobs.delete_after_grace", account_id,
-                                  install_id, job_timeout=300)
+    queueing.enqueue(deps, "delete_after_grace", account_id, install_id, delay=GRACE_SECONDS)
     deps.store.release_disable(account_id, hold=GRACE_SECONDS)  # replays meanwhile add no second countdown
     log.warning("account %s: amoCRM could not confirm the disable; deleting in %d h unless it is reinstalled",
                 account_id, GRACE_SECONDS // 3600)

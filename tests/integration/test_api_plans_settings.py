@@ -36,7 +36,7 @@ def test_supervisor_sets_a_plan_everyone_reads_it_and_a_recompute_is_queued(clie
     assert reply.status_code == 200, reply.json
     assert reply.json["recompute"] == "queued" and reply.json["plan"]["user_name"] == "Masha Mine"
     [job] = recompute_jobs(deps)
-    assert job.args == [ACCOUNT.id] and job.id == f"recompute-{ACCOUNT.id}"
+    assert job.args == [ACCOUNT.id] and job.id == f"recompute_account-{ACCOUNT.id}"
     for user in (MINE, OTHER, DENIED):
         listed = call(client, settings, "GET", "/plans?month=2025-10", user).json
         assert listed["items"] == [{"month": "2025-10", "user_id": MINE.id, "user_name": "Masha Mine",

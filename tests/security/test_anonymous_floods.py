@@ -14,7 +14,7 @@ import responses
 from rq import SimpleWorker
 from rq.job import JobStatus
 
-from service.services import accounts
+from service.services import accounts, queueing
 from service import create_app
 from service.ops.redis_server import ROOT
 from service.services.hook_urls import hook_secret
@@ -121,9 +121,9 @@ def test_a_burst_never_delays_installed_accounts_webhooks_and_leaves_bounded_mem
                                                 b"rq:canceled:", b"acct:")) for k in lasting), lasting
     job_keys = [k for k in new if k.startswith(b"rq:job:")]
     assert len(job_keys) <= queued_installs + 5  # jobs: one per admitted callback, plus the tenant's own
-    assert all(0 < deps.redis.ttl(k) <= max(accounts.INSTALL_FAILURE_TTL, 500) for k in job_keys)
+    assert all(0 < deps.redis.ttl(k) <= max(queueing.INSTALL_FAILURE_TTL, 500) for k in job_keys)
     exchanges = [k for k in job_keys if b"complete_install" in deps.redis.hget(k, "description")]
-    assert all(deps.redis.ttl(k) <= accounts.INSTALL_RESULT_TTL for k in exchanges
+    assert all(deps.redis.ttl(k) <= queueing.INSTALL_RESULT_TTL for k in exchanges
                if deps.redis.hget(k, "status") == b"finished")
     assert len(rate_keys(deps)) <= 2 * (len(addresses) + 1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from service.services import accounts
+from service.services import accounts, queueing
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
 from tests.conftest import ACCOUNT
@@ -57,7 +57,7 @@ def test_a_redirect_never_carries_the_client_secret_away(client, deps, settings,
     assert all(settings.client_secret.encode() not in (c.request.body or b"") for c in responses.calls
                if "collector" in c.request.url)
     [failed] = deps.queues["install"].failed_job_registry.get_job_ids()
-    assert deps.redis.ttl(f"rq:job:{failed}") <= accounts.INSTALL_FAILURE_TTL  # kept minutes, not a year
+    assert deps.redis.ttl(f"rq:job:{failed}") <= queueing.INSTALL_FAILURE_TTL  # kept minutes, not a year
 
 
 @responses.activate

@@ -12,6 +12,7 @@ from service.services.widget.access import authorize, require_supervisor
 from service.services.first_contacts import DEFAULT_MINUTES as DEFAULT_FIRST_CONTACT_MINUTES
 from service.insights.workhours import DEFAULT as WORKING_HOURS_DEFAULT
 from service.services.widget.overview import name_plans
+from service.services import queueing
 
 DEFAULT_NO_ACTIVITY_DAYS = 7.0
 SETTING_KEYS = ("stage_overrides", "no_activity_days", "close_date_field_id", "supervisor_ids",
@@ -20,8 +21,7 @@ SETTING_KEYS = ("stage_overrides", "no_activity_days", "close_date_field_id", "s
 
 def queue_recompute(deps: Deps, account_id: int) -> str:
     """Recompute the account's insights soon (one job id per account)."""
-    deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id, job_id=f"recompute-{account_id}",
-                                    job_timeout=600)
+    queueing.enqueue(deps, "recompute_account", account_id)
     return "queued"
 
 

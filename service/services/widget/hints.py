@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-from datetime import timedelta
 from typing import Optional
 
 import redis
@@ -15,6 +14,7 @@ from service.insights.cards import CODES
 from service.model import Lead
 from service.services.widget.access import Caller, authorize, require_view
 from service.services.widget.situations import problem_key, severity_rank, situation_key
+from service.services import queueing
 
 log = logging.getLogger(__name__)
 OUTCOME_WINDOW = 48 * 3600  # a shown hint whose problem leaves the card within this counts as resolved
@@ -76,8 +76,7 @@ def track_views(deps: Deps, caller: Caller, lead_id: int, hints: list, shown: li
     account_id = caller.account.id
     try:
         if deps.store.widget.record_hint_views(account_id, lead_id, new, resolved, OUTCOME_WINDOW, caller.now):
-            deps.queues["insights"].enqueue_in(timedelta(seconds=OUTCOME_WINDOW + 3600),
-                                               "service.jobs.settle_hint_outcomes", account_id)
+            queueing.enqueue(deps, "settle_hint_outcomes", account_id, delay=OUTCOME_WINDOW + 3600)
     except redis.RedisError:
         log.warning("account %s: could not record hint views of lead %s", account_id, lead_id)
 
