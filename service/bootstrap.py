@@ -8,6 +8,7 @@ from redis.cluster import RedisCluster
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from service.amocrm.client import click_session, http_session
 from service.config import Settings
 from service.deps import Deps
 from service.store.core import Store
@@ -25,7 +26,8 @@ def build(settings: Settings | None = None) -> Deps:
     # JSON, not pickle: nothing read back from Redis can execute code.
     queues = {name: Queue(name, connection=client, serializer=JSONSerializer) for name in QUEUE_NAMES}
     store = Store(account_data_client(settings) or client, settings.intake_wait_replicas, settings.intake_wait_ms)
-    return Deps(settings=settings, redis=client, store=store, queues=queues)
+    return Deps(settings=settings, redis=client, store=store, queues=queues, http=http_session(),
+                click_http=click_session())
 
 
 def account_data_client(settings: Settings):

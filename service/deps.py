@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import redis
+import requests
 from rq import Queue
 
 from service.config import Settings
@@ -21,3 +22,5 @@ class Deps:
     store: Store  # account data: on REDIS_CLUSTER_URL when set, else on `redis`
     queues: dict[str, Queue]
     clock: Callable[[], float] = field(default=time.time)
+    http: requests.Session = field(default_factory=requests.Session)  # amoCRM calls from jobs (pooled, cookie-less)
+    click_http: requests.Session = field(default_factory=requests.Session)  # calls a person waits for (short timeouts)

@@ -6,7 +6,6 @@ import math
 import secrets
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
@@ -24,7 +23,7 @@ MAX_THROTTLED = 6  # 429s in a row before the job gives up (and RQ retries it la
 MAX_SLOT_WAIT = 300.0  # seconds a request may wait for its rate-limit slot
 
 __all__ = ["AmoClient", "ApiError", "PaymentRequired", "RateLimited", "AccountUnavailable", "AccountBlocked",
-           "NeedsReinstall", "NotInstalled", "TransientError", "http_session", "without_cookies"]
+           "NeedsReinstall", "NotInstalled", "TransientError", "http_session", "click_session", "without_cookies"]
 
 
 class ApiError(RuntimeError):
@@ -43,10 +42,25 @@ class RateLimited(TransientError):
     """amoCRM kept answering 429 after backing off."""
 
 
-@lru_cache(maxsize=1)
+CLICK_TIMEOUT = (3.0, 8.0)  # connect, read: a person waits for a widget click's call
+
+
 def http_session() -> requests.Session:
-    """The process's one HTTP session (pooled keep-alive connections to amoCRM hosts)."""
+    """An HTTP session for amoCRM hosts (pooled keep-alive connections); bootstrap builds one per process."""
     return without_cookies(requests.Session())
+
+
+class BoundedSession(requests.Session):
+    """A session whose every request has our short timeout, whatever the caller asks."""
+
+    def request(self, method, url, **kwargs):
+        kwargs["timeout"] = CLICK_TIMEOUT
+        return super().request(method, url, **kwargs)
+
+
+def click_session() -> BoundedSession:
+    """The session of calls a person waits for (bootstrap builds one per process)."""
+    return without_cookies(BoundedSession())
 
 
 def without_cookies(session: requests.Session) -> requests.Session:
@@ -63,7 +77,7 @@ class AmoClient:
     def __init__(self, deps, account_id: int, account_base: str, *, session: Optional[requests.Session] = None,
                  sleep: Callable[[float], None] = time.sleep, backoff: float = 0.5):
         self.deps, self.account_id, self.sleep, self.backoff = deps, int(account_id), sleep, backoff
-        self.session = session or getattr(deps, "http", None) or http_session()
+        self.session = session or deps.http
         self.base = oauth.api_base(deps.settings, account_base)
         self.tokens = TokenKeeper(deps.store, deps.settings, self.session, deps.clock)
         settings = deps.settings

@@ -15,7 +15,7 @@ import requests
 from service import errors
 from service.services import sync, uninstall
 from service.amocrm import oauth, schemas
-from service.amocrm.client import AmoClient, http_session, request_slot
+from service.amocrm.client import AmoClient, request_slot
 from service.amocrm.tokens import TokenKeeper
 from service.deps import Deps
 from service.crypto import Cipher
@@ -101,7 +101,7 @@ def accept_install(deps: Deps, call: InstallCall) -> None:
 def complete_install(deps: Deps, sealed_code: str, base: str) -> dict:
     """Exchange the code, learn the account, store it with its tokens, then queue the rest."""
     code = Cipher.from_settings(deps.settings).open(sealed_code.encode())["code"]
-    session, api = getattr(deps, "http", None) or http_session(), oauth.api_base(deps.settings, base)
+    session, api = deps.http, oauth.api_base(deps.settings, base)
     try:
         pair = oauth.exchange_code(session, deps.settings, api, code, deps.clock())
     except oauth.GrantRejected as exc:

@@ -15,7 +15,6 @@ import requests
 from rq.job import Job
 
 from service.amocrm import oauth
-from service.amocrm.client import http_session
 from service.amocrm.tokens import AccountUnavailable, NeedsReinstall, TokenKeeper, TransientError
 from service.deps import Deps
 from service.services import queueing
@@ -66,7 +65,7 @@ def integration_state(deps: Deps, account_id: int) -> str:
     """REVOKED when amoCRM refuses our token and its refresh, ACTIVE when either works, else UNKNOWN; outages
     raise TransientError (the job is retried)."""
     account = deps.store.get_account(account_id)
-    session = getattr(deps, "http", None) or http_session()
+    session = deps.http
     keeper = TokenKeeper(deps.store, deps.settings, session, deps.clock)
     try:
         pair = keeper.current(account_id)

@@ -22,13 +22,11 @@ def test_api_answers_are_not_sniffed_either(client):
     assert answer.status_code == 401 and answer.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.parametrize("make", ["http_session", "bounded_session"])
+@pytest.mark.parametrize("name", ["http", "click_http"])
 @responses.activate
-def test_amocrm_sessions_keep_no_cookie_from_one_tenant_for_another(make):
+def test_amocrm_sessions_keep_no_cookie_from_one_tenant_for_another(deps, name):
     """One session per process serves every account: a cookie set by one host was sent on later calls."""
-    from service.amocrm.client import http_session
-    from service.services.widget.tasks import bounded_session
-    session = {"http_session": http_session, "bounded_session": bounded_session}[make]()
+    session = getattr(deps, name)
     responses.get("https://tenant-a.amocrm.ru/api/v4/account", json={},
                   headers={"Set-Cookie": "session_id=tenant-a; Domain=.amocrm.ru; Path=/"})
     second = responses.get("https://tenant-b.amocrm.ru/api/v4/account", json={})

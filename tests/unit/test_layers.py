@@ -45,7 +45,7 @@ MAY_IMPORT = {
     "services": {"services", "core", "store", "amocrm", "deps", "base"},
     "web": {"web", "services", "core", "deps", "base"},
     "jobs": {"jobs", "services", "bootstrap", "base"},
-    "bootstrap": {"bootstrap", "deps", "store", "base"},
+    "bootstrap": {"bootstrap", "deps", "store", "amocrm", "base"},  # the composition root builds the adapters
     "sandbox": {"sandbox"},
     "preview": ANYTHING - {"bootstrap"},  # the amoCRM stand-in page for development: built on the app, not by it
     "entry": ANYTHING,

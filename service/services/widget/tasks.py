@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import requests
 
 from service import errors
-from service.amocrm.client import (AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired,
-                                   RateLimited, TransientError, without_cookies)
+from service.amocrm.client import AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired, RateLimited, TransientError
 from service.deps import Deps
 from service.model import Account, Lead, Task
 from service.services.recompute import recompute_cards
@@ -20,22 +17,8 @@ from service.services.widget.access import Caller, authorize, language_hint, req
 from service.services.widget.hints import annotate, by_severity, is_hidden
 
 TASK_CODES = ("overdue_task", "no_open_task")
-TIMEOUT = (3.0, 8.0)  # connect, read
 SLOT_BUDGET = 3.0  # seconds a click may wait for the account's rate-limit slot
 FOLLOW_UP_TYPE = 1  # amoCRM's "Follow-up" (Связаться) task type
-
-
-class BoundedSession(requests.Session):
-    """A session whose every request has our short timeout, whatever the caller asks."""
-
-    def request(self, method, url, **kwargs):
-        kwargs["timeout"] = TIMEOUT
-        return super().request(method, url, **kwargs)
-
-
-@lru_cache(maxsize=1)
-def bounded_session() -> BoundedSession:
-    return without_cookies(BoundedSession())
 
 
 class SlotBudget:
@@ -91,7 +74,7 @@ def tomorrow_noon(now: int, tz: str) -> int:
 
 def post_task(deps: Deps, account: Account, lead: Lead, text: str, due: int) -> int:
     """POST /api/v4/tasks with the account's token; amoCRM's answers become clear API errors."""
-    client = AmoClient(deps, account.id, account.base_url, session=bounded_session(), sleep=SlotBudget(),
+    client = AmoClient(deps, account.id, account.base_url, session=deps.click_http, sleep=SlotBudget(),
                        backoff=0.2)
     payload = [{"entity_id": lead.id, "entity_type": "leads", "responsible_user_id": lead.responsible_user_id,
                 "complete_till": due, "text": text, "task_type_id": FOLLOW_UP_TYPE}]
