@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from service.model import Hint
+from service.model import Hint, Lead
+from service.insights import cards
 from service.insights.cards import deal_hints
 from service.insights.cube import build_cube
 from service.insights.forecast import Forecast, forecast
@@ -55,6 +56,17 @@ def deal_hints_for(lead_id: int, snap: Snapshot, models: Models, now: int, setti
         return []
     ctx = deal_context(lead, snap, models.stage_stats, models.win_model, models.remaining_plans, settings, as_of)
     return deal_hints(lead, ctx, now)
+
+
+def webhook_only_hints(snap: Snapshot, lead: Lead, now: int, default_days: float) -> list[Hint]:
+    """Before the first sync only the stage age and the tasks seen are known: rules that need history wait."""
+    if not lead.is_open:
+        return []
+    ctx = cards.DealContext(StageStats(window_days=180, default_warn_days=default_days,
+                                       default_crit_days=default_days * 1.5),
+                            tasks=tuple(snap.tasks_by_lead.get(lead.id, ())),
+                            stage_name=snap.stage_names.get(lead.status_id, ""))
+    return [h for rule in (cards.stuck_in_stage, cards.overdue_task) if (h := rule(lead, ctx, now))]
 
 
 def recompute_account(snap: Snapshot, plans: list[Plan], now: int, settings: InsightSettings = InsightSettings(),

@@ -11,9 +11,8 @@ from typing import Iterable
 
 from service.services import first_contacts
 from service.deps import Deps
-from service.insights import cards
 from service.insights.forecast import backtest
-from service.insights.recompute import Models, deal_hints_for, recompute_account as recompute_core
+from service.insights.recompute import Models, deal_hints_for, recompute_account as recompute_core, webhook_only_hints
 from service.insights.settings import InsightSettings, StageOverride
 from service.insights.snapshot import Snapshot, build_snapshot
 from service.insights.stages import StageStats, TimeStats
@@ -146,24 +145,14 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
     waiting = first_contacts.card_hints(deps, account_id, snap, now)
     if raw_models is None:
         fresh = {lead.id: card_json(lead.id, first_contacts.with_first_contact(
-            waiting, lead.id, webhook_only_hints(deps, snap, lead, now)), now) for lead in snap.leads.values()}
+            waiting, lead.id, webhook_only_hints(snap, lead, now, deps.settings.stuck_default_days)), now)
+            for lead in snap.leads.values()}
     else:
         models, settings = decode_models(raw_models), insight_settings(deps, account_id)
         fresh = {lead_id: card_json(lead_id, first_contacts.with_first_contact(
             waiting, lead_id, deal_hints_for(lead_id, snap, models, now, settings)), now)
                  for lead_id in snap.leads}
     deps.store.save_cards(account_id, fresh)
-
-
-def webhook_only_hints(deps: Deps, snap: Snapshot, lead: Lead, now: int) -> list:
-    """Before the first sync only the stage age and the tasks seen are known: rules that need history wait."""
-    if not lead.is_open:
-        return []
-    days = deps.settings.stuck_default_days
-    ctx = cards.DealContext(StageStats(window_days=180, default_warn_days=days, default_crit_days=days * 1.5),
-                            tasks=tuple(snap.tasks_by_lead.get(lead.id, ())),
-                            stage_name=snap.stage_names.get(lead.status_id, ""))
-    return [h for rule in (cards.stuck_in_stage, cards.overdue_task) if (h := rule(lead, ctx, now))]
 
 
 def card_json(lead_id: int, hints: list, now: int) -> dict:
