@@ -35,12 +35,17 @@ def card(deps: Deps, claims, lead_id: int) -> dict:
     if lead is None and not caller.may_view(None):
         doc = None  # a card whose lead left the mirror: only those who see every deal may read it
     doc = doc or {"lead_id": lead_id, "as_of": None, "hints": []}
-    hints = annotate(doc.get("hints") or [], lead)
-    by_code = {field.split(":", 1)[1]: record for field, record in feedback.items()}
-    shown = [h for h in hints if not is_hidden(h, by_code.get(h["code"]), caller.now)]
+    hints, shown = visible(doc, lead, lead_id, feedback, caller.now)
     track_views(deps, caller, lead_id, hints, shown, seen)
     return {"lead_id": lead_id, "as_of": doc.get("as_of"), "hints": by_severity(shown),
             "hidden": len(hints) - len(shown)}
+
+
+def visible(doc: Optional[dict], lead: Optional[Lead], lead_id: int, feedback: dict, now: float) -> tuple[list, list]:
+    """A stored card's hints (with their problem and situation keys) and those of them this caller sees: not
+    dismissed nor snoozed by them for the same situation (`feedback` is theirs: "<lead>:<code>" -> record)."""
+    hints = annotate((doc or {}).get("hints") or [], lead)
+    return hints, [h for h in hints if not is_hidden(h, feedback.get(f"{lead_id}:{h['code']}"), now)]
 
 
 def annotate(hints: list, lead: Optional[Lead]) -> list:
@@ -212,8 +217,7 @@ def _item(caller: Caller, scope: str, lead_id: int, doc, lead, feedback: dict, g
         return None
     if not caller.may_view(lead, groups.get(lead.responsible_user_id)):  # stage rights hide even one's own
         return None
-    hints = [h for h in annotate(doc.get("hints") or [], lead)
-             if not is_hidden(h, feedback.get(f"{lead_id}:{h['code']}"), caller.now)]
+    _, hints = visible(doc, lead, lead_id, feedback, caller.now)
     if not hints:
         return None
     top = by_severity(hints)[0]

@@ -14,7 +14,7 @@ from service.deps import Deps
 from service.model import Account, Lead, Task
 from service.services.recompute import recompute_cards
 from service.services.widget.access import Caller, authorize, language_hint, require_view
-from service.services.widget.hints import annotate, by_severity, is_hidden
+from service.services.widget.hints import by_severity, visible
 
 TASK_CODES = ("overdue_task", "no_open_task")
 SLOT_BUDGET = 3.0  # seconds a click may wait for the account's rate-limit slot
@@ -117,7 +117,6 @@ def fresh_card(deps: Deps, caller: Caller, lead_id: int, lead: Lead) -> dict:
     """The recomputed card as the caller sees it (their feedback applied)."""
     doc = deps.store.widget.cards_and_leads(caller.account.id, [lead_id])[0][0] or {"hints": [], "as_of": None}
     feedback = deps.store.widget.user_feedback(caller.account.id, caller.user_id)
-    hints = annotate(doc.get("hints") or [], lead)
-    shown = [h for h in hints if not is_hidden(h, feedback.get(f"{lead_id}:{h['code']}"), caller.now)]
+    hints, shown = visible(doc, lead, lead_id, feedback, caller.now)
     return {"lead_id": lead_id, "as_of": doc.get("as_of"), "hints": by_severity(shown),
             "hidden": len(hints) - len(shown)}
