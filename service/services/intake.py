@@ -316,7 +316,8 @@ def schedule_recheck(deps: Deps, account_id: int, lead_id: int, due: int, done: 
     if done or not due or due <= deps.clock():
         return
     when = datetime.fromtimestamp(due + 1, timezone.utc)
-    queueing.enqueue(deps, "recheck_leads", account_id, [lead_id], at=when, job_id=f"recheck-{account_id}-{lead_id}-{due}")
+    queueing.enqueue(deps, "recheck_leads", account_id, [lead_id], at=when,
+                     job_id=f"recheck-{account_id}-{lead_id}-{due}")
 
 
 def _apply_notes(deps: Deps, account_id: int, events: list) -> set[int]:

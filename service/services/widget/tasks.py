@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 
 from service import errors
-from service.amocrm.client import AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired, RateLimited, TransientError
+from service.amocrm.client import (AccountBlocked, AccountUnavailable, AmoClient, ApiError, PaymentRequired,
+                                   RateLimited, TransientError)
 from service.deps import Deps
 from service.model import Account, Lead, Task
 from service.services.recompute import recompute_cards
