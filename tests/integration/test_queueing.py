@@ -11,6 +11,11 @@ def test_every_job_in_the_table_is_a_job_function():
     assert all(callable(getattr(jobs, name, None)) for name in queueing.JOBS)
 
 
+def test_every_periodic_job_of_the_clock_is_in_the_table(settings):
+    from service.ops.clock import schedule
+    assert {p.func.rpartition(".")[2] for p in schedule(settings)} <= set(queueing.JOBS)
+
+
 def test_a_second_recompute_of_an_account_is_not_queued_while_one_waits(deps, account):
     first = queueing.enqueue(deps, "recompute_account", account.id)
     again = queueing.enqueue(deps, "recompute_account", account.id)
