@@ -15,9 +15,7 @@ def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
 
 def recheck_first_contacts(account_id: int, until: float | None = None) -> list[int]:
     """Recompute the cards whose first-contact limit passed by `until` (new deals nobody has answered)."""
-    from service.services import first_contacts
-
-    return first_contacts.recheck_due(bootstrap.worker_deps(), account_id, until)
+    return recompute.recheck_due(bootstrap.worker_deps(), account_id, until)
 
 
 def sweep_inboxes() -> list[int]:

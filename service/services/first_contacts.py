@@ -7,6 +7,7 @@ from typing import Iterable, Optional
 
 from service.amocrm import events as ev
 from service.deps import Deps
+from service.services import queueing
 from service.insights import first_contact as fc
 from service.insights.speed_to_lead import Row, facts_of, speed_of_facts
 from service.insights.workhours import DEFAULT, WorkingHours, working_hours
@@ -161,20 +162,14 @@ def schedule_checks(deps: Deps, account_id: int, due: dict) -> None:
         return
     store(deps).schedule(account_id, due)
     for slot in {-(-at // RECHECK_SLOT) * RECHECK_SLOT for at in due.values()}:
-        deps.queues["insights"].enqueue_at(datetime.fromtimestamp(slot, timezone.utc),
-                                           "service.jobs.recheck_first_contacts", account_id, slot,
-                                           job_id=f"fc-{account_id}-{slot}")
+        queueing.enqueue(deps, "recheck_first_contacts", account_id, slot,
+                         at=datetime.fromtimestamp(slot, timezone.utc), job_id=f"fc-{account_id}-{slot}")
 
 
-def recheck_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:
-    """Recompute the cards whose first-contact limit passed by its slot (the job the schedule queues); later ones
-    have their own job."""
-    from service.services.recompute import recompute_cards
-
+def take_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:
+    """The leads whose first-contact limit passed by `until` (now at the latest), taken off the schedule."""
     now = deps.clock()
-    due = store(deps).take_due(account_id, now if until is None else min(now, until))
-    recompute_cards(deps, account_id, due)
-    return due
+    return store(deps).take_due(account_id, now if until is None else min(now, until))
 
 
 # --- account-level: the stake model and the panel section

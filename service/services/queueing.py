@@ -37,6 +37,7 @@ JOBS = {
     "recompute_account": JobSpec("insights", 1800, job_id=lambda a: f"recompute_account-{a}", one_waiting=True),
     "recompute_all": JobSpec("insights"),
     "recheck_leads": JobSpec("insights"),  # the caller names it (account, lead, due time)
+    "recheck_first_contacts": JobSpec("insights"),  # the caller names it (account, time slot)
     "score_forecast": JobSpec("insights", 1800, job_id=lambda a: f"score_forecast-{a}", one_waiting=True),
     "score_all": JobSpec("insights"),
     "settle_hint_outcomes": JobSpec("insights"),

@@ -7,7 +7,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
-from typing import Iterable
+from typing import Iterable, Optional
 
 from service.services import first_contacts
 from service.deps import Deps
@@ -154,6 +154,14 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
                  for lead_id in snap.leads}
     deps.store.save_cards(account_id, fresh)
 
+
+
+def recheck_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:
+    """Recompute the cards whose first-contact limit passed by its slot (the job the schedule queues); later ones
+    have their own job."""
+    due = first_contacts.take_due(deps, account_id, until)
+    recompute_cards(deps, account_id, due)
+    return due
 
 def card_json(lead_id: int, hints: list, now: int) -> dict:
     """The JSON the widget receives for one lead card."""

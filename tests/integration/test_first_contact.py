@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from rq.registry import ScheduledJobRegistry
 
-from service.services import first_contacts
+from service.services import first_contacts, recompute
 from service.services.first_contacts import RECHECK_SLOT
 from service.services.hook_urls import hook_secret
 from tests.support.tokens import mint_token
@@ -56,7 +56,7 @@ def test_a_new_deal_is_scheduled_for_its_limit_and_the_hint_appears_then(client,
     assert registry.get_scheduled_time(f"fc-{account.id}-{slot}") == datetime.fromtimestamp(slot, timezone.utc)
 
     deps.clock = lambda: slot  # the scheduled job runs at its slot: no webhook in between
-    assert first_contacts.recheck_due(deps, account.id) == [1]
+    assert recompute.recheck_due(deps, account.id) == [1]
     [hint] = deps.store.read_card(account.id, 1)["hints"]
     assert (hint["code"], hint["severity"]) == ("first_contact_overdue", "warning")
     assert "50\u00a0000 — сумма сделки" in hint["text"]["ru"]
