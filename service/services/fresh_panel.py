@@ -8,43 +8,35 @@ at most one recompute runs and at most one waits per account. The clock's period
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from service.deps import Deps
+from service.services import queueing
 from service.services.recompute import recompute_account
-from service.store.keys import account_key
 
 DEBOUNCE = 10  # seconds: a burst of webhooks (a manager's bulk edit, an import) becomes one recompute
-PENDING_TTL = 600  # a lost job (worker killed) stops coalescing after this, and the next webhook queues anew
-JOB = "service.jobs.recompute_fresh"
-
-
-def pending_key(account_id: int) -> str:
-    return account_key(account_id, "recompute", "pending")
+# a lost job (worker killed) stops coalescing after this, and the next webhook queues anew
+PENDING_TTL = queueing.FRESH_RECOMPUTE_TTL
 
 
 def request_recompute(deps: Deps, account_id: int) -> bool:
     """Schedule one recompute of the account's insights unless one is already waiting; True when scheduled."""
-    if not deps.redis.set(pending_key(account_id), 1, nx=True, ex=PENDING_TTL):
+    if not deps.store.claim_fresh_recompute(account_id, PENDING_TTL):
         return False
     _schedule(deps, account_id)
     return True
 
 
 def _schedule(deps: Deps, account_id: int) -> None:
-    deps.queues["insights"].enqueue_in(timedelta(seconds=DEBOUNCE), JOB, account_id,
-                                       job_id=f"fresh-recompute-{account_id}", job_timeout=1800,
-                                       ttl=PENDING_TTL, result_ttl=60)  # no job key outlives its use
+    queueing.enqueue(deps, "recompute_fresh", account_id, delay=DEBOUNCE)
 
 
 def run_recompute(deps: Deps, account_id: int) -> dict:
     """The scheduled job: recompute now, or, while another recompute of the account runs, look again later."""
-    lock = deps.redis.lock(account_key(account_id, "lock", "recompute"), timeout=1800)
+    lock = deps.store.lock(account_id, "recompute", timeout=1800)
     if not lock.acquire(blocking=False):
         _schedule(deps, account_id)  # `pending` stays set: requests keep coalescing into this one
         return {"state": "busy"}
     try:
-        deps.redis.delete(pending_key(account_id))
+        deps.store.clear_fresh_recompute(account_id)
         return {"state": "done", **recompute_account(deps, account_id)}
     finally:
         lock.release()

@@ -15,6 +15,7 @@ from service.deps import Deps
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
 INSTALL_RESULT_TTL = 300  # an exchange's result (installed, or the code refused) is kept 5 min
+FRESH_RECOMPUTE_TTL = 600  # a fresh-panel job nobody runs is dropped; the next webhook asks anew
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ JOBS = {
     # insights: one recompute per account waits at a time (it reads the newest data when it runs)
     "recompute_account": JobSpec("insights", 1800, job_id=lambda a: f"recompute_account-{a}", one_waiting=True),
     "recompute_all": JobSpec("insights"),
+    # the fresh panel's debounced recompute (services/fresh_panel.py: one waits, one runs); no job key outlives its use
+    "recompute_fresh": JobSpec("insights", 1800, job_id=lambda a: f"fresh-recompute-{a}",
+                               options={"ttl": FRESH_RECOMPUTE_TTL, "result_ttl": 60}),
     "recheck_leads": JobSpec("insights"),  # the caller names it (account, lead, due time)
     "recheck_first_contacts": JobSpec("insights"),  # the caller names it (account, time slot)
     "score_forecast": JobSpec("insights", 1800, job_id=lambda a: f"score_forecast-{a}", one_waiting=True),

@@ -101,3 +101,16 @@ class Insights:
         """(lead id, card) of the account's stored cards, in no order, a page of `batch` at a time."""
         for lead_id, raw in self.redis.hscan_iter(account_key(account_id, "cards"), count=batch):
             yield int(lead_id), json.loads(raw)
+
+    # --- the fresh panel's debounce (services/fresh_panel.py)
+    def recompute_pending_key(self, account_id: int) -> str:
+        """The key that says a fresh-panel recompute of the account waits."""
+        return account_key(account_id, "recompute", "pending")
+
+    def claim_fresh_recompute(self, account_id: int, ttl: int) -> bool:
+        """True for the first request of a burst: none waits (until the job starts, or `ttl` passes)."""
+        return bool(self.redis.set(self.recompute_pending_key(account_id), 1, nx=True, ex=ttl))
+
+    def clear_fresh_recompute(self, account_id: int) -> None:
+        """The job started: changes from now on ask for the next run."""
+        self.redis.delete(self.recompute_pending_key(account_id))

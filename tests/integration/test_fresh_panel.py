@@ -21,7 +21,7 @@ def test_a_burst_of_webhooks_schedules_one_debounced_recompute(client, settings,
     registry = ScheduledJobRegistry(queue=deps.queues["insights"])
     delay = registry.get_scheduled_time(FRESH).timestamp() - deps.clock()
     assert 0 < delay <= fresh_panel.DEBOUNCE + 1
-    assert deps.redis.exists(fresh_panel.pending_key(account.id))
+    assert deps.redis.exists(deps.store.recompute_pending_key(account.id))
     job = deps.queues["insights"].fetch_job(FRESH)
     assert 0 < deps.redis.ttl(job.key) <= fresh_panel.PENDING_TTL  # a job nobody runs does not stay forever
 
@@ -34,7 +34,7 @@ def test_the_recompute_refreshes_the_panel_and_lets_the_next_burst_ask_again(cli
     answer = jobs.recompute_fresh(account.id)
     assert answer["state"] == "done" and answer["leads"] == 1
     assert deps.store.read_insight(account.id, "cube")["as_of"] == answer["as_of"]
-    assert not deps.redis.exists(fresh_panel.pending_key(account.id))
+    assert not deps.redis.exists(deps.store.recompute_pending_key(account.id))
     assert fresh_panel.request_recompute(deps, account.id) is True  # the next change asks again
 
 
@@ -45,5 +45,5 @@ def test_while_a_recompute_runs_the_waiting_one_looks_again_later(client, settin
     assert running.acquire(blocking=False)
     monkeypatch.setattr("service.bootstrap.worker_deps", lambda: deps)
     assert jobs.recompute_fresh(account.id) == {"state": "busy"}
-    assert deps.redis.exists(fresh_panel.pending_key(account.id)) and fresh_jobs(deps) == [FRESH]
+    assert deps.redis.exists(deps.store.recompute_pending_key(account.id)) and fresh_jobs(deps) == [FRESH]
     running.release()
