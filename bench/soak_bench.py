@@ -37,7 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from service import bootstrap  # noqa: E402
-from service.services.accounts import HOOK_EVENTS  # noqa: E402
+from service.services.hook_health import HOOK_EVENTS  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
 from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402

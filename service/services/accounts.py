@@ -13,23 +13,20 @@ from urllib.parse import urlencode
 import requests
 
 from service import errors
-from service.services import sync, uninstall
 from service.amocrm import oauth, schemas
 from service.amocrm.client import AmoClient, request_slot
 from service.amocrm.tokens import TokenKeeper
-from service.deps import Deps
 from service.crypto import Cipher
+from service.deps import Deps
 from service.model import Account
+from service.services import queueing, sync, uninstall
+from service.services.hook_health import HOOK_EVENTS
 from service.services.hook_urls import hook_url, new_hook_generation
-from service.services import queueing
 
 log = logging.getLogger(__name__)
 STATE_TTL = 1800  # an install started from our page must come back within 30 minutes
 MAX_WAITING_INSTALLS = 1000  # past this many queued exchanges, callbacks get 503: Redis stays bounded whatever the
                              # number of flooding addresses (a real install is rare; its admin can start it again)
-HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
-               "note_lead", "add_task", "update_task", "delete_task", "responsible_task",
-               "add_contact"]  # contacts created vs deals created, per manager
 AUTHORIZE = {"amocrm": "https://www.amocrm.ru/oauth", "kommo": "https://www.kommo.com/oauth"}
 
 

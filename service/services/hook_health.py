@@ -8,17 +8,19 @@ import logging
 from service.amocrm.client import AmoClient
 from service.amocrm.tokens import AccountUnavailable
 from service.deps import Deps
+from service.services import queueing
 from service.services.hook_urls import hook_url
 
 log = logging.getLogger(__name__)
 HOOKS = "/api/v4/webhooks"  # GET lists {id, destination, settings, disabled, ...} (developers.kommo.com, webhooks)
 CHECK_MINUTES = 5  # the clock's check of every account: a disabled hook costs at most this much webhook silence
+HOOK_EVENTS = ["add_lead", "update_lead", "delete_lead", "restore_lead", "status_lead", "responsible_lead",
+               "note_lead", "add_task", "update_task", "delete_task", "responsible_task",
+               "add_contact"]  # contacts created vs deals created, per manager
 
 
 def check_webhook(deps: Deps, client: AmoClient, account_id: int) -> dict:
     """Look at our subscription; subscribe again when it is disabled or gone. Returns the account's hook status."""
-    from service.services.accounts import HOOK_EVENTS  # accounts imports the sync, which checks hooks
-
     destination = hook_url(deps, account_id)
     body = client.get(HOOKS, {"filter[destination]": destination}) or {}
     ours = [h for h in (body.get("_embedded") or {}).get("webhooks") or []
@@ -46,9 +48,7 @@ def check_account(deps: Deps, account_id: int) -> dict:
     except AccountUnavailable as exc:
         return {"found": "skipped", "reason": exc.state}
     if status["found"] != "active":
-        from service.services.sync import enqueue_reconcile  # the sync imports this module
-
-        enqueue_reconcile(deps, account_id)
+        queueing.enqueue(deps, "incremental_sync", account_id)
     return status
 
 
@@ -56,6 +56,5 @@ def check_all(deps: Deps) -> int:
     """Queue the hook check of every account we may call."""
     accounts = [a for a in deps.store.account_ids() if deps.store.get_account_state(a)["state"] == "active"]
     for account_id in accounts:
-        deps.queues["sync"].enqueue("service.jobs.check_webhook", account_id, job_id=f"check_webhook-{account_id}",
-                                    job_timeout=120)
+        queueing.enqueue(deps, "check_webhook", account_id)
     return len(accounts)

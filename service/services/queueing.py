@@ -15,6 +15,7 @@ from service.deps import Deps
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
 INSTALL_RESULT_TTL = 300  # an exchange's result (installed, or the code refused) is kept 5 min
+RECONCILE_RETRIES = (60, 300)  # seconds: an interrupted reconcile runs again, not only at the next period
 FRESH_RECOMPUTE_TTL = 600  # a fresh-panel job nobody runs is dropped; the next webhook asks anew
 
 
@@ -53,8 +54,10 @@ JOBS = {
     "delete_after_grace": JobSpec("install", 300),
     # sync: RQ retries a full sync after transient failures, and it resumes from its checkpoint
     "full_sync": JobSpec("sync", 6 * 3600, retry=(60, 300, 900)),
-    "incremental_sync": JobSpec("sync", 3600),
+    "incremental_sync": JobSpec("sync", 3600, retry=RECONCILE_RETRIES),
     "reconcile_all": JobSpec("sync"),
+    "check_webhook": JobSpec("sync", 120, job_id=lambda a: f"check_webhook-{a}"),
+    "check_webhooks_all": JobSpec("sync"),
 }
 
 

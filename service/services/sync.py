@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from redis.exceptions import LockError
-from rq import Retry, get_current_job
+from rq import get_current_job
 
 from service.services import hook_health
 from service.services import sync_apply as apply
@@ -149,13 +149,11 @@ def reconcile_all(deps: Deps) -> int:
     return queued
 
 
-RECONCILE_RETRIES = [60, 300]  # seconds: an interrupted reconcile runs again, not only at the next period
 
 
 def enqueue_reconcile(deps: Deps, account_id: int) -> None:
     """Queue the account's incremental sync; RQ retries it after API errors (it reads from its watermark again)."""
-    deps.queues["sync"].enqueue("service.jobs.incremental_sync", account_id, job_timeout=3600,
-                                retry=Retry(max=len(RECONCILE_RETRIES), interval=RECONCILE_RETRIES))
+    queueing.enqueue(deps, "incremental_sync", account_id)
 
 
 def _what_follows(kind: str) -> str:

@@ -19,7 +19,7 @@ from service.model import Account
 from service.sandbox.app import create_sandbox_app, sandbox_state
 from service.sandbox.generator import generate
 from service.sandbox.webhooks import WebhookSender
-from service.services.accounts import HOOK_EVENTS
+from service.services.hook_health import HOOK_EVENTS
 from service.services.hook_urls import hook_url
 
 # What the install subscribes, plus contacts (the sandbox sends add_contact; our intake records contacts).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from service.services import hook_health, sync
-from service.services.accounts import HOOK_EVENTS
+from service.services.hook_health import HOOK_EVENTS
 from service.sandbox.webhooks import DISABLE_AFTER, WebhookSender
 from service.services.hook_urls import hook_url
 from service.web.metrics import render

@@ -11,7 +11,7 @@ from __future__ import annotations
 import requests
 import pytest
 
-from service.services import sync
+from service.services import queueing, sync
 from service.amocrm import client as amo_client
 from service.sandbox.records import LOST, WON
 from service.store.keys import account_key
@@ -235,7 +235,7 @@ def test_an_interrupted_reconcile_is_retried_and_says_so_honestly(deps, connecte
     faults(sandbox, error_rate=1.0, error_status=503)
     sync.reconcile_all(deps)
     queue = deps.queues["sync"]
-    for attempt in range(len(sync.RECONCILE_RETRIES)):
+    for attempt in range(len(queueing.RECONCILE_RETRIES)):
         run_worker()
         status = sync.sync_status(deps, connected.id)
         assert (status["kind"], status["state"], status["reason"]) == ("incremental", "interrupted", "will retry")

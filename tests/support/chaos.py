@@ -20,7 +20,7 @@ import requests
 
 from service import bootstrap
 from service.services import hook_health, intake, recompute, sync
-from service.services.accounts import HOOK_EVENTS
+from service.services.hook_health import HOOK_EVENTS
 from service.amocrm import schemas
 from service.amocrm.oauth import TokenPair
 from service.amocrm.tokens import TokenKeeper
