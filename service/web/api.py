@@ -15,7 +15,7 @@ from marshmallow import Schema, ValidationError
 
 from service import errors
 from service.services import widget
-from service.web import deps, schemas as s
+from service.web import deps, panel_schemas as ps, schemas as s
 from service.web.auth import request_claims
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -173,11 +173,11 @@ def manager(user: str):
     return answer(s.ManagerAnswer, widget.manager_summary(deps(), claims(), user_id))
 
 
-@endpoint("GET", "/panel", "The supervisor panel", s.Panel, query=s.PanelQuery, errors=(400,),
+@endpoint("GET", "/panel", "The supervisor panel", ps.Panel, query=s.PanelQuery, errors=(400,),
           description="Supervisors only. Without filters: the last 30 days of the main pipeline, every manager.")
 def panel():
     query = load(s.PanelQuery, request.args)
-    return answer(s.Panel, widget.panel(deps(), claims(), **query))
+    return answer(ps.Panel, widget.panel(deps(), claims(), **query))
 
 
 @endpoint("GET", "/sync", "Sync status and progress", s.SyncStatus)
@@ -205,17 +205,17 @@ def put_plan():
     return answer(s.PlanWritten, widget.put_plan(deps(), claims(), **data))
 
 
-@endpoint("GET", "/settings", "The widget settings", s.SettingsAnswer)
+@endpoint("GET", "/settings", "The widget settings", ps.SettingsAnswer)
 def settings():
-    return answer(s.SettingsAnswer, widget.settings_view(deps(), claims()))
+    return answer(ps.SettingsAnswer, widget.settings_view(deps(), claims()))
 
 
-@endpoint("PUT", "/settings", "Change the widget settings (supervisors)", s.SettingsAnswer, body=s.SettingsWrite,
+@endpoint("PUT", "/settings", "Change the widget settings (supervisors)", ps.SettingsAnswer, body=s.SettingsWrite,
           errors=(400,), description="Omitted fields keep their value; stage_overrides is replaced as a whole. "
                                      "Queues a recompute.")
 def put_settings():
     data = load(s.SettingsWrite, body())
-    return answer(s.SettingsAnswer, widget.put_settings(deps(), claims(), data))
+    return answer(ps.SettingsAnswer, widget.put_settings(deps(), claims(), data))
 
 
 @bp.before_request
