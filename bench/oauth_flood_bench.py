@@ -28,6 +28,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.stack import start_stack  # noqa: E402
 from service import bootstrap  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
@@ -46,21 +47,8 @@ def webhook_body() -> bytes:
 
 def start(redis_url: str, port: int, workers: int) -> list[subprocess.Popen]:
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": DEV_SECRET_KEY, "PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "FORWARDED_HOPS": "1", "AMOCRM_API_BASE": f"http://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT)}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT, "env": env}
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                            "--threads", "4", "--worker-class", "gthread", "service:create_app()"], **quiet)
-    rq = [subprocess.Popen([sys.executable, "-m", "service", "worker"], **quiet) for _ in range(workers)]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except requests.RequestException:
-            time.sleep(0.2)
-    time.sleep(2)  # workers import the service before they listen
-    return [web, *rq]
+           "FORWARDED_HOPS": "1", "AMOCRM_API_BASE": f"http://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING"}
+    return start_stack(env, port, workers)
 
 
 def applied(deps) -> int:

@@ -32,6 +32,7 @@ sys.path[:0] = [str(ROOT)]
 
 from redis.cluster import RedisCluster  # noqa: E402
 
+from bench.stack import wait_up  # noqa: E402
 from service import bootstrap  # noqa: E402
 from service.config import DEV_SECRET_KEY, Settings  # noqa: E402
 from service.model import Account  # noqa: E402
@@ -58,17 +59,6 @@ def start_processes(env: dict, workers: int) -> list[subprocess.Popen]:
     procs = [subprocess.Popen([sys.executable, "-m", "service", "web"], **common)]
     procs += [subprocess.Popen([sys.executable, "-m", "service", "worker"], **common) for _ in range(workers)]
     return procs
-
-
-def wait_up(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError("web did not start")
 
 
 def tree_cpu(pids: list[int]) -> float:
