@@ -20,9 +20,24 @@ def version() -> str:
     return json.loads(MANIFEST.read_text())["widget"]["version"]
 
 
+ENTRY = "script.js"
+
+
+def scripts() -> list[str]:
+    """The widget's JS files: script.js, the AMD module amoCRM loads, and the modules it loads from beside it."""
+    return sorted(path.name for path in WIDGET_DIR.glob("*.js"))
+
+
+def widget_file(name: str, api_base: str) -> str:
+    """One of the widget's JS files with the service's public URL in place."""
+    if name not in scripts():
+        raise FileNotFoundError(name)
+    return (WIDGET_DIR / name).read_text().replace(API_PLACEHOLDER, api_base.rstrip("/"))
+
+
 def widget_script(api_base: str) -> str:
     """script.js with the service's public URL in place."""
-    return (WIDGET_DIR / "script.js").read_text().replace(API_PLACEHOLDER, api_base.rstrip("/"))
+    return widget_file(ENTRY, api_base)
 
 
 class PackageError(ValueError):
@@ -62,7 +77,8 @@ def build_zip(target: Path, api_base: str, support_url: str = "", support_email:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest(support_url, support_email), ensure_ascii=False,
                                                      indent=2) + "\n")
-        archive.writestr("script.js", widget_script(api_base))
+        for name in scripts():  # beside script.js, where its relative module ids point (script.js explains)
+            archive.writestr(name, widget_file(name, api_base))
         for folder in PACKED_DIRS:
             for path in sorted((WIDGET_DIR / folder).rglob("*")):
                 if path.is_file() and not path.name.startswith("."):

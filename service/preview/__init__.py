@@ -1,4 +1,4 @@
-"""Previews of the widget outside amoCRM: a page that plays amoCRM around the real widget/script.js.
+"""Previews of the widget outside amoCRM: a page that plays amoCRM around the real widget (script.js and its modules).
 
 The web app serves it under /preview in the demo only (it mints widget tokens for anyone: only with the public
 development secret, issue 16); the browser tests run the same page as a separate app on the account's own origin.
@@ -65,13 +65,19 @@ def _i18n(lang: str) -> dict:
     return json.loads((widget_package.WIDGET_DIR / "i18n" / f"{lang}.json").read_text())
 
 
-def _add_assets(target, api_base) -> None:
-    """jQuery (amoCRM pages provide it), script.js with our API URL, and the widget's own files."""
+def add_assets(target, api_base) -> None:
+    """jQuery (amoCRM pages provide it) and the widget's files as widget.zip holds them, under /widget/: script.js
+    and its modules with our API URL, i18n/, images/."""
     target.add_url_rule("/jquery.js", "jquery", lambda: send_from_directory(jquery.BASE_DIR, "jquery.min.js"))
-    target.add_url_rule("/widget/script.js", "script", lambda: Response(
-        widget_package.widget_script(api_base()), mimetype="text/javascript"))
-    target.add_url_rule("/widget/<path:name>", "widget_file", lambda name: send_from_directory(
-        widget_package.WIDGET_DIR, name) if name.split("/")[0] in widget_package.PACKED_DIRS else abort(404))
+    target.add_url_rule("/widget/<path:name>", "widget_file", lambda name: _widget_file(name, api_base))
+
+
+def _widget_file(name: str, api_base):
+    if name in widget_package.scripts():
+        return Response(widget_package.widget_file(name, api_base()), mimetype="text/javascript")
+    if name.split("/")[0] in widget_package.PACKED_DIRS:
+        return send_from_directory(widget_package.WIDGET_DIR, name)
+    abort(404)
 
 
 def create_harness(settings: Settings, account: Account, api_base: str, user_id: int = 1001,
@@ -91,13 +97,13 @@ def create_harness(settings: Settings, account: Account, api_base: str, user_id:
     def token():
         return jsonify(token=widget_token(settings, account, user_id, is_admin=is_admin))
 
-    _add_assets(app, lambda: api_base)
+    add_assets(app, lambda: api_base)
     return app
 
 
 # --- the web app's /preview (the demo only)
 bp = Blueprint("preview", __name__, url_prefix="/preview")
-_add_assets(bp, lambda: request.url_root)  # same origin as the page: no CORS in the preview
+add_assets(bp, lambda: request.url_root)  # same origin as the page: no CORS in the preview
 
 
 def _deps():

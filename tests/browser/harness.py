@@ -7,13 +7,12 @@ see a misplaced block fail. Nothing is added that amoCRM's docs do not describe.
 """
 from __future__ import annotations
 
-import xstatic.pkg.jquery as jquery
-from flask import Flask, Response, abort, jsonify, request, send_from_directory
+from flask import Flask, abort, jsonify, request
 
-from service.ops import widget_package
 from service.config import Settings
 from service.model import Account
-from service.preview import AREAS, create_harness, harness_config, menu_of, render_harness, widget_token  # noqa: F401
+from service.preview import (AREAS, add_assets, create_harness, harness_config, menu_of, render_harness,  # noqa: F401
+                             widget_token)
 
 
 def create_test_harness(settings: Settings, account: Account, api_base: str, user_id: int = 1001) -> Flask:
@@ -39,12 +38,6 @@ def create_test_harness(settings: Settings, account: Account, api_base: str, use
         return jsonify(token=widget_token(settings, account, request.args.get("user", user_id, type=int),
                                           is_admin=request.args.get("admin") == "1"))
 
-    @app.get("/jquery.js")
-    def jquery_js():
-        return send_from_directory(jquery.BASE_DIR, "jquery.min.js")
-
-    @app.get("/widget/script.js")
-    def script():
-        return Response(widget_package.widget_script(api_base), mimetype="text/javascript")
+    add_assets(app, lambda: api_base)  # jQuery and the widget's files, as the preview serves them
 
     return app

@@ -181,7 +181,10 @@ def test_the_preview_shows_a_deal_with_hints_and_mints_tokens_the_api_accepts(de
     for path in ("/preview/panel", "/preview/attention", "/preview/settings",
                  "/preview/page?item=stats&sub=deal_pulse_panel"):
         assert client.get(path).status_code == 200, path
-    assert client.get("/preview/widget/script.js").status_code == 200
+    from service.ops import widget_package
+    for name in widget_package.scripts():  # script.js and every module it loads from beside it
+        assert client.get(f"/preview/widget/{name}").status_code == 200, name
+    assert client.get("/preview/widget/nothing.js").status_code == 404
 
 
 def test_production_never_serves_the_preview(deps):

@@ -1,5 +1,6 @@
 """The walls between the packages (../shared/DESIGN.md, "Dependency direction"), read from the source with ast:
-who may import whom, no import cycle, Redis spoken only by the store (and ops/, bootstrap), no module over 400 lines.
+who may import whom, no import cycle, Redis spoken only by the store (and ops/, bootstrap), no module over 400 lines;
+and no widget JS file over 700 lines.
 """
 from __future__ import annotations
 
@@ -196,3 +197,12 @@ def test_no_module_is_over_400_lines():
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in modules().values()}
     long = {path: n for path, n in sizes.items() if n > MAX_LINES}
     assert not long
+
+
+MAX_WIDGET_LINES = 700  # issue 19: the widget as modules, none of them a second script.js
+
+
+def test_no_widget_file_is_over_700_lines():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "widget").rglob("*.js")}
+    assert "script.js" in sizes and len(sizes) > 5  # the entry and its modules
+    assert {name: n for name, n in sizes.items() if n > MAX_WIDGET_LINES} == {}

@@ -1,5 +1,6 @@
-"""widget.zip as amoCRM takes it (FACTS §3): manifest at the root, script, i18n for every manifest string, images."""
+"""widget.zip as amoCRM takes it (FACTS §3): manifest at the root, script.js and its modules, i18n, images."""
 import json
+import posixpath
 import re
 import struct
 import zipfile
@@ -12,6 +13,8 @@ API = "https://pulse.example.com"
 IMAGES = {"logo_main.png": (400, 272), "logo_small.png": (108, 108), "logo.png": (130, 100),
           "logo_medium.png": (240, 84), "logo_min.png": (84, 84)}
 LOCATIONS = {"lcard-1", "widget_page", "advanced_settings"}
+DEFINE = re.compile(r"define\(\[([^\]]*)\]")
+MODULE_ID = re.compile(r"'([^']+)'")
 KEY_LITERAL = re.compile(r"'((?:common|card|list|panel|widget|advanced|menu)\.[a-z0-9_]+)'")
 SUPPORT = ("https://help.pulse.example.com", "help@pulse.example.com")
 
@@ -30,6 +33,33 @@ def read_json(archive, name):
 def png_size(data: bytes) -> tuple:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
+
+
+def scripts(archive) -> dict:
+    """Every JS file in the archive by name, its text as amoCRM would load it."""
+    return {name: archive.read(name).decode("utf-8") for name in archive.namelist() if name.endswith(".js")}
+
+
+def module_ids(script: str) -> list:
+    """The ids an AMD module names in its define([...])."""
+    found = DEFINE.search(re.sub(r"/\*.*?\*/", "", script, flags=re.S))  # not a define() quoted in a comment
+    assert found, "not an AMD module"
+    return MODULE_ID.findall(found.group(1))
+
+
+def reached_from_entry(archive) -> set:
+    """The archive's files script.js loads, itself included: './x.js' resolved beside the module that names it."""
+    seen, todo = set(), ["script.js"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for module_id in module_ids(archive.read(name).decode("utf-8")):
+            if module_id != "jquery":
+                assert module_id.startswith("./") and module_id.endswith(".js"), (name, module_id)
+                todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), module_id)))
+    return seen
 
 
 def flat_keys(doc: dict, prefix: str = "") -> set:
@@ -56,6 +86,22 @@ def test_the_archive_holds_the_manifest_at_its_root_beside_script_i18n_and_image
     assert {"manifest.json", "script.js", "i18n/ru.json", "i18n/en.json"} <= names
     assert {f"images/{name}" for name in IMAGES} <= names
     assert not [n for n in names if n.startswith("/") or ".." in n or n.split("/")[-1].startswith(".")]
+
+
+def test_every_file_script_js_loads_is_in_the_archive_and_every_widget_script_is_loaded(archive):
+    names = set(archive.namelist())
+    loaded = reached_from_entry(archive)  # fails on an id that names no file of the archive (KeyError)
+    assert loaded <= names
+    assert loaded == set(scripts(archive)) == set(widget_package.scripts())  # no file shipped that nothing loads
+    assert len(loaded) > 5 and {"card.js", "attention.js", "panel.js", "charts.js", "format.js"} <= loaded
+
+
+def test_a_module_id_naming_no_file_is_caught(tmp_path):
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w") as zipped:
+        zipped.writestr("script.js", "define(['jquery', './card.js'], function ($, card) {});")
+    with zipfile.ZipFile(path) as zipped, pytest.raises(KeyError, match="card.js"):
+        reached_from_entry(zipped)
 
 
 def test_the_version_comes_from_the_manifest_alone(archive):
@@ -121,24 +167,24 @@ def test_every_manifest_string_has_a_text_in_every_locale(archive):
         assert manifest_strings(manifest) - keys == set(), lang
 
 
-def test_every_i18n_key_the_script_uses_exists_in_both_locales(archive):
-    used = set(KEY_LITERAL.findall(archive.read("script.js").decode("utf-8")))
+def test_every_i18n_key_the_scripts_use_exists_in_both_locales(archive):
+    used = set(KEY_LITERAL.findall("\n".join(scripts(archive).values())))
     assert len(used) > 100
     ru, en = flat_keys(read_json(archive, "i18n/ru.json")), flat_keys(read_json(archive, "i18n/en.json"))
     assert used - ru == set() and used - en == set()
     assert ru == en, ru ^ en
 
 
-def test_the_script_calls_our_api_and_nothing_else(archive):
-    script = archive.read("script.js").decode("utf-8")
+def test_the_scripts_call_our_api_and_nothing_else(archive):
+    script = "\n".join(scripts(archive).values())
     assert widget_package.API_PLACEHOLDER not in script
-    assert f"var API_BASE = '{API}';" in script
+    assert f"var API_BASE = '{API}';" in archive.read("script.js").decode("utf-8")
     urls = set(re.findall(r"https?://[^'\"\s)]+", script))
     assert urls == {API, "http://www.w3.org/2000/svg"}  # no CDN: charts are inline SVG
 
 
 
-def test_the_script_uses_no_undocumented_push_channel(archive):
-    script = archive.read("script.js").decode("utf-8")
+def test_the_scripts_use_no_undocumented_push_channel(archive):
+    script = "\n".join(scripts(archive).values())
     assert "listenSocketChannel" not in script  # no amoCRM document shows it (FACTS §3): the card polls instead
     assert "visibilitychange" in script and "initMenuPage" in script and "advancedSettings" in script

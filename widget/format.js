@@ -1,0 +1,95 @@
+/* Deal Pulse widget: pure helpers every part shares (escaping, numbers and plurals for people, the widget's class
+   names, HTML snippets). No state, no DOM, no API. */
+define([], function () {
+  'use strict';
+
+  var CSS = 'deal-pulse';
+  var NBSP = '\u00a0';
+  var DAY = 86400;
+
+  // ---------------------------------------------------------------- text, numbers, HTML
+
+  function esc(text) {
+    return String(text === undefined || text === null ? '' : text).replace(/[&<>"']/g, function (c) {
+      return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
+    });
+  }
+
+  /** amoCRM's interface language: Russian by default, English for every other (Kommo's es, pt, ...). */
+  function language() {
+    var lang = String((window.APP && APP.lang_id) || 'ru').toLowerCase();
+    return lang.indexOf('ru') === 0 ? 'ru' : 'en';
+  }
+
+  /** The number exactly as num() prints it by default (the server's texts.shown): one decimal below 10 when
+   *  fractional, whole otherwise, halves away from zero. Plurals are chosen on this, never on the raw value. */
+  function shown(x) {
+    var sign = x < 0 ? -1 : 1, tenth = Math.round(Math.abs(x) * 10) / 10;
+    if (tenth >= 10 || tenth === Math.round(tenth)) { return sign * Math.round(Math.abs(x)); }
+    return sign * tenth;
+  }
+
+  /** A number for people: 94 000 (ru, no-break space) / 94,000 (en); `digits` decimals below 10. */
+  function num(x, lang, digits) {
+    if (x === null || x === undefined || isNaN(x)) { return '—'; }
+    x = Number(x);
+    if (digits === undefined) { x = shown(x); }
+    var places = digits === undefined ? (Math.round(x) !== x ? 1 : 0) : digits;
+    var fixed = Math.abs(x).toFixed(places).split('.');
+    var whole = fixed[0].replace(/\B(?=(\d{3})+(?!\d))/g, lang === 'ru' ? NBSP : ',');
+    var text = whole + (fixed[1] ? (lang === 'ru' ? ',' : '.') + fixed[1] : '');
+    return (x < 0 && Number(fixed.join('.')) !== 0 ? '−' : '') + text;
+  }
+
+  function pct(share, lang) {
+    return share === null || share === undefined ? '—' : num(Math.round(share * 100), lang, 0) + '%';
+  }
+
+  function signedPct(share, lang) {
+    return (share > 0 ? '+' : '') + pct(share, lang);
+  }
+
+  /** Plural form index of n as num() shows it: Russian 1 день, 2 дня, 5 дней, and a fraction takes the genitive
+   *  singular (1,5 дня); English one only for exactly 1. */
+  function pluralIndex(n, lang) {
+    n = Math.abs(shown(Number(n)));
+    if (n !== Math.round(n)) { return lang === 'ru' ? 1 : 2; }
+    if (lang !== 'ru') { return n === 1 ? 0 : 2; }
+    if (n % 10 === 1 && n % 100 !== 11) { return 0; }
+    if (n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 || n % 100 > 14)) { return 1; }
+    return 2;
+  }
+
+  function fill(template, vars) {
+    return String(template === undefined ? '' : template).replace(/\{(\w+)\}/g, function (m, name) {
+      return vars && vars[name] !== undefined ? vars[name] : m;
+    });
+  }
+
+  function pick(texts, lang) {
+    if (!texts) { return ''; }
+    if (typeof texts === 'string') { return texts; }
+    return texts[lang] || texts.ru || texts.en || '';
+  }
+
+  function monthKey(date) {
+    return date.getFullYear() + '-' + (date.getMonth() < 9 ? '0' : '') + (date.getMonth() + 1);
+  }
+
+  function el(name, extra) {
+    return CSS + '__' + name + (extra ? ' ' + extra : '');
+  }
+
+  function div(name, html, attrs) {
+    return '<div class="' + el(name) + '"' + (attrs || '') + '>' + html + '</div>';
+  }
+
+  function button(action, label, extra, attrs) {
+    return '<button type="button" class="' + el('button', extra ? CSS + '__button--' + extra : '') +
+      '" data-dp-action="' + esc(action) + '"' + (attrs || '') + '>' + esc(label) + '</button>';
+  }
+
+  return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
+          signedPct: signedPct, pluralIndex: pluralIndex, fill: fill, pick: pick, monthKey: monthKey, el: el, div: div,
+          button: button};
+});
