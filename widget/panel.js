@@ -33,9 +33,7 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
     }
 
     function userName(id) {
-      var panel = state.panel || {}, users = panel.users || {};
-      var user = users[id] || users[String(id)];
-      if (user) { return user.name || user; }
+      var panel = state.panel || {};
       var manager = (panel.managers || []).filter(function (m) { return String(m.user_id) === String(id); })[0];
       return (manager && manager.name) || t('panel.user_no_name', {id: id});
     }
@@ -88,11 +86,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
     }
 
     function workloadRows(panel) {
-      var load = panel.workload || {}, users = load.users || load;
-      if (Array.isArray(users)) { return users.map(function (r) { return $.extend({name: userName(r.user_id)}, r); }); }
-      return Object.keys(users).filter(function (k) { return k !== 'median'; }).map(function (id) {
-        return $.extend({user_id: id, name: userName(id)}, users[id]);
-      });
+      var users = (panel.workload || {}).users || {};  // {user id: {open_deals, open_tasks}}
+      return Object.keys(users).map(function (id) { return $.extend({user_id: id, name: userName(id)}, users[id]); });
     }
 
     function isIdleAdmin(panel, userId, busy) {

@@ -67,7 +67,7 @@ define(['jquery', './format.js'], function ($, format) {
         '<h3 class="' + el('h2') + '">' + esc(t('panel.settings_supervisors')) + '</h3>' +
         div('legend', esc(t('panel.settings_supervisors_note'))) + '<div class="' + el('checks') + '">' +
         users.map(function (u) {
-          var id = u.id === undefined ? u.user_id : u.id;
+          var id = u.id;
           if (u.is_admin) {  // admins are supervisors anyway: shown ticked, not sent
             return '<label><input type="checkbox" checked disabled> ' + esc(u.name || view.userName(id)) + ' (' +
               esc(t('panel.settings_admin')) + ')</label>';

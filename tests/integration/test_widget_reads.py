@@ -113,3 +113,78 @@ def test_a_read_of_a_field_no_answer_has_would_be_caught():
     assert READ.findall("meta.push(deal.stage_name); deal.fn(x); return state.card;") == [
         ("deal", "stage_name"), ("state", "card")]  # calls are not reads; state is the widget's own
     assert "stage_name" not in schema_fields()  # the attention list once read deal.stage_name: no answer has it
+
+
+def keys_at(answer, path: str) -> set:
+    """The keys of what `path` names in an answer ("items.*.top_hint": the top_hint of every item)."""
+    values = [answer]
+    for step in path.split(".") if path else ():
+        values = [x for v in values for x in (v if isinstance(v, list) else v.values() if step == "*" and
+                                                 isinstance(v, dict) else [v.get(step)] if isinstance(v, dict)
+                                                 else [])]
+        values = [x for v in values for x in (v if isinstance(v, list) and step != "*" else [v])]
+    return {k for v in values if isinstance(v, dict) for k in v}
+
+
+def declared(schema) -> set:
+    return {f.data_key or key for key, f in schema._declared_fields.items()}
+
+
+# Receivers that hold one kind of answer in their file: (file, name) -> (answer, path in it, its schema, and what
+# else the same name holds there). A field read off one of them must be a key of that very object.
+PANEL, ATTENTION = "/panel", "/attention?limit=50&scope=visible"
+NORMALIZED = {"as_of", "forecast", "backtest", "managers", "usefulness", "sync", "plans", "speed_to_lead", "period_days"}
+HELD = {
+    ("attention.js", "data"): (ATTENTION, "", schemas.Attention, set()),
+    ("attention.js", "deal"): (ATTENTION, "items", schemas.AttentionItem, set()),
+    ("attention.js", "top"): (ATTENTION, "items.top_hint", schemas.TopHint, set()),
+    ("attention.js", "me"): ("/me", "", schemas.Me, set()),
+    ("card.js", "th"): (None, "", schemas.Threshold, set()),
+    ("card.js", "r"): (None, "", schemas.Reason, set()),
+    ("card.js", "answer"): (None, "", schemas.TaskAnswer, set()),
+    ("card.js", "me"): ("/managers/me", "summary", schemas.ManagerSummaryDoc, declared(schemas.ManagerAnswer)),
+    ("card.js", "plan"): ("/managers/me", "summary.plan", None, set()),
+    ("panel.js", "raw"): (PANEL, "", panel_schemas.Panel, set()),
+    ("panel.js", "team"): (PANEL, "team", None, set()),
+    ("panel.js", "panel"): (PANEL, "team", None, NORMALIZED),  # normalizePanel: the team's fields and these
+    ("panel.js", "sync"): ("/sync", "", schemas.SyncStatus, set()),
+    ("panel.js", "inc"): (PANEL, "team.incoming", None, set()),
+    ("panel.js", "fc"): (PANEL, "forecast", None, set()),
+    ("panel.js", "acc"): (PANEL, "backtest", None, set()),
+    ("panel.js", "day"): (PANEL, "team.changes.last_24h", None, set()),
+    ("panel.js", "saved"): (None, "", panel_schemas.SettingsAnswer, set()),
+    ("speed.js", "s"): (PANEL, "speed_to_lead", panel_schemas.SpeedToLead, set()),
+    ("speed.js", "team"): (PANEL, "speed_to_lead.team", panel_schemas.SpeedGroup, set()),
+    ("speed.js", "b"): (PANEL, "speed_to_lead.by_delay", panel_schemas.DelayBucket, set()),
+    ("manager_report.js", "report"): (PANEL, "report", None, set()),
+    ("manager_report.js", "r"): (PANEL, "report.rows", None, set()),
+    ("manager_report.js", "team"): (PANEL, "report.team", None, set()),
+    ("panel_filters.js", "raw"): (PANEL, "", panel_schemas.Panel, set()),
+    ("settings_form.js", "settings"): ("/settings", "", panel_schemas.SettingsAnswer, set()),
+    ("settings_form.js", "u"): ("/settings", "users", panel_schemas.UserRef, set()),
+    ("settings_form.js", "f"): (None, "", panel_schemas.DateFieldRef, set()),
+    ("settings_form.js", "o"): (None, "", schemas.StageOverride, set()),
+    ("panel_filters.js", "u"): (PANEL, "options.users", None, set()),
+    ("plan_editor.js", "p"): (None, "", schemas.Plan, set()),
+    ("plan_editor.js", "data"): (None, "", schemas.Plans, set()),
+}
+
+
+def test_a_field_read_off_an_answer_is_a_field_of_that_answer(answers):
+    receivers = {(site.split(": ")[0], site.split(": ")[1].rsplit(".", 1)[0])
+                 for sites in widget_reads().values() for site in sites}
+    assert set(HELD) <= receivers  # every receiver named here is still read in its file
+    assert all(keys_at(answers[path], where) for path, where, _, _ in HELD.values() if path)  # and is in the answer
+    wrong = {}
+    for field, sites in widget_reads().items():
+        for site in sites:
+            name, expr = site.split(": ")
+            held = HELD.get((name, expr.rsplit(".", 1)[0]))
+            if held is None:
+                continue
+            path, where, schema, also = held
+            fields = (declared(schema) if schema else set()) | also
+            fields |= keys_at(answers[path], where) if path else set()
+            if field not in fields:
+                wrong.setdefault(site, sorted(fields))
+    assert len(HELD) > 20 and wrong == {}
