@@ -16,8 +16,10 @@
    define(['./app.js?cache=...'])) and iamkuper/amocrm-vue-widget (its README: dist/script.js names './app.js'). Others
    require [self.params.path + '/x.js'] or [self.get_settings().path + '/x.js'] inside a callback: the same URL
    but only after render has returned; relative ids give the callbacks every part from the start. The ids keep their
-   '.js': RequireJS takes such an id as a path and adds nothing to it. The docs say no more than this; the preview
-   (service/preview) resolves the ids the same way, against the URL script.js was loaded from. */
+   '.js': RequireJS takes such an id as a path and adds nothing to it. The build (service/ops/widget_package.py) adds
+   '?v=<manifest version>' to each, so a browser never mixes a new script.js with cached modules of the last upload
+   (the widget above adds a query for the same reason). The docs say no more than this; the preview (service/preview)
+   loads the same files the same way, resolving the ids against the URL script.js was loaded from. */
 define(['jquery', './format.js', './texts.js', './api.js', './style.js', './card.js', './attention.js', './panel.js',
         './speed.js', './plan_editor.js', './settings_form.js', './panel_filters.js', './manager_report.js'],
 function ($, format, texts, api, style, card, attention, panel, speed, planEditor, settingsForm, panelFilters,

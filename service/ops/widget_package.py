@@ -29,10 +29,21 @@ def scripts() -> list[str]:
 
 
 def widget_file(name: str, api_base: str) -> str:
-    """One of the widget's JS files with the service's public URL in place."""
+    """One of the widget's JS files with the service's public URL in place and its module ids versioned."""
     if name not in scripts():
         raise FileNotFoundError(name)
-    return (WIDGET_DIR / name).read_text().replace(API_PLACEHOLDER, api_base.rstrip("/"))
+    return versioned((WIDGET_DIR / name).read_text().replace(API_PLACEHOLDER, api_base.rstrip("/")))
+
+
+DEFINE = re.compile(r"^define\(\[[^\]]*\]", re.M)  # the module's own define(), at the start of a line
+SIBLING = re.compile(r"'(\./[\w-]+\.js)'")
+
+
+def versioned(script: str) -> str:
+    """`'./card.js'` as `'./card.js?v=<version>'` in the module's define(): a browser that cached the modules of the
+    previous upload fetches the new ones, as self.get_version() is meant for (FACTS §3), which define() cannot call."""
+    stamp = f"?v={version()}"
+    return DEFINE.sub(lambda found: SIBLING.sub(lambda m: f"'{m.group(1)}{stamp}'", found.group(0)), script, count=1)
 
 
 def widget_script(api_base: str) -> str:

@@ -57,8 +57,10 @@ def reached_from_entry(archive) -> set:
         seen.add(name)
         for module_id in module_ids(archive.read(name).decode("utf-8")):
             if module_id != "jquery":
-                assert module_id.startswith("./") and module_id.endswith(".js"), (name, module_id)
-                todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), module_id)))
+                path, _, query = module_id.partition("?")
+                assert path.startswith("./") and path.endswith(".js"), (name, module_id)
+                assert query == f"v={widget_package.version()}", (name, module_id)  # no stale cached module
+                todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), path)))
     return seen
 
 
@@ -99,9 +101,15 @@ def test_every_file_script_js_loads_is_in_the_archive_and_every_widget_script_is
 def test_a_module_id_naming_no_file_is_caught(tmp_path):
     path = tmp_path / "broken.zip"
     with zipfile.ZipFile(path, "w") as zipped:
-        zipped.writestr("script.js", "define(['jquery', './card.js'], function ($, card) {});")
+        zipped.writestr("script.js", widget_package.versioned("define(['jquery', './card.js'], function ($, c) {});"))
     with zipfile.ZipFile(path) as zipped, pytest.raises(KeyError, match="card.js"):
         reached_from_entry(zipped)
+
+
+def test_module_ids_are_versioned_in_the_modules_define_only():
+    script = "/* as define(['./app.js']) does */\ndefine(['jquery', './card.js'], function ($, card) { x('./no.js'); });"
+    stamp = widget_package.version()
+    assert widget_package.versioned(script) == script.replace("'./card.js'", f"'./card.js?v={stamp}'")
 
 
 def test_the_version_comes_from_the_manifest_alone(archive):
