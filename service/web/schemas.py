@@ -18,6 +18,9 @@ def one_line(value: str) -> None:
 
 
 month_field = dict(validate=[validate.Regexp(MONTH, error="month must be YYYY-MM"), one_line])
+# The latest moment a query may name: 2106, as for every time the service reads (amocrm/events.MAX_TIMESTAMP). Later
+# ones have no local day to count (past the year 9999 Python has none: a 500, not an answer).
+LAST_SECOND = 2 ** 32 - 1
 
 
 class In(Schema):
@@ -37,10 +40,10 @@ class AttentionQuery(In):
 
 
 class PanelQuery(In):
-    from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, 2**40), metadata={
+    from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
         "description": "period start, unix seconds (default: the last 30 local days, today included); periods count "
                        "whole days in the account's timezone"})
-    to = fields.Integer(load_default=None, validate=validate.Range(0, 2**40), metadata={
+    to = fields.Integer(load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
         "description": "period end, unix seconds, exclusive (default: now)"})
     pipeline_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
         "description": "one pipeline (default: the main one); stages of different pipelines are never mixed"})
