@@ -23,6 +23,16 @@ month_field = dict(validate=[validate.Regexp(MONTH, error="month must be YYYY-MM
 LAST_SECOND = 2 ** 32 - 1
 
 
+class WholeNumber(fields.Integer):
+    """An integer that refuses a fraction: marshmallow's Integer truncates 4.9 to 4 (another user, another count).
+    A JSON number with a zero fraction (5.0) and a digit string (a query's) are whole."""
+
+    def _validated(self, value):
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 class In(Schema):
     """Requests: unknown fields are ignored (read tolerantly)."""
 
@@ -32,24 +42,24 @@ class In(Schema):
 
 # --- requests
 class AttentionQuery(In):
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100), metadata={"description": "1–100"})
+    limit = WholeNumber(load_default=20, validate=validate.Range(1, 100), metadata={"description": "1–100"})
     scope = fields.String(load_default="mine", validate=validate.OneOf(("mine", "visible")), metadata={
         "description": "mine: deals the caller is responsible for; visible: every deal their rights let them see"})
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+    user_id = WholeNumber(load_default=None, validate=validate.Range(min=1), metadata={
         "description": "only this manager's deals, of those the scope and the caller's rights allow"})
 
 
 class PanelQuery(In):
-    from_ = fields.Integer(data_key="from", load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
+    from_ = WholeNumber(data_key="from", load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
         "description": "period start, unix seconds (default: the last 30 local days, today included); periods count "
                        "whole days in the account's timezone"})
-    to = fields.Integer(load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
+    to = WholeNumber(load_default=None, validate=validate.Range(0, LAST_SECOND), metadata={
         "description": "period end, unix seconds, exclusive (default: now)"})
-    pipeline_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+    pipeline_id = WholeNumber(load_default=None, validate=validate.Range(min=1), metadata={
         "description": "one pipeline (default: the main one); stages of different pipelines are never mixed"})
-    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+    user_id = WholeNumber(load_default=None, validate=validate.Range(min=1), metadata={
         "description": "one manager (default: everyone)"})
-    group_id = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+    group_id = WholeNumber(load_default=None, validate=validate.Range(min=0), metadata={
         "description": "one group of managers (ignored with user_id)"})
 
     @validates_schema
@@ -65,26 +75,26 @@ class PlansQuery(In):
 
 class PlanWrite(In):
     month = fields.String(required=True, **month_field)
-    user_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
-                             metadata={"description": "a manager; null = the whole account's plan"})
+    user_id = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                          metadata={"description": "a manager; null = the whole account's plan"})
     amount = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1e13),
                           metadata={"description": "won amount to reach; with count null too the plan is removed"})
-    count = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10**7),
-                           metadata={"description": "won deals to reach"})
+    count = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10**7),
+                        metadata={"description": "won deals to reach"})
 
 
 class FeedbackWrite(In):
     action = fields.String(required=True, validate=validate.OneOf(("dismiss", "snooze")))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FEEDBACK_REASONS))
     comment = fields.String(load_default="", validate=validate.Length(max=500))
-    until = fields.Integer(load_default=None, allow_none=True, metadata={
+    until = WholeNumber(load_default=None, allow_none=True, metadata={
         "description": "snooze end, unix seconds (default 24 h from now, at most 90 days); ignored for dismiss"})
 
 
 class TaskWrite(In):
     text = fields.String(load_default="", validate=validate.Length(max=1000), metadata={
         "description": "default: the hint's suggested action in `lang`"})
-    due = fields.Integer(load_default=None, allow_none=True, metadata={
+    due = WholeNumber(load_default=None, allow_none=True, metadata={
         "description": "complete_till, unix seconds; default tomorrow 12:00 in the account's timezone"})
     lang = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("ru", "en")))
 
@@ -104,7 +114,7 @@ HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
 
 
 class WorkingHoursIn(In):
-    days = fields.List(fields.Integer(validate=validate.Range(1, 7)), required=True,
+    days = fields.List(WholeNumber(validate=validate.Range(1, 7)), required=True,
                        validate=validate.Length(min=1, max=7), metadata={"description": "ISO weekdays, 1 = Monday"})
     start = fields.String(required=True, validate=[validate.Regexp(HHMM, error="start must be HH:MM"), one_line],
                           metadata={"example": "09:00"})
@@ -122,9 +132,9 @@ class SettingsWrite(In):
                                   values=fields.Nested(StageOverride), metadata={
                                       "description": "status_id -> limits; replaces every override when given"})
     no_activity_days = fields.Float(validate=validate.Range(min=0.5, max=365))
-    close_date_field_id = fields.Integer(allow_none=True, validate=validate.Range(min=1), metadata={
+    close_date_field_id = WholeNumber(allow_none=True, validate=validate.Range(min=1), metadata={
         "description": "the lead custom field holding the planned close date (null: none)"})
-    supervisor_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), validate=validate.Length(max=500),
+    supervisor_ids = fields.List(WholeNumber(validate=validate.Range(min=1)), validate=validate.Length(max=500),
                                  metadata={"description": "users who count as supervisors besides the admins"})
     first_contact_minutes = fields.Float(validate=validate.Range(min=1, max=1440), metadata={
         "description": "working minutes a new deal may wait for its first touch (critical at 4 ×); default 15"})

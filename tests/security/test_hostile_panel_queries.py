@@ -40,3 +40,24 @@ def test_the_latest_time_read_anywhere_is_still_a_period_end(client, settings, w
     reply = call(client, settings, "GET", f"/panel?from={NOW}&to={LAST_SECOND}", CHOSEN)
     assert reply.status_code == 200, reply.json
     assert reply.json["filters"]["to"] == LAST_SECOND
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("PUT", "/settings", {"supervisor_ids": [4.9]}, "supervisor_ids"),
+    ("PUT", "/settings", {"close_date_field_id": 7.5}, "close_date_field_id"),
+    ("PUT", "/settings", {"working_hours": {"days": [1.5], "start": "09:00", "end": "18:00"}}, "working_hours"),
+    ("PUT", "/plans", {"month": "2025-10", "count": 1.5}, "count"),
+    ("PUT", "/plans", {"month": "2025-10", "user_id": 5.5, "amount": 10}, "user_id"),
+    ("POST", "/leads/101/hints/no_open_task/feedback", {"action": "snooze", "until": NOW + 3600.5}, "until"),
+])
+def test_a_fraction_where_a_whole_number_is_meant_is_400(client, settings, world, deps, method, path, body, field):
+    """marshmallow's Integer truncates 4.9 to 4: a supervisor chosen by mistake, a plan of 1 deal for 1.5."""
+    before = (deps.store.read_insight(ACCOUNT.id, "settings"), deps.store.read_plans(ACCOUNT.id))
+    refused(call(client, settings, method, path, ADMIN, json=body), field)
+    assert (deps.store.read_insight(ACCOUNT.id, "settings"), deps.store.read_plans(ACCOUNT.id)) == before
+
+
+def test_whole_numbers_written_with_a_fraction_of_zero_are_still_whole(client, settings, world, deps):
+    reply = call(client, settings, "PUT", "/plans", ADMIN, json={"month": "2025-10", "user_id": 5.0, "count": 3.0})
+    assert reply.status_code == 200, reply.json
+    assert reply.json["plan"]["user_id"] == 5 and reply.json["plan"]["count"] == 3
