@@ -92,16 +92,24 @@ def days_en(x: float) -> str:
     return count_en(x, "day")
 
 
-def duration_ru(hours: float) -> str:
-    """Hours below two days, days above."""
-    if hours < 48:
-        return count_ru(half_up(hours), HOURS)
-    return days_ru(half_up(hours / 24))
+def overdue_ru(hours: float) -> str:
+    """«на 5 часов» / «на 2 дня» after «просрочена»: hours below two days, days above, the unit chosen on the hours as
+    shown (47.6 is 48: 2 days); under half an hour, «менее чем на час», never «на 0 часов»."""
+    shown_hours = half_up(hours)
+    if shown_hours < 1:
+        return "менее чем на час"
+    if shown_hours < 48:
+        return f"на {count_ru(shown_hours, HOURS)}"
+    return f"на {days_ru(half_up(hours / 24))}"
 
 
-def duration_en(hours: float) -> str:
-    if hours < 48:
-        return count_en(half_up(hours), "hour")
+def overdue_en(hours: float) -> str:
+    """"5 hours" / "2 days" / "less than an hour" before "overdue", chosen as in Russian."""
+    shown_hours = half_up(hours)
+    if shown_hours < 1:
+        return "less than an hour"
+    if shown_hours < 48:
+        return count_en(shown_hours, "hour")
     return days_en(half_up(hours / 24))
 
 
@@ -185,8 +193,8 @@ def overdue_task(ev: dict) -> dict:
     due_en = f" (due {due['en']})" if due else ""
     more_ru = f" Всего просрочено задач: {num(n, 'ru')}." if n > 1 else ""
     more_en = f" {count_en(n, 'task')} are overdue in total." if n > 1 else ""
-    return both(f"Задача «{ev['task_text']}» просрочена на {duration_ru(hours)}{due_ru}.{more_ru}",
-                f"Task “{ev['task_text']}” is {duration_en(hours)} overdue{due_en}.{more_en}")
+    return both(f"Задача «{ev['task_text']}» просрочена {overdue_ru(hours)}{due_ru}.{more_ru}",
+                f"Task “{ev['task_text']}” is {overdue_en(hours)} overdue{due_en}.{more_en}")
 
 
 def no_activity(ev: dict) -> dict:

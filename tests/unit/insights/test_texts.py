@@ -122,3 +122,19 @@ def test_weakest_step_prints_the_rate_of_the_counts_beside_it():
     step = type("Step", (), {"from_status": 1, "to_status": 2, "rate": rate(0, 23, 0.4, 20)})()
     text = step_place(step, {1: "Переговоры", 2: "Принимают решение"})["text"]
     assert "0% (0 из 23 сделок)" in text["ru"] and "17%" not in text["ru"] and "0% (0 of 23 deals)" in text["en"]
+
+
+@pytest.mark.parametrize("hours", [0.0, 0.1, 0.4])
+def test_a_task_just_past_due_is_overdue_by_less_than_an_hour_not_by_zero_hours(hours):
+    """The re-check recomputes the card a second after the due time: that is when the hint is read most."""
+    t = texts.hint_text("overdue_task", {"hours_overdue": hours, "overdue_tasks": 1, "task_text": "Звонок"})
+    assert "просрочена менее чем на час" in t["ru"] and "0 часов" not in t["ru"], t["ru"]
+    assert "is less than an hour overdue" in t["en"] and "0 hours" not in t["en"], t["en"]
+
+
+@pytest.mark.parametrize("hours, ru, en", [(0.5, "на 1 час", "1 hour"), (47.4, "на 47 часов", "47 hours"),
+                                           (47.6, "на 2 дня", "2 days"), (48, "на 2 дня", "2 days")])
+def test_the_unit_of_an_overdue_time_is_chosen_on_the_number_as_shown(hours, ru, en):
+    """Round first, then choose: 47.6 hours is shown as 48, which reads as 2 days, not «48 часов»."""
+    t = texts.hint_text("overdue_task", {"hours_overdue": hours, "overdue_tasks": 1, "task_text": "Звонок"})
+    assert f"просрочена {ru}" in t["ru"] and f"is {en} overdue" in t["en"], t
