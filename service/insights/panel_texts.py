@@ -84,13 +84,18 @@ def plan_text(progress, p_met: Optional[float]) -> dict:
         f"(now {amount(progress.actual_daily_amount, 'en')}).{chance_en}")
 
 
-HYGIENE_NAMES = {"without_tasks": ("сделок без задач", "deals without tasks"),
-                 "overdue_tasks": ("просроченных задач", "overdue tasks"),
-                 "stuck": ("зависших сделок", "stuck deals")}
+HYGIENE_NAMES = {  # (Russian forms for 1, 2, 5), (English one, many): the count decides the form
+    "without_tasks": (("сделка без задач", "сделки без задач", "сделок без задач"),
+                      ("deal without tasks", "deals without tasks")),
+    "overdue_tasks": (("просроченная задача", "просроченные задачи", "просроченных задач"),
+                      ("overdue task", "overdue tasks")),
+    "stuck": (("зависшая сделка", "зависшие сделки", "зависших сделок"), ("stuck deal", "stuck deals")),
+}
 
 
 def hygiene_text(key: str, mine: int, team_median: float) -> dict:
     """One hygiene count against the team median."""
-    ru, en = HYGIENE_NAMES[key]
-    return both(f"У менеджера {num(mine, 'ru')} {ru} при медиане команды {num(team_median, 'ru')}.",
-                f"The manager has {num(mine, 'en')} {en}; the team median is {num(team_median, 'en')}.")
+    ru, (one, many) = HYGIENE_NAMES[key]
+    return both(f"У менеджера {num(mine, 'ru')} {plural_ru(mine, ru)} при медиане команды {num(team_median, 'ru')}.",
+                f"The manager has {num(mine, 'en')} {plural_en(mine, one, many)}; the team median is "
+                f"{num(team_median, 'en')}.")

@@ -138,3 +138,21 @@ def test_the_unit_of_an_overdue_time_is_chosen_on_the_number_as_shown(hours, ru,
     """Round first, then choose: 47.6 hours is shown as 48, which reads as 2 days, not «48 часов»."""
     t = texts.hint_text("overdue_task", {"hours_overdue": hours, "overdue_tasks": 1, "task_text": "Звонок"})
     assert f"просрочена {ru}" in t["ru"] and f"is {en} overdue" in t["en"], t
+
+
+@pytest.mark.parametrize("key, mine, ru, en", [
+    ("without_tasks", 1, "1 сделка без задач", "1 deal without tasks"),
+    ("without_tasks", 3, "3 сделки без задач", "3 deals without tasks"),
+    ("without_tasks", 11, "11 сделок без задач", "11 deals without tasks"),
+    ("overdue_tasks", 21, "21 просроченная задача", "21 overdue tasks"),
+    ("overdue_tasks", 2, "2 просроченные задачи", "2 overdue tasks"),
+    ("stuck", 1, "1 зависшая сделка", "1 stuck deal"),
+    ("stuck", 5, "5 зависших сделок", "5 stuck deals"),
+])
+def test_a_managers_hygiene_count_takes_the_form_of_its_number(key, mine, ru, en):
+    """«У менеджера 1 сделок без задач» was printed whenever a manager had one more than a team median of 0."""
+    from service.insights.panel_texts import hygiene_text
+
+    text = hygiene_text(key, mine, 0.5)
+    assert f"У менеджера {ru} при медиане команды 0,5." == text["ru"]
+    assert f"The manager has {en}; the team median is 0.5." == text["en"]
