@@ -54,3 +54,12 @@ def client_error(exc: Exception, cfg) -> tuple[int, str, bytes] | None:
                 error=type(exc).__name__)
             return status, reason, json.dumps({"error": code, "message": message}).encode()
     return None
+
+
+def read_error(exc: Exception) -> str | None:
+    """What was malformed in a body gunicorn's parser met while the app read it (a bad chunk), else None: the
+    client's fault, answered 400 like gunicorn's own refusals (the app reads bodies lazily, after gunicorn answered
+    nothing)."""
+    if isinstance(exc, http.ParseException) and not isinstance(exc, APP_FAULTS):
+        return f"malformed request body: {type(exc).__name__}"
+    return None

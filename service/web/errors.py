@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from service.errors import AppError
+from service.web.edge import read_error
 
 log = logging.getLogger(__name__)
 
@@ -28,5 +29,8 @@ def error_answer(exc: Exception) -> tuple[dict, int, dict]:
     if isinstance(exc, HTTPException):
         headers = {k: v for k, v in exc.get_headers() if k != "Content-Type"}  # Allow on a 405
         return {"error": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description}, exc.code, headers
+    malformed = read_error(exc)
+    if malformed:
+        return {"error": "bad_request", "message": malformed}, 400, {}
     log.exception("unhandled error")
     return {"error": "internal", "message": "internal error; it has been logged"}, 500, {}

@@ -101,3 +101,28 @@ def test_gunicorns_own_refusals_are_json(web_process, request_bytes, status, cod
     assert answer_status == status and headers["Content-Type"] == "application/json"
     document = json.loads(body)
     assert document["error"] == code and document["message"]
+
+
+BAD_CHUNKS = {"size-not-hex": b"zz\r\n", "no-terminator": b"2\r\nabXY", "cut-short": b"ff\r\nab"}
+
+
+@pytest.mark.parametrize("path", ["/hooks/16700680/not-a-secret", "/api/v1/settings"])
+@pytest.mark.parametrize("chunks", BAD_CHUNKS.values(), ids=BAD_CHUNKS.keys())
+def test_a_malformed_chunked_body_is_400_not_500(web_process, path, chunks):
+    """gunicorn's parser raises while the app reads a chunked body (InvalidChunkSize, ChunkMissingTerminator,
+    NoMoreData): the client's fault, a 400 like gunicorn's own refusals; it used to be our 500 "internal"."""
+    import json
+    import socket
+    method = "POST" if path.startswith("/hooks") else "PUT"
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", web_process), timeout=10) as conn:
+        conn.sendall(head + chunks)
+        conn.shutdown(socket.SHUT_WR)  # the client is done: a short chunk can never be completed
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    assert int(status_line.split()[1]) == 400, data[:400]
+    document = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert document["error"] == "bad_request" and document["message"]
