@@ -5,7 +5,6 @@ wall-clock window with the local day instead of shifting it by an hour.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta
@@ -13,7 +12,6 @@ from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT = {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}  # ISO weekdays: 1 = Monday
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 LONG_SPAN_DAYS = 21  # beyond this, whole weeks in the middle are counted at once (a year of waiting stays cheap)
 
 
@@ -37,28 +35,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def setting_problems(value) -> list[str]:
-    """Why a `working_hours` setting is not acceptable ([] when it is); `null` means around the clock."""
-    if value is None:
-        return []
-    if not isinstance(value, dict):
-        return ["must be null (around the clock) or {days, start, end}"]
-    problems = []
-    days = value.get("days")
-    if not isinstance(days, list) or not days or not all(type(d) is int and 1 <= d <= 7 for d in days):
-        problems.append("days must be a non-empty list of ISO weekdays 1 (Monday) to 7 (Sunday)")
-    start, end = value.get("start"), value.get("end")
-    for name, text in (("start", start), ("end", end)):
-        if not isinstance(text, str) or not _HHMM.match(text):
-            problems.append(f"{name} must be a time HH:MM (00:00-24:00)")
-    if not problems and _minutes(start) >= _minutes(end):
-        problems.append("start must be earlier than end")
-    unknown = set(value) - {"days", "start", "end"}
-    if unknown:
-        problems.append(f"unknown keys: {', '.join(sorted(unknown))}")
-    return problems
 
 
 def _minutes(text: str) -> int:

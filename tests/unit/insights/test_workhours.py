@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.insights.workhours import DEFAULT, reached_at, setting_problems, working_hours, working_seconds
+from service.insights.workhours import DEFAULT, reached_at, working_hours, working_seconds
 
 MOSCOW = working_hours(DEFAULT, "Europe/Moscow")
 MIN = 60
@@ -67,20 +67,3 @@ def test_long_spans_count_whole_weeks():
 
 def test_reversed_interval_is_zero():
     assert working_seconds(2000, 1000, MOSCOW) == 0
-
-
-@pytest.mark.parametrize("value", [
-    {"days": [], "start": "09:00", "end": "18:00"},
-    {"days": [0], "start": "09:00", "end": "18:00"},
-    {"days": [1], "start": "9", "end": "18:00"},
-    {"days": [1], "start": "18:00", "end": "09:00"},
-    {"days": [1], "start": "09:00", "end": "18:00", "lunch": "13:00"},
-    "9-18",
-])
-def test_bad_settings_are_explained(value):
-    assert setting_problems(value)
-
-
-def test_null_and_the_default_are_valid():
-    assert setting_problems(None) == [] and setting_problems(DEFAULT) == []
-    assert setting_problems({"days": [6, 7], "start": "00:00", "end": "24:00"}) == []
