@@ -4,8 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from service.insights.workhours import DEFAULT, reached_at, working_hours, working_seconds
 
 MOSCOW = working_hours(DEFAULT, "Europe/Moscow")
