@@ -8,6 +8,16 @@ from service.model import LeadEvent, NoteEvent, TaskEvent, UnsortedEvent
 from service.model import CLOSED_STATUSES, LOST, Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 
 
+def supersedes(held, incoming) -> bool:
+    """Whether `incoming` (a webhook event, or a lead or task an API page lists) replaces `held` in the mirror.
+
+    The one rule of both mirror writers: the newer updated_at wins; a tie applies (a replay changes nothing, and
+    a move within the same second is settled by _overtaken_in_the_same_second); a change without a time (a short
+    body) applies, as nothing orders it; nothing held, anything applies.
+    """
+    return held is None or not incoming.updated_at or incoming.updated_at >= held.updated_at
+
+
 def apply_lead_event(current: Optional[Lead], event: LeadEvent,
                      groups: Optional[Mapping[int, int]] = None) -> Optional[Lead]:
     """The lead after `event`; an event older than what we hold changes nothing. `groups` maps users to their group:
@@ -16,7 +26,7 @@ def apply_lead_event(current: Optional[Lead], event: LeadEvent,
     A short body (no time, no fields: real/wh10-wh12) changes only what it carries: the stage, placed at its
     arrival; price, owner, name and date fields stay as held, and nothing becomes 0 or 1970.
     """
-    if current and event.updated_at and event.updated_at < current.updated_at:
+    if not supersedes(current, event):
         return current
     if current and _overtaken_in_the_same_second(current, event):
         return current
@@ -172,7 +182,7 @@ def date_changes(before: Optional[Lead], after: Optional[Lead], at: int) -> list
 
 def apply_task_event(current: Optional[Task], event: TaskEvent) -> Optional[Task]:
     """The task after `event` (None once deleted); older events change nothing."""
-    if current and event.updated_at and event.updated_at < current.updated_at:
+    if not supersedes(current, event):
         return current
     if current and _overtaken_in_the_same_second(current, event):
         return current

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 
 from service.services import first_contacts
 from service.amocrm import schemas
-from service.mirror import CLOCK_SKEW, date_changes, revives
+from service.mirror import CLOCK_SKEW, date_changes, revives, supersedes
 from service.model import Lead, StageChange
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,15 @@ def apply_leads(ctx, items: list) -> int:
     held = ctx.store.get_leads(ctx.account_id, [lead.id for lead in leads])
     leads = [lead for lead in leads if not _still_deleted(held.get(lead.id), lead, ctx)]
     ctx.store.add_timeline(ctx.account_id, "close_dates", synced_date_changes(held, leads))
-    ctx.store.save_lead_changes(ctx.account_id, leads)
+    ctx.store.save_leads(ctx.account_id, _superseding(ctx, leads))
     return len(leads)
+
+
+def _superseding(ctx, leads: list[Lead]) -> list[Lead]:
+    """The listed leads that replace what the mirror holds (a webhook may have written a newer one meanwhile: the
+    mirror is read again just before the write)."""
+    held = ctx.store.get_leads(ctx.account_id, [lead.id for lead in leads])
+    return [lead for lead in leads if supersedes(held.get(lead.id), lead)]
 
 
 def _still_deleted(held: Optional[Lead], listed: Lead, ctx) -> bool:
@@ -108,7 +115,7 @@ def apply_deleted_leads(ctx, items: list) -> int:
 def synced_date_changes(held: dict, leads: list[Lead]) -> list:
     """Date fields a page reports otherwise than an older mirror (a webhook was lost), changed at updated_at."""
     # updated_at is the latest time they can have changed; a mirror newer than the page keeps its own dates
-    return [change for lead in leads if lead.id in held and held[lead.id].updated_at <= lead.updated_at
+    return [change for lead in leads if lead.id in held and supersedes(held[lead.id], lead)
             for change in date_changes(held[lead.id], lead, lead.updated_at)]
 
 
@@ -131,7 +138,7 @@ def apply_tasks(ctx, items: list) -> int:
     """Write lead tasks unless the mirror holds a newer version (a webhook got there first)."""
     tasks = _load(TASKS, items, "tasks", ctx.account_id)
     held = ctx.store.get_tasks(ctx.account_id, [t.id for t in tasks])
-    fresh = [t for t in tasks if t.id not in held or held[t.id].updated_at <= t.updated_at]
+    fresh = [task for task in tasks if supersedes(held.get(task.id), task)]
     ctx.store.save_tasks(ctx.account_id, fresh)
     return len(tasks)
 

@@ -140,14 +140,6 @@ class Mirror:
         raw = self.redis.hgetall(account_key(account_id, "users"))
         return {int(k): User(**json.loads(v)) for k, v in raw.items()}
 
-    def save_lead_changes(self, account_id: int, leads: Iterable[Lead]) -> int:
-        """Write synced leads unless the mirror already holds a newer version; return how many were written."""
-        leads = list(leads)
-        held = self.get_leads(account_id, [lead.id for lead in leads])
-        fresh = [lead for lead in leads if lead.id not in held or held[lead.id].updated_at <= lead.updated_at]
-        self.save_leads(account_id, fresh)
-        return len(fresh)
-
     def all_leads(self, account_id: int) -> Iterator[Lead]:
         """Every mirrored lead, streamed."""
         return scan_records(self.redis, account_key(account_id, "leads"), Lead)

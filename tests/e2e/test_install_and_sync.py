@@ -65,7 +65,7 @@ def test_install_then_sync_mirrors_the_sandbox_lead_by_lead(app, deps, sandbox, 
 
 
 def test_a_sync_killed_halfway_resumes_without_duplicates(deps, connected, world, monkeypatch):
-    real, calls = deps.store.save_lead_changes, []
+    real, calls = deps.store.save_leads, []
 
     def dies_on_third_page(account_id, leads):
         calls.append(1)
@@ -73,7 +73,7 @@ def test_a_sync_killed_halfway_resumes_without_duplicates(deps, connected, world
             raise RuntimeError("worker killed")
         return real(account_id, leads)
 
-    monkeypatch.setattr(deps.store, "save_lead_changes", dies_on_third_page)
+    monkeypatch.setattr(deps.store, "save_leads", dies_on_third_page)
     try:
         sync.full_sync(deps, connected.id)
     except RuntimeError:
@@ -81,7 +81,7 @@ def test_a_sync_killed_halfway_resumes_without_duplicates(deps, connected, world
     checkpoint = deps.store.get_sync(connected.id, "checkpoint")
     assert checkpoint["steps"]["events"]["done"] and "page=3" in checkpoint["steps"]["leads"]["next"]
     assert sync.sync_status(deps, connected.id)["state"] == "interrupted"
-    monkeypatch.setattr(deps.store, "save_lead_changes", real)
+    monkeypatch.setattr(deps.store, "save_leads", real)
     assert sync.full_sync(deps, connected.id)["state"] == "done"
     status = sync.sync_status(deps, connected.id)
     since = status["started_at"] - YEAR
@@ -93,13 +93,13 @@ def test_a_sync_killed_halfway_resumes_without_duplicates(deps, connected, world
 
 
 def test_a_token_revoked_mid_sync_stops_cleanly_and_marks_the_account(deps, connected, sandbox, monkeypatch):
-    real = deps.store.save_lead_changes
+    real = deps.store.save_leads
 
     def revoke_then_save(account_id, leads):
         sandbox.state.tokens.revoke_all()
         return real(account_id, leads)
 
-    monkeypatch.setattr(deps.store, "save_lead_changes", revoke_then_save)
+    monkeypatch.setattr(deps.store, "save_leads", revoke_then_save)
     result = sync.full_sync(deps, connected.id)
     assert (result["state"], result["reason"]) == ("stopped", "needs_reinstall")
     assert deps.store.get_account_state(connected.id)["state"] == "needs_reinstall"

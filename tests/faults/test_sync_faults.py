@@ -65,7 +65,7 @@ def rate_limit(sandbox, **values):
 
 def on_page(deps, monkeypatch, action, before_save=False):
     """Run `action(page_number)` around each page the sync saves (leads pages: the bulk of a sync)."""
-    real, pages = deps.store.save_lead_changes, []
+    real, pages = deps.store.save_leads, []
 
     def hooked(account_id, leads):
         pages.append(1)
@@ -76,7 +76,7 @@ def on_page(deps, monkeypatch, action, before_save=False):
             action(len(pages))
         return result
 
-    monkeypatch.setattr(deps.store, "save_lead_changes", hooked)
+    monkeypatch.setattr(deps.store, "save_leads", hooked)
     return pages
 
 

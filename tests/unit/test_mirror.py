@@ -3,7 +3,7 @@ import json
 from dataclasses import asdict
 
 from service.model import LeadEvent
-from service.mirror import CLOCK_SKEW, apply_lead_event, date_changes
+from service.mirror import CLOCK_SKEW, apply_lead_event, date_changes, supersedes
 from service.model import CloseDateChange, Lead
 
 LEAD = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, price=500, updated_at=1000,
@@ -31,6 +31,20 @@ def test_pipeline_move_is_a_stage_change():
 
 def test_older_event_changes_nothing():
     assert apply_lead_event(LEAD, event(status_id=555, updated_at=999)) is LEAD
+
+
+def test_newer_wins_for_both_writers_a_tie_or_an_undated_change_applies():
+    """One rule for webhook events and API pages alike (issue 19)."""
+    from service.model import Task, TaskEvent
+    assert supersedes(None, event(updated_at=1))
+    assert supersedes(LEAD, event(updated_at=1000)) and supersedes(LEAD, event(updated_at=1001))
+    assert not supersedes(LEAD, event(updated_at=999))
+    assert supersedes(LEAD, event(updated_at=None))  # a short body: nothing orders it
+    listed = Lead(id=1, pipeline_id=10, status_id=100, responsible_user_id=7, updated_at=999)
+    assert not supersedes(LEAD, listed) and supersedes(listed, LEAD)
+    held = Task(id=5, lead_id=1, responsible_user_id=7, complete_till=0, is_completed=False, updated_at=50)
+    assert not supersedes(held, TaskEvent("update", 5, 1, 7, 0, False, updated_at=49))
+    assert supersedes(held, TaskEvent("update", 5, 1, 7, 0, False))  # no time sent (0)
 
 
 def test_same_event_twice_is_the_same_lead():
