@@ -34,11 +34,19 @@ def card(deps: Deps, claims, lead_id: int) -> dict:
     require_view(deps, caller, lead_id, lead)
     if lead is None and not caller.may_view(None):
         doc = None  # a card whose lead left the mirror: only those who see every deal may read it
-    doc = doc or {"lead_id": lead_id, "as_of": None, "hints": []}
-    hints, shown = visible(doc, lead, lead_id, feedback, caller.now)
+    answer, hints, shown = as_seen(doc, lead, lead_id, feedback, caller.now)
     track_views(deps, caller, lead_id, hints, shown, seen)
-    return {"lead_id": lead_id, "as_of": doc.get("as_of"), "hints": by_severity(shown),
-            "hidden": len(hints) - len(shown)}
+    return answer
+
+
+def as_seen(doc: Optional[dict], lead: Optional[Lead], lead_id: int, feedback: dict,
+            now: float) -> tuple[dict, list, list]:
+    """The card answer as this caller sees it (most urgent first, what they hid counted), with the stored card's
+    hints and those shown: what card reads and what a follow-up task answers."""
+    hints, shown = visible(doc, lead, lead_id, feedback, now)
+    answer = {"lead_id": lead_id, "as_of": (doc or {}).get("as_of"), "hints": by_severity(shown),
+              "hidden": len(hints) - len(shown)}
+    return answer, hints, shown
 
 
 def visible(doc: Optional[dict], lead: Optional[Lead], lead_id: int, feedback: dict, now: float) -> tuple[list, list]:

@@ -15,7 +15,7 @@ from service.deps import Deps
 from service.model import Account, Lead, Task
 from service.services.recompute import recompute_cards
 from service.services.widget.access import Caller, authorize, language_hint, require_view
-from service.services.widget.hints import by_severity, visible
+from service.services.widget.hints import as_seen
 
 TASK_CODES = ("overdue_task", "no_open_task")
 SLOT_BUDGET = 3.0  # seconds a click may wait for the account's rate-limit slot
@@ -116,8 +116,6 @@ def _error(cls, code: str, message: str, headers=None, status=None) -> errors.Ap
 
 def fresh_card(deps: Deps, caller: Caller, lead_id: int, lead: Lead) -> dict:
     """The recomputed card as the caller sees it (their feedback applied)."""
-    doc = deps.store.widget.cards_and_leads(caller.account.id, [lead_id])[0][0] or {"hints": [], "as_of": None}
+    doc = deps.store.widget.cards_and_leads(caller.account.id, [lead_id])[0][0]
     feedback = deps.store.widget.user_feedback(caller.account.id, caller.user_id)
-    hints, shown = visible(doc, lead, lead_id, feedback, caller.now)
-    return {"lead_id": lead_id, "as_of": doc.get("as_of"), "hints": by_severity(shown),
-            "hidden": len(hints) - len(shown)}
+    return as_seen(doc, lead, lead_id, feedback, caller.now)[0]
