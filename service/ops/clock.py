@@ -16,21 +16,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job function queued every `every` seconds."""
+    """A job of queueing's table queued every `every` seconds (its queue, timeout and retries are the table's)."""
 
-    func: str
-    queue: str
+    job: str
     every: int
+
+    @property
+    def func(self) -> str:
+        """The job's function, as RQ names it."""
+        return queueing.function(self.job)
 
 
 def schedule(settings) -> tuple[Periodic, ...]:
     """What runs periodically, and how often."""
     return (
-        Periodic("service.jobs.sweep_inboxes", "webhooks", 30),
-        Periodic("service.jobs.recompute_all", "insights", 15 * 60),  # team statistics drift with time alone
-        Periodic("service.jobs.reconcile_all", "sync", settings.reconcile_minutes * 60),  # repairs lost webhooks
-        Periodic("service.jobs.check_webhooks_all", "sync", CHECK_MINUTES * 60),  # amoCRM disables failing hooks
-        Periodic("service.jobs.score_all", "insights", 86400),  # the backtest replays six months: daily
+        Periodic("sweep_inboxes", 30),
+        Periodic("recompute_all", 15 * 60),  # team statistics drift with time alone
+        Periodic("reconcile_all", settings.reconcile_minutes * 60),  # repairs lost webhooks
+        Periodic("check_webhooks_all", CHECK_MINUTES * 60),  # amoCRM disables failing hooks
+        Periodic("score_all", 86400),  # the backtest replays six months: daily
     )
 LEASE = "dp:clock:lease"
 
@@ -42,7 +46,7 @@ def tick(deps: Deps, now: float) -> list[str]:
         slot = int(now // periodic.every)
         # One enqueue per slot across every clock replica.
         if deps.redis.set(f"dp:clock:{periodic.func}:{slot}", 1, nx=True, ex=periodic.every * 2):
-            queueing.enqueue(deps, periodic.func.rpartition(".")[2])
+            queueing.enqueue(deps, periodic.job)
             queued.append(periodic.func)
     return queued
 

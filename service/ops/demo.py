@@ -13,7 +13,7 @@ from typing import Callable, Iterable, TextIO
 import requests
 
 from service import bootstrap
-from service.services import sync
+from service.services import queueing, sync
 from service.config import Settings
 from service.insights.plans import month_bounds, month_key, won_by_user
 from service.model import Lead
@@ -198,8 +198,7 @@ def set_plans(settings: Settings, account_id: int) -> int:
         plans = demo_plans(deps.store.all_leads(account_id), now, account.timezone)
         for plan in plans:
             deps.store.save_plan(account_id, plan)
-        deps.queues["insights"].enqueue("service.jobs.recompute_account", account_id,
-                                        job_id=f"recompute-{account_id}", job_timeout=600)
+        queueing.enqueue(deps, "recompute_account", account_id)
         return len(plans)
     finally:
         deps.redis.close()

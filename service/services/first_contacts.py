@@ -12,7 +12,6 @@ from service.insights import first_contact as fc
 from service.insights.speed_to_lead import Row, facts_of, speed_of_facts
 from service.insights.workhours import DEFAULT, WorkingHours, working_hours
 from service.model import Hint, Lead, LeadEvent, MessageEvent, NoteEvent
-from service.store.first_contact import FirstContactStore
 
 DEFAULT_MINUTES = 15.0
 ROBOT_AUTHORS = {"bot", "system", "robot"}
@@ -26,8 +25,9 @@ EVENT_KINDS = {"outgoing_call": "call", "outgoing_chat_message": "message", "out
 RECHECK_SLOT = 10  # seconds: re-checks due within one slot are one job per account
 
 
-def store(deps: Deps) -> FirstContactStore:
-    return FirstContactStore(deps.store.redis)
+def store(deps: Deps):
+    """The store's first-contact part."""
+    return deps.store.first_contact
 
 
 def limits(doc: Optional[dict], tz: str) -> tuple[float, Optional[WorkingHours]]:
@@ -110,7 +110,7 @@ def record_api_events(deps_store, account_id: int, events: list) -> int:
     """Store the touches among a page of API events (sync and reconcile)."""
     unsorted = {s.id for p in deps_store.get_pipelines(account_id) for s in p.stages if s.is_unsorted}
     touches = api_touches(events, unsorted)
-    FirstContactStore(deps_store.redis).add_touches(account_id, touches)
+    deps_store.first_contact.add_touches(account_id, touches)
     return len(touches)
 
 

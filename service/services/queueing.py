@@ -61,6 +61,11 @@ JOBS = {
 }
 
 
+def function(name: str) -> str:
+    """The job's function as RQ names it: this path is part of every queued job."""
+    return f"service.jobs.{name}"
+
+
 def queue_of(deps: Deps, name: str):
     """The RQ queue a job goes to."""
     return deps.queues[JOBS[name].queue]
@@ -75,7 +80,7 @@ def enqueue(deps: Deps, name: str, *args, job_id: Optional[str] = None, delay: O
     job_id = job_id or (spec.job_id(*args) if spec.job_id else None)
     kwargs = dict(spec.options, job_id=job_id, job_timeout=spec.timeout,
                   retry=Retry(max=len(spec.retry), interval=list(spec.retry)) if spec.retry else None)
-    func = f"service.jobs.{name}"
+    func = function(name)
     if at is not None or delay is not None:
         when = at if at is not None else timedelta(seconds=delay)
         put = (lambda **more: queue.enqueue_at(when, func, *args, **kwargs, **more)) if at is not None else \

@@ -10,6 +10,7 @@ from redis.cluster import RedisCluster
 
 from service.store import cluster
 from service.store.accounts import AccountRecords
+from service.store.first_contact import FirstContactStore
 from service.store.inbox import Inbox
 from service.store.insights import Insights
 from service.store.keys import account_key
@@ -45,3 +46,8 @@ class Store(AccountRecords, Inbox, Mirror, Insights, SyncDocuments, Limits):
         from service.store.widget import WidgetStore
 
         return WidgetStore(self.redis)
+
+    @cached_property
+    def first_contact(self) -> FirstContactStore:
+        """First contact's facts: each lead's earliest touches and request, and the re-checks due (issue 21)."""
+        return FirstContactStore(self.redis)

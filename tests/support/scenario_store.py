@@ -9,7 +9,6 @@ from typing import Optional
 
 from service.model import Account
 from service.services.recompute import recompute_account, score_forecast
-from service.store.first_contact import FirstContactStore
 from tests.support.report_screenshots import report_account, synced_snapshot
 
 
@@ -30,7 +29,7 @@ def load_scenario(deps, account: Account, now: Optional[float] = None, plans: tu
     store.save_records(account_id, "loss_reasons", snap.loss_reasons)
     # Its open deals were answered five minutes after they came in: no first-contact hint on their cards, whatever
     # the weekday and hour the tests run at (working hours)
-    FirstContactStore(store.redis).add_touches(account_id, {
+    store.first_contact.add_touches(account_id, {
         lead.id: {f"call:{lead.responsible_user_id}": lead.created_at + 300}
         for lead in snap.leads.values() if lead.is_open and lead.responsible_user_id})
     for plan in plans:

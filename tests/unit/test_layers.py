@@ -173,6 +173,8 @@ def _redis_misuse(module: ast.Module) -> list[str]:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("redis") \
                 and node.module != "redis.exceptions":
             found.append(f"line {node.lineno}: from {node.module} import ...")
+        if isinstance(node, ast.Attribute) and node.attr == "redis" and ast.unparse(node.value).endswith("store"):
+            found.append(f"line {node.lineno}: {ast.unparse(node)} (the store's own client)")
         if isinstance(node, ast.ImportFrom) and node.module == "service.store.keys":
             found.append(f"line {node.lineno}: builds keys (service.store.keys)")
     return found
@@ -185,12 +187,39 @@ def test_only_the_store_ops_and_bootstrap_speak_redis():
 
 def test_the_redis_rule_sees_a_raw_command_and_a_hand_built_key():
     source = "from service.store.keys import account_key\n\ndef f(deps):\n    deps.store.redis.hset('k', 'f', 1)\n"
-    assert len(_redis_misuse(ast.parse(source))) == 2
+    assert len(_redis_misuse(ast.parse(source))) == 3  # the import, the command, the store's client
+    assert len(_redis_misuse(ast.parse("def f(deps):\n    return Part(deps.store.redis)\n"))) == 1
 
 
 def test_the_direction_rule_sees_an_adapter_importing_a_use_case():
     assert layer_of("service.services.intake") not in MAY_IMPORT[layer_of("service.store.inbox")]
     assert layer_of("service.amocrm.client") not in MAY_IMPORT[layer_of("service.store.core")]
+
+
+def _queues_itself(module: ast.Module) -> list[str]:
+    """Ways a module could queue a job around services/queueing.py: a call of an RQ queue's enqueue methods, or a
+    job function named by its string."""
+    found = []
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("enqueue", "enqueue_in", "enqueue_at", "enqueue_call", "enqueue_many") \
+                and ast.unparse(node.func.value) != "queueing":
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}()")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("service.jobs."):
+            found.append(f"line {node.lineno}: {node.value!r}")
+    return found
+
+
+def test_every_job_is_queued_through_queueing():
+    """One table owns every job's queue, id, timeout, retries and uniqueness (issue 19): nobody queues around it."""
+    own = {"service.services.queueing"} | {m for m in modules() if layer_of(m) == "sandbox"}  # the sandbox's hooks
+    wrong = {m: _queues_itself(tree(m)) for m in modules() if m not in own}
+    assert not {m: w for m, w in wrong.items() if w}
+
+
+def test_the_queueing_rule_sees_a_queue_used_directly():
+    source = "def f(deps):\n    deps.queues['insights'].enqueue('service.jobs.recompute_account', 1)\n"
+    assert len(_queues_itself(ast.parse(source))) == 2
 
 
 def test_no_module_is_over_400_lines():
