@@ -25,6 +25,7 @@ define(['jquery', './format.js'], function ($, format) {
       (settings.supervisor_ids || []).forEach(function (id) { supervisors[id] = true; });
       var fields = settings.date_fields || [];
       var closeField = settings.close_date_field_id;
+      var mayChoose = settings.may_choose_supervisors !== false;
       function auto() {  // an empty field: the limit is learned from the stage's history (P80 / P95)
         return t('panel.settings_auto');
       }
@@ -65,15 +66,18 @@ define(['jquery', './format.js'], function ($, format) {
               esc(auto()) + '"></td></tr>';
           }).join('') + '</table>' : div('empty', esc(t('panel.empty')))) +
         '<h3 class="' + el('h2') + '">' + esc(t('panel.settings_supervisors')) + '</h3>' +
-        div('legend', esc(t('panel.settings_supervisors_note'))) + '<div class="' + el('checks') + '">' +
+        div('legend', esc(t(mayChoose ? 'panel.settings_supervisors_note' : 'panel.settings_supervisors_admins'))) +
+        '<div class="' + el('checks') + '">' +
         users.map(function (u) {
           var id = u.id;
           if (u.is_admin) {  // admins are supervisors anyway: shown ticked, not sent
             return '<label><input type="checkbox" checked disabled> ' + esc(u.name || view.userName(id)) + ' (' +
               esc(t('panel.settings_admin')) + ')</label>';
           }
+          // Only an account admin may choose supervisors (the API answers 403 otherwise): others see them read-only.
           return '<label><input type="checkbox" name="supervisor" value="' + esc(id) + '"' +
-            (supervisors[id] ? ' checked' : '') + '> ' + esc(u.name || view.userName(id)) + '</label>';
+            (supervisors[id] ? ' checked' : '') + (mayChoose ? '' : ' disabled') + '> ' +
+            esc(u.name || view.userName(id)) + '</label>';
         }).join('') + '</div><div class="' + el('actions') + '">' +
         button('save-settings', t('common.save'), 'primary') +
         '<span class="' + el('status') + '"></span></div></form>';
@@ -126,13 +130,16 @@ define(['jquery', './format.js'], function ($, format) {
         if (overrides[k].warn_days === undefined) { delete overrides[k]; }
       });
       var field = $.trim(form.find('[name="close_date_field"]').val() || '');
-      return $.extend(collectFirstContact(form), {
-              no_activity_days: Number(form.find('[name="no_activity_days"]').val()) || 7,
-              close_date_field_id: field === '' ? null : Number(field),
-              stage_overrides: overrides,
-              supervisor_ids: form.find('input[name="supervisor"]:checked').map(function () {
-                return Number($(this).val());
-              }).get()});
+      var changes = $.extend(collectFirstContact(form), {
+        no_activity_days: Number(form.find('[name="no_activity_days"]').val()) || 7,
+        close_date_field_id: field === '' ? null : Number(field),
+        stage_overrides: overrides});
+      if (form.find('input[name="supervisor"]:enabled').length) {  // read-only for non-admins: not sent
+        changes.supervisor_ids = form.find('input[name="supervisor"]:checked').map(function () {
+          return Number($(this).val());
+        }).get();
+      }
+      return changes;
     }
 
     function loadSettings() {

@@ -141,6 +141,8 @@ class SettingsAnswer(Schema):
     defaults = fields.Nested(Defaults)
     stages = fields.List(fields.Nested(StageRef), metadata={"description": "open stages that may be overridden"})
     users = fields.List(fields.Nested(UserRef), metadata={"description": "candidates for supervisor_ids"})
+    may_choose_supervisors = fields.Boolean(metadata={
+        "description": "whether the caller (an amoCRM account admin) may change supervisor_ids"})
     date_fields = fields.List(fields.Nested(DateFieldRef), metadata={
         "description": "the account's lead date fields (synced from amoCRM): candidates for close_date_field_id"})
     recompute = fields.String(metadata={"description": "after a PUT: queued"})

@@ -151,3 +151,18 @@ def test_sync_progress_bar_follows_a_running_sync(page, harness, scenario, deps)
     width = sync.locator(".deal-pulse__progress-fill").get_attribute("width")
     assert float(width) == 120.0  # 40% of the 300-unit track
     screenshot(page, "panel-sync", ".deal-pulse__header")
+
+
+def test_a_chosen_supervisor_tunes_thresholds_but_sees_supervisors_read_only(page, harness, scenario, deps):
+    deps.store.save_insight(scenario.id, "settings", {"supervisor_ids": [2]})
+    open_settings(page, harness, user=2, admin=False)
+    form = page.locator(".deal-pulse__settings-form")
+    assert form.locator('input[name="supervisor"]:enabled').count() == 0  # only an account admin chooses them
+    assert form.locator('input[name="supervisor"][value="2"]').is_checked()
+    assert "выбирает администратор" in text_of(page.locator('[data-section="settings"] .deal-pulse__legend'))
+    form.locator('[name="no_activity_days"]').fill("4")
+    form.locator('[data-dp-action="save-settings"]').click()
+    page.wait_for_function("document.querySelector('[data-section=\"settings\"] .deal-pulse__status')"
+                           ".textContent === 'Сохранено'", timeout=5_000)
+    saved = deps.store.read_insight(scenario.id, "settings")
+    assert saved["no_activity_days"] == 4 and saved["supervisor_ids"] == [2]

@@ -132,6 +132,22 @@ def test_chosen_supervisors_take_effect_at_once(client, settings, world):
     assert call(client, settings, "GET", "/panel", CHOSEN).status_code == 403  # replaced
 
 
+def test_a_chosen_supervisor_cannot_choose_supervisors(client, settings, world, deps):
+    reply = put(client, settings, CHOSEN, "/settings", supervisor_ids=[CHOSEN.id, ALL.id, DENIED.id])
+    assert reply.status_code == 403 and "admin" in reply.json["message"], reply.json
+    assert put(client, settings, CHOSEN, "/settings", supervisor_ids=[]).status_code == 403  # nor drop them
+    assert deps.store.read_insight(ACCOUNT.id, "settings")["supervisor_ids"] == [CHOSEN.id]
+    assert recompute_jobs(deps) == [] and call(client, settings, "GET", "/panel", ALL).status_code == 403
+
+
+def test_a_chosen_supervisor_still_tunes_thresholds_and_resends_the_same_supervisors(client, settings, world):
+    reply = put(client, settings, CHOSEN, "/settings", no_activity_days=3, supervisor_ids=[CHOSEN.id])
+    assert reply.status_code == 200, reply.json
+    assert reply.json["no_activity_days"] == 3 and reply.json["supervisor_ids"] == [CHOSEN.id]
+    assert reply.json["may_choose_supervisors"] is False
+    assert call(client, settings, "GET", "/settings", ADMIN).json["may_choose_supervisors"] is True
+
+
 @pytest.mark.parametrize("user", [MINE, ALL, DENIED])
 def test_managers_cannot_change_settings(client, settings, world, user):
     reply = put(client, settings, user, "/settings", supervisor_ids=[user.id])

@@ -1,4 +1,9 @@
-"""Plans and settings: read by everyone, written by supervisors; every write queues a recompute of the account."""
+"""Plans and settings: read by everyone, written by supervisors; every write queues a recompute of the account.
+
+Who is a supervisor (`supervisor_ids`) is changed only by an amoCRM account admin: a chosen supervisor may tune
+plans and thresholds, but letting them choose supervisors would let them raise anyone (themselves included) to
+the panel's rights, which amoCRM never granted.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -54,7 +59,7 @@ def put_plan(deps: Deps, claims, month: str, user_id: Optional[int], amount=None
 def settings_view(deps: Deps, claims) -> dict:
     """The widget settings with their defaults, the stages they may name, and the account's users."""
     caller, _ = authorize(deps, claims)
-    return _view(deps, caller.account.id, caller.settings)
+    return {**_view(deps, caller.account.id, caller.settings), "may_choose_supervisors": caller.is_admin}
 
 
 def put_settings(deps: Deps, claims, changes: dict) -> dict:
@@ -62,11 +67,22 @@ def put_settings(deps: Deps, claims, changes: dict) -> dict:
     caller, _ = authorize(deps, claims)
     require_supervisor(caller, "changing the settings")
     account_id = caller.account.id
+    _require_admin_for_supervisors(caller, changes)
     _check(deps, account_id, changes)
     doc = {**{k: caller.settings[k] for k in SETTING_KEYS if k in caller.settings}, **changes,
            "updated_at": caller.now, "updated_by": caller.user_id}
     deps.store.save_insight(account_id, "settings", doc)
-    return {**_view(deps, account_id, doc), "recompute": queue_recompute(deps, account_id)}
+    return {**_view(deps, account_id, doc), "may_choose_supervisors": caller.is_admin,
+            "recompute": queue_recompute(deps, account_id)}
+
+
+def _require_admin_for_supervisors(caller, changes: dict) -> None:
+    """403 when a non-admin would change who is a supervisor; resending the same set (the form sends it) is fine."""
+    if "supervisor_ids" not in changes or caller.is_admin:
+        return
+    if set(changes["supervisor_ids"] or ()) != set(caller.settings.get("supervisor_ids") or ()):
+        raise errors.Forbidden("only an amoCRM account admin may choose who is a supervisor; "
+                               "supervisors may change plans and thresholds")
 
 
 def _check(deps: Deps, account_id: int, changes: dict) -> None:
