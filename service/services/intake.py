@@ -146,7 +146,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
             lock.reacquire()
             touched: set[int] = set()
             batch = _apply_batch(deps, account, entries, touched)
-            recompute_cards(deps, account_id, touched)
+            _recompute_or_hand_over(deps, account_id, touched)
             deps.store.mark_applied(account_id, entries[-1][0])
             deps.store.count(account_id, **batch)
             totals.update(batch)
@@ -157,6 +157,21 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     if totals:
         fresh_panel.request_recompute(deps, account_id)  # the panel's figures follow within a minute
     return dict(totals)
+
+
+def _recompute_or_hand_over(deps: Deps, account_id: int, touched: set[int]) -> None:
+    """Recompute the batch's cards; if that fails for a reason other than Redis, the events are in the mirror
+    already: log it and hand the cards to a recheck job RQ retries, so one card that cannot be computed never
+    stops the inbox (the batch would be re-read, re-applied and fail again, forever)."""
+    try:
+        recompute_cards(deps, account_id, touched)
+    except redis.RedisError:
+        raise  # storage trouble: the batch stays in the inbox and the next drain applies it again
+    except Exception:  # noqa: BLE001 — the cards, not the events, failed: they get their own job
+        log.exception("account %s: recomputing %d cards after applying webhooks failed; handed to recheck_leads",
+                      account_id, len(touched))
+        deps.store.count(account_id, card_recompute_failed=1)
+        queueing.enqueue(deps, "recheck_leads", account_id, sorted(touched))
 
 
 def _release(lock) -> None:

@@ -41,7 +41,8 @@ JOBS = {
     # the fresh panel's debounced recompute (services/fresh_panel.py: one waits, one runs); no job key outlives its use
     "recompute_fresh": JobSpec("insights", 1800, job_id=lambda a: f"fresh-recompute-{a}",
                                options={"ttl": FRESH_RECOMPUTE_TTL, "result_ttl": 60}),
-    "recheck_leads": JobSpec("insights"),  # the caller names it (account, lead, due time)
+    # the caller names it (account, lead, due time); retried: a drain hands it the cards it failed to compute
+    "recheck_leads": JobSpec("insights", retry=(30, 300)),
     "recheck_first_contacts": JobSpec("insights"),  # the caller names it (account, time slot)
     "score_forecast": JobSpec("insights", 1800, job_id=lambda a: f"score_forecast-{a}", one_waiting=True),
     "score_all": JobSpec("insights"),

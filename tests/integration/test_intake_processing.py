@@ -200,3 +200,48 @@ def test_a_delete_sticks_against_a_held_back_update(client, settings, account, d
     post(client, settings, lead_pairs("restore", 1, 101, 4500))
     run_worker()
     assert not deps.store.get_leads(account.id, [1])[1].is_deleted
+
+
+def test_a_card_that_fails_to_compute_does_not_stall_the_inbox(client, settings, account, deps, run_worker,
+                                                               monkeypatch, caplog):
+    """The events are applied once and marked; the cards go to a recheck job RQ retries (review finding v3-5)."""
+    real, calls = intake.recompute_cards, []
+
+    def broken_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise ValueError("a card could not be computed")
+        return real(*args)
+
+    monkeypatch.setattr(intake, "recompute_cards", broken_once)
+    post(client, settings, lead_pairs("add", 1, 100, 1500), request_id="req-1")
+    post(client, settings, lead_pairs("status", 1, 101, 1600), request_id="req-2")
+    run_worker()  # the drain, then the recheck it handed the cards to
+    assert deps.store.inbox_length(account.id) == 0
+    assert deps.store.counters(account.id) == {"applied": 2, "card_recompute_failed": 1}
+    assert [(c.old_status_id, c.status_id) for c in deps.store.timelines(account.id, "history", [1])[1]] == \
+        [(100, 101)]  # applied once
+    assert deps.store.read_card(account.id, 1) is not None  # the retried recompute made the card
+    assert "recomputing 1 cards after applying webhooks failed" in caplog.text
+    post(client, settings, lead_pairs("status", 1, 102, 1700), request_id="req-3")
+    run_worker()
+    assert deps.store.counters(account.id)["applied"] == 3 and deps.store.inbox_length(account.id) == 0
+
+
+def test_a_card_that_never_computes_fails_its_own_job_not_the_inbox(client, settings, account, deps, run_worker,
+                                                                    monkeypatch):
+    from rq.registry import FailedJobRegistry
+
+    def broken(*args):
+        raise ValueError("a card could not be computed")
+
+    monkeypatch.setattr(intake, "recompute_cards", broken)
+    monkeypatch.setattr("service.services.recompute.recompute_cards", broken)  # the recheck job's path too
+    for n, status in enumerate((100, 101, 102)):
+        post(client, settings, lead_pairs("add" if n == 0 else "status", 1, status, 1500 + n), request_id=f"r{n}")
+        run_worker()
+    assert deps.store.inbox_length(account.id) == 0 and deps.store.counters(account.id)["applied"] == 3
+    assert deps.store.get_leads(account.id, [1])[1].status_id == 102
+    waiting = ScheduledJobRegistry(queue=deps.queues["insights"]).get_job_ids()
+    failed = FailedJobRegistry(queue=deps.queues["insights"]).get_job_ids()
+    assert [j for j in waiting + failed if not j.startswith("fresh-recompute-")]  # retried by RQ, visible there
