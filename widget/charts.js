@@ -4,7 +4,7 @@ define(['./format.js'], function (format) {
   'use strict';
 
   var CSS = format.CSS, esc = format.esc, num = format.num, pct = format.pct, fill = format.fill,
-      monthKey = format.monthKey, el = format.el;
+      monthOf = format.monthOf, el = format.el;
 
   var Svg = {
     open: function (width, height, label) {
@@ -179,7 +179,7 @@ define(['./format.js'], function (format) {
   }
 
   /** The next three months: P10–P90 as a band, P50 as the line, the value printed at each month. */
-  function forecastChart(months, t, lang) {
+  function forecastChart(months, t, lang, tz) {
     var width = 460, height = 190, left = 60, right = 30, top = 16, bottom = 40;
     var plotW = width - left - right, plotH = height - top - bottom, max = 0;
     months.forEach(function (m) { max = Math.max(max, m.p90 || 0, m.p50 || 0); });
@@ -202,19 +202,21 @@ define(['./format.js'], function (format) {
         '" r="3.5"><title>' + esc('P10 ' + num(m.p10, lang) + ' · P50 ' + num(m.p50, lang) + ' · P90 ' +
         num(m.p90, lang)) + '</title></circle>';
       out += Svg.text(x(i), y(m.p50) - 8, num(m.p50, lang), 'svg-value-strong', 'middle');
-      out += Svg.text(x(i), height - 22, monthName(m.start, lang), 'svg-label', 'middle');
+      out += Svg.text(x(i), height - 22, monthName(m.start, lang, tz), 'svg-label', 'middle');
       out += Svg.text(x(i), height - 8, num(m.p10, lang) + '–' + num(m.p90, lang), 'svg-muted', 'middle');
     });
     return out + Svg.close;
   }
 
-  function monthName(ts, lang) {
+  /** A month's name in the account's timezone `tz` (month starts are its local midnights, which the browser's
+      own timezone may place in the month before). */
+  function monthName(ts, lang, tz) {
     if (!ts) { return ''; }
-    var date = new Date(ts * 1000 + 12 * 3600 * 1000);  // mid-day: month starts are local midnights
     try {
-      return date.toLocaleDateString(lang === 'ru' ? 'ru-RU' : 'en-US', {month: 'long', year: 'numeric'});
-    } catch (e) {
-      return monthKey(date);
+      return new Date(ts * 1000).toLocaleDateString(lang === 'ru' ? 'ru-RU' : 'en-US',
+                                                    {month: 'long', year: 'numeric', timeZone: tz || 'UTC'});
+    } catch (e) {  // an unknown timezone name
+      return monthOf(ts, 'UTC');
     }
   }
 

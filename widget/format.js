@@ -72,8 +72,48 @@ define([], function () {
     return texts[lang] || texts.ru || texts.en || '';
   }
 
-  function monthKey(date) {
-    return date.getFullYear() + '-' + (date.getMonth() < 9 ? '0' : '') + (date.getMonth() + 1);
+  // ---------------------------------------------------------------- the account's calendar
+  // Every date the widget shows or sends is a day of the account's timezone (the API's `timezone`), never the
+  // browser's: a supervisor in Honolulu reading a Moscow account sees Moscow's days. Intl.DateTimeFormat's
+  // timeZone option is standard ECMAScript (ECMA-402), not an amoCRM API.
+
+  /** The calendar fields of a moment (unix seconds) in an IANA timezone; an unknown name falls back to UTC. */
+  function zoned(ts, tz) {
+    var parts = {};
+    try {
+      new Intl.DateTimeFormat('en-US', {timeZone: tz || 'UTC', hourCycle: 'h23', year: 'numeric', month: 'numeric',
+        day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric'})
+        .formatToParts(new Date(ts * 1000)).forEach(function (p) { parts[p.type] = Number(p.value); });
+    } catch (e) {
+      return tz && tz !== 'UTC' ? zoned(ts, 'UTC') : null;
+    }
+    return {year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24, minute: parts.minute,
+            second: parts.second};
+  }
+
+  function pad(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
+
+  /** 'YYYY-MM-DD': the account-local day of a moment. */
+  function dayKey(ts, tz) {
+    var z = zoned(ts, tz);
+    return z ? z.year + '-' + pad(z.month) + '-' + pad(z.day) : '';
+  }
+
+  /** 'YYYY-MM': the account-local month of a moment. */
+  function monthOf(ts, tz) {
+    return dayKey(ts, tz).slice(0, 7);
+  }
+
+  /** Unix seconds of 12:00 on an account-local day 'YYYY-MM-DD' (noon: inside the day whatever DST does). */
+  function localNoon(day, tz) {
+    var p = String(day || '').split('-');
+    if (p.length !== 3 || !+p[0]) { return null; }
+    var guess = Date.UTC(+p[0], +p[1] - 1, +p[2], 12) / 1000, z = zoned(guess, tz);
+    if (!z) { return guess; }
+    var offset = Date.UTC(z.year, z.month - 1, z.day, z.hour, z.minute, z.second) / 1000 - guess;
+    return guess - offset;
   }
 
   function el(name, extra) {
@@ -90,6 +130,6 @@ define([], function () {
   }
 
   return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
-          signedPct: signedPct, pluralIndex: pluralIndex, fill: fill, pick: pick, monthKey: monthKey, el: el, div: div,
-          button: button};
+          signedPct: signedPct, pluralIndex: pluralIndex, fill: fill, pick: pick, el: el, div: div,
+          button: button, zoned: zoned, dayKey: dayKey, monthOf: monthOf, localNoon: localNoon};
 });

@@ -5,7 +5,7 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
   'use strict';
 
   var CSS = format.CSS, DAY = format.DAY, esc = format.esc, num = format.num, pct = format.pct,
-      signedPct = format.signedPct, fill = format.fill, pick = format.pick, monthKey = format.monthKey, el = format.el,
+      signedPct = format.signedPct, fill = format.fill, pick = format.pick, monthOf = format.monthOf, el = format.el,
       div = format.div;
   var funnelChart = charts.funnelChart, stageTimeChart = charts.stageTimeChart, incomingChart = charts.incomingChart,
       workloadChart = charts.workloadChart, planChart = charts.planChart, forecastChart = charts.forecastChart,
@@ -130,12 +130,12 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
         el('num') + '">P10</th><th class="' + el('num') + '">P50</th><th class="' + el('num') + '">P90</th>' +
         '<th class="' +
         el('num') + '">' + esc(t('panel.forecast_won')) + '</th></tr>' + months.map(function (m) {
-          return '<tr><td>' + esc(monthName(m.start, lang)) + '</td><td class="' + el('num') + '">' +
+          return '<tr><td>' + esc(monthName(m.start, lang, state.timezone)) + '</td><td class="' + el('num') + '">' +
             esc(num(m.p10, lang)) + '</td><td class="' + el('num') + '">' + esc(num(m.p50, lang)) + '</td><td class="' +
             el('num') + '">' + esc(num(m.p90, lang)) + '</td><td class="' + el('num') + '">' +
             esc(num(m.won_so_far || 0, lang)) + '</td></tr>';
         }).join('') + '</table>';
-      return forecastChart(months, t, lang) + div('lead', esc(accuracy), ' data-accuracy="1"') + table;
+      return forecastChart(months, t, lang, state.timezone) + div('lead', esc(accuracy), ' data-accuracy="1"') + table;
     }
 
     function usefulnessHtml(panel) {
@@ -231,7 +231,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
         .done(function (raw) {
           view.renderFilteredPanel(raw);
           if (state.panelMode === 'admin') {  // the admin page: plans and settings need the panel's managers
-            view.loadPlans(state.planMonth || monthKey(new Date()));
+            // the month the API answered (the account's), not the browser's: they differ for hours at a month's turn
+            view.loadPlans(state.planMonth || (raw.plans || {}).month || monthOf(Date.now() / 1000, state.timezone));
             view.loadSettings();
           }
         })

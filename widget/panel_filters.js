@@ -21,14 +21,15 @@ define(['jquery', './format.js'], function ($, format) {
       return parts.length ? '?' + parts.join('&') : '';
     }
 
+    /** The account-local day of a moment, for a date input (toISOString would give the UTC day). */
     function dayInput(ts) {
-      return ts ? new Date(ts * 1000).toISOString().slice(0, 10) : '';
+      return ts ? format.dayKey(ts, state.timezone) : '';
     }
 
-    /** A picked calendar day as 12:00 UTC: the same day in every account timezone, which counts whole days. */
+    /** A picked calendar day as 12:00 of that day in the account's timezone: the server counts its whole days
+        (12:00 UTC would be the next day east of UTC+12, e.g. Kamchatka). */
     function dayNoon(value) {
-      var p = String(value || '').split('-');
-      return p.length === 3 ? Math.round(Date.UTC(+p[0], +p[1] - 1, +p[2], 12) / 1000) : null;
+      return format.localNoon(value, state.timezone);
     }
 
     var FILTER_LABELS = {period: 'panel.filter_period', pipeline_id: 'panel.filter_pipeline_id',
@@ -104,6 +105,7 @@ define(['jquery', './format.js'], function ($, format) {
 
     function renderFilteredPanel(raw) {
       state.panelRaw = raw || {};
+      state.timezone = state.panelRaw.timezone || (state.panelRaw.filters || {}).timezone || state.timezone;
       view.panelRoot().find('.' + CSS + '__filters-slot').html(filtersHtml(state.panelRaw));
       view.renderPanelSections(view.normalizePanel(raw));
       view.fillSection('report', view.reportHtml(state.panelRaw.report));

@@ -33,6 +33,8 @@ class Usefulness(Schema):
 class Panel(Schema):
     as_of = fields.Integer(allow_none=True, metadata={"description": "the last full recompute"})
     recompute = fields.Dict(allow_none=True)
+    timezone = fields.String(metadata={"description": "the account's IANA timezone: every date in the panel is a "
+                                                      "day of it"})
     team = fields.Dict(allow_none=True, metadata={"description": "TeamInsights: funnel, steps, losses, "
                                                                  "time_in_stage, incoming, workload, changes"})
     forecast = fields.Dict(allow_none=True, metadata={"description": "months/cumulative with p10/p50/p90"})

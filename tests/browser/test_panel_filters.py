@@ -45,7 +45,7 @@ def test_period_presets_and_custom_days_reach_the_api(page, harness, scenario):
     page.locator('[data-dp-filter="from"]').wait_for()
     page.fill('[data-dp-filter="from"]', "2026-01-05")
     page.locator('[data-dp-filter="from"]').dispatch_event("change")
-    noon = 1767614400  # 2026-01-05 12:00 UTC: the picked day in any account timezone
+    noon = 1767603600  # 2026-01-05 12:00 in the account's timezone (Moscow): inside the picked day
     page.locator(f'#deal-pulse-panel[data-dp-loaded*="from={noon}"]').wait_for(timeout=10_000)
     assert page.locator('[data-dp-filter="from"]').input_value() == "2026-01-05"
     screenshot(page, "panel-filter-custom")

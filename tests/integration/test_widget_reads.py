@@ -35,6 +35,8 @@ NOT_FROM_THE_API = {
     "item": "card.js hintOf: {item, code, slot}", "slot": "card.js hintOf: {item, code, slot}",
     "label": "rows the widget builds (speed rows, filter options)",
     "pace_share": "panel.js planRows: the share of the month gone", "period_days": "panel.js normalizePanel",
+    **{part: "format.js zoned: the calendar fields Intl.DateTimeFormat gives for the account's timezone"
+       for part in ("year", "day", "hour", "minute", "second")},
 }
 READ = re.compile(r"([\w$\])]+)\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
 

@@ -79,7 +79,7 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
                  "is_admin": bool(u in users and users[u].is_admin),
                  "group_id": users[u].group_id if u in users else 0,
                  **{k: (summaries.get(u) or {}).get(k) for k in MANAGER_ROW_KEYS}} for u in ids]
-    return {"as_of": (recompute or {}).get("as_of"), "recompute": recompute, "team": team, "forecast": forecast,
+    return {"as_of": (recompute or {}).get("as_of"), "timezone": caller.account.timezone, "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
             "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
             "speed_to_lead": speed, **(view or {"filters": None, "options": None, "report": None})}
