@@ -106,6 +106,16 @@ define([], function () {
     return dayKey(ts, tz).slice(0, 7);
   }
 
+  /** A day for people in the account's timezone: «5 декабря 2025» (texts add «года») / "December 5, 2025". */
+  function dayName(ts, lang, tz) {
+    try {
+      return new Date(ts * 1000).toLocaleDateString(lang === 'ru' ? 'ru-RU' : 'en-US',
+        {day: 'numeric', month: 'long', year: 'numeric', timeZone: tz || 'UTC'}).replace(/\s*г\.$/, '');
+    } catch (e) {  // an unknown timezone name
+      return dayKey(ts, 'UTC');
+    }
+  }
+
   /** Unix seconds of 12:00 on an account-local day 'YYYY-MM-DD' (noon: inside the day whatever DST does). */
   function localNoon(day, tz) {
     var p = String(day || '').split('-');
@@ -131,5 +141,5 @@ define([], function () {
 
   return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
           signedPct: signedPct, pluralIndex: pluralIndex, fill: fill, pick: pick, el: el, div: div,
-          button: button, zoned: zoned, dayKey: dayKey, monthOf: monthOf, localNoon: localNoon};
+          button: button, zoned: zoned, dayKey: dayKey, dayName: dayName, monthOf: monthOf, localNoon: localNoon};
 });

@@ -109,7 +109,25 @@ define(['jquery', './format.js'], function ($, format) {
       view.panelRoot().find('.' + CSS + '__filters-slot').html(filtersHtml(state.panelRaw));
       view.renderPanelSections(view.normalizePanel(raw));
       view.fillSection('report', view.reportHtml(state.panelRaw.report));
+      showHistory(state.panelRaw.filters || {});
       view.panelRoot().attr('data-dp-loaded', panelQuery());  // which filters the figures on screen answer
+    }
+
+    var BEFORE_HISTORY = ['funnel', 'time', 'incoming', 'workload', 'speed', 'report'];  // the period's figures
+
+    /** Where the account's history starts, when the period reaches before it: a figure we do not hold is unknown,
+        never zero. A period cut to the history says so; one wholly before it shows no figures at all. */
+    function showHistory(f) {
+      if (!f.history) { return; }
+      var date = format.dayName(f.available_from, state.lang, state.timezone);
+      view.panelRoot().find('.' + CSS + '__filters-slot').append(format.div('history',
+        esc(t(f.history === 'before' ? 'panel.history_before' : 'panel.history_clamped', {date: date}))));
+      if (f.history === 'before') {
+        view.panelRoot().find('.' + CSS + '__places-slot').empty();
+        BEFORE_HISTORY.forEach(function (name) {
+          view.fillSection(name, format.div('empty', esc(t('panel.history_unknown', {date: date}))));
+        });
+      }
     }
 
     return {panelQuery: panelQuery, changeFilter: changeFilter, renderFilteredPanel: renderFilteredPanel};

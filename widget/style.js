@@ -70,6 +70,8 @@ define(['jquery', './format.js'], function ($, format) {
     C + '__h1{font-size:20px;font-weight:700;margin:0}',
     C + '__h2{font-size:15px;font-weight:700;margin:0 0 8px}',
     C + '__sync{min-width:300px;font-size:12px;color:#6b7685}',
+    C + '__history{background:#eef4fb;border-left:4px solid #1375ab;padding:8px 10px;border-radius:2px;' +
+      'margin:0 0 16px}',
     C + '__places{list-style:none;margin:0 0 16px;padding:0;display:grid;gap:6px}',
     C + '__place{background:#fdf7ea;border-left:4px solid #f0a020;padding:8px 10px;border-radius:2px}',
     C + '__place--most_losses{background:#fdf0ef;border-color:#e0443a}',

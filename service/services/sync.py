@@ -191,6 +191,8 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
     if deps.store.get_account(account_id) is None:  # wiped after the last page's lock renewal
         return _uninstalled_mid_sync(deps, account_id, kind, run, NotInstalled("uninstalled"))
     progress.finish("done")
+    if kind == "full":
+        _record_history_start(deps, account_id, run.since)
     deps.store.save_sync(account_id, "watermark", {"since": start - OVERLAP if kind == "incremental"
                                                    else checkpoint.get("started_at", start) - OVERLAP})
     deps.store.delete_sync(account_id, "checkpoint")
@@ -198,6 +200,13 @@ def _guarded(deps: Deps, account_id: int, kind: str, body, since: Optional[int] 
     if kind == "full":  # the first backtest; the clock repeats it daily
         queueing.enqueue(deps, "score_forecast", account_id)
     return {"state": "done", "requests": run.client.requests_sent, "entities": progress.entities}
+
+
+def _record_history_start(deps: Deps, account_id: int, since: int) -> None:
+    """The mirror holds amoCRM's history from `since` (a full sync's window; a later repair sync keeps what is
+    older): the panel says where history starts instead of counting the days before as zeros."""
+    held = deps.store.get_sync(account_id, "history").get("since")
+    deps.store.save_sync(account_id, "history", {"since": min(since, held) if held else since})
 
 
 def _uninstalled_mid_sync(deps: Deps, account_id: int, kind: str, run: Run, exc: Exception) -> dict:

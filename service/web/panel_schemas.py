@@ -47,7 +47,10 @@ class Panel(Schema):
         "description": "time to first contact per manager and source, and conversion by first-contact delay"})
     filters = fields.Dict(allow_none=True, metadata={
         "description": "the filter applied to team and report: from, to, pipeline_id, user_id, group_id; null before "
-                       "the first recompute (team is then the stored last-30-days document)"})
+                       "the first recompute (team is then the stored last-30-days document). available_from: the "
+                       "first day we hold history for; history: null, 'clamped' (from was moved up to "
+                       "available_from; requested_from is what was asked) or 'before' (the period ends before "
+                       "it: team, report and speed_to_lead are null, unknown)"})
     options = fields.Dict(allow_none=True, metadata={
         "description": "what can be chosen: pipelines [{id, name, main}], users [{id, name, group_id}], groups"})
     report = fields.Dict(allow_none=True, metadata={

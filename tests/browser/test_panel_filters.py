@@ -68,3 +68,31 @@ def test_a_manager_name_opens_their_deals_that_need_attention(page, harness, sce
     assert "Анна Смирнова" in text_of(box.locator("h3"))
     assert box.locator(".deal-pulse__deal").count() >= 1
     screenshot(page, "panel-manager-deals", '[data-section="report"]')
+
+
+RU_MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+             "ноября", "декабря")
+
+
+def test_a_period_before_the_history_says_where_history_starts_instead_of_zeros(page, harness, scenario, deps):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    now = int(deps.clock())
+    deps.store.save_sync(scenario.id, "history", {"since": now - 60 * 86400})  # synced with 60 days of history
+    start = datetime.fromtimestamp(now - 59 * 86400, ZoneInfo(scenario.timezone)).date()  # the first whole day
+    named = f"{start.day} {RU_MONTHS[start.month - 1]} {start.year}"
+    open_panel(page, harness)
+    assert page.locator(".deal-pulse__history").count() == 0  # the last 30 days are whole
+    choose(page, "period", "last_90", "from=")
+    notice = text_of(page.locator(".deal-pulse__history"))
+    assert notice == f"История сделок в Deal Pulse начинается с {named} года: цифры за период — с этого дня."
+    assert page.locator(".deal-pulse__funnel, [data-section=\"funnel\"] svg").count() >= 1  # figures still shown
+    choose(page, "period", "custom", "from=")
+    page.fill('[data-dp-filter="to"]', date.fromordinal(start.toordinal() - 5).isoformat())  # from: 90 days ago
+    page.locator('[data-dp-filter="to"]').dispatch_event("change")
+    page.locator(".deal-pulse__history").filter(has_text="За этот период цифр нет").wait_for(timeout=10_000)
+    for name in ("funnel", "time", "incoming", "report"):
+        assert text_of(page.locator(f'[data-section="{name}"] .deal-pulse__section-body')) == \
+            f"Неизвестно: история начинается с {named} года."
+    screenshot(page, "panel-before-history")

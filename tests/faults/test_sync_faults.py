@@ -150,11 +150,14 @@ def test_a_5xx_burst_mid_sync_interrupts_then_the_resume_completes_with_the_chan
     checkpoint = deps.store.get_sync(connected.id, "checkpoint")
     # the resume starts at the first page not applied (the page fetched ahead before the burst was applied)
     assert checkpoint["steps"]["leads"]["next"].endswith(f"page={len(applied) + 1}")
+    assert deps.store.get_sync(connected.id, "history") == {}  # not done: the mirror's history is not whole yet
 
     faults(sandbox, error_rate=0.0)
     result, _ = sync_until_done(deps, connected.id)
     assert result["state"] == "done"
     assert sync.incremental_sync(deps, connected.id)["state"] == "done"  # the reconcile that follows every sync
+    # the history the panel may count starts where the interrupted run's window did, not at the resume's
+    assert deps.store.get_sync(connected.id, "history") == {"since": checkpoint["since"]}
     lead_id, stage = moved["lead"]
     assert deps.store.get_leads(connected.id, [lead_id])[lead_id].status_id == stage
     assert_mirror_equals_sandbox(deps, connected.id, world)

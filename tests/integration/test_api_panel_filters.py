@@ -88,3 +88,45 @@ def test_speed_to_lead_follows_the_filters(client, settings, world):
     assert partners["team"]["deals"] == 1 and default["team"]["deals"] != partners["team"]["deals"]
     assert mine["filters"]["user_id"] == MINE.id and {m["user_id"] for m in mine["managers"]} <= {MINE.id}
     assert mine["period"] == [NOW - 7 * 86400, NOW]
+
+
+# --- a period before the mirror's history: unknown, never zero (review finding v3-3)
+DAY = 86400
+
+
+def first_whole_day_after(ts):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(ACCOUNT.timezone)
+    return int(datetime.combine(datetime.fromtimestamp(ts, zone).date() + timedelta(days=1), time(), zone).timestamp())
+
+
+def test_a_period_ending_before_the_history_has_no_figures_and_says_where_history_starts(client, settings, world,
+                                                                                         deps):
+    deps.store.save_sync(ACCOUNT.id, "history", {"since": NOW - 5 * DAY})  # the first full sync's window
+    body = panel(client, settings, f"?from={NOW - 60 * DAY}&to={NOW - 10 * DAY}").json
+    f = body["filters"]
+    assert f["history"] == "before" and f["available_from"] == first_whole_day_after(NOW - 5 * DAY)
+    assert (f["from"], f["to"]) == (NOW - 60 * DAY, NOW - 10 * DAY)  # the period asked, shown as asked
+    assert body["team"] is None and body["report"] is None and body["speed_to_lead"] is None  # unknown, not 0
+
+
+def test_a_period_starting_before_the_history_is_cut_to_the_days_we_hold(client, settings, world, deps):
+    deps.store.save_sync(ACCOUNT.id, "history", {"since": NOW - 5 * DAY})
+    body = panel(client, settings, f"?from={NOW - 60 * DAY}&to={NOW}").json
+    f, start = body["filters"], first_whole_day_after(NOW - 5 * DAY)
+    assert (f["history"], f["from"], f["requested_from"]) == ("clamped", start, NOW - 60 * DAY)
+    assert body["team"]["period"][0] == start
+    masha = [r for r in body["report"]["rows"] if r["user_id"] == MINE.id]
+    assert masha[0]["won"] == 1  # the deal won yesterday is inside the days we hold
+    held = panel(client, settings, f"?from={start}&to={NOW}").json
+    assert held["filters"]["history"] is None and held["team"] == body["team"] and held["report"] == body["report"]
+
+
+def test_without_a_recorded_sync_the_history_is_the_window_a_sync_takes(client, settings, world):
+    days = settings.sync_history_days
+    body = panel(client, settings, f"?from={NOW - (days + 40) * DAY}&to={NOW - (days + 5) * DAY}").json
+    assert body["filters"]["history"] == "before" and body["team"] is None
+    assert body["filters"]["available_from"] == first_whole_day_after(NOW - days * DAY)
+    assert panel(client, settings).json["filters"]["history"] is None  # the default period is whole

@@ -9,10 +9,10 @@ from urllib.parse import parse_qsl
 from service import errors
 from service.services import first_contacts
 from service.deps import Deps
-from service.insights.cube import HORIZON_DAYS
+from service.insights.cube import HORIZON_DAYS, day_of
 from service.insights.manager_report import manager_report
-from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, periods, split_by_pipeline,
-                                          team_view)
+from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, midnight, periods,
+                                          split_by_pipeline, team_view)
 from service.insights.plans import month_key
 from service.insights.speed_to_lead import Fact, speed_of_facts
 from service.insights.settings import DAY
@@ -68,9 +68,12 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
     cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
-    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id)
+    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller))
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
-    speed = filtered_speed(deps, caller, cube, view, users) or speed
+    if view and view["filters"]["history"] == "before":
+        speed = None  # a period we hold no history for: unknown, not the stored last 30 days
+    else:
+        speed = filtered_speed(deps, caller, cube, view, users) or speed
     month = month_key(caller.now, caller.account.timezone)
     plans = [p for p in deps.store.read_plans(account_id) if p.get("month") == month]
     ids = sorted(set(summaries) | {p["user_id"] for p in plans if p.get("user_id")},
@@ -171,9 +174,29 @@ def filtered_speed(deps: Deps, caller, parsed: Optional[dict], view: Optional[di
                           chosen, {u: user.name for u, user in users.items()})
 
 
+def history_since(deps: Deps, caller) -> int:
+    """Since when the mirror holds the account's history: the first full sync's window, else (an account synced
+    before that was recorded) the window a sync takes now, which is never earlier than the real one."""
+    since = deps.store.get_sync(caller.account.id, "history").get("since")
+    return int(since) if since is not None else caller.now - deps.settings.sync_history_days * DAY
+
+
+def available_from(cube: dict, history_since: int) -> int:
+    """The first whole account-local day the panel's figures are complete from: past the cube's horizon and the
+    start of the mirror's history, both of which fall inside a day."""
+    tz = cube["timezone"]
+    first = cube.get("first_day", day_of(cube["as_of"] - HORIZON_DAYS * DAY, tz))
+    return midnight(max(first, day_of(history_since, tz)) + 1, tz)
+
+
 def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
-                  pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int]) -> Optional[dict]:
-    """team, report, filters and options for one filter, added up from the cube; None before the first recompute."""
+                  pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int],
+                  history: Optional[int] = None) -> Optional[dict]:
+    """team, report, filters and options for one filter, added up from the cube; None before the first recompute.
+
+    A figure we hold no history for is unknown, never zero: a period that starts before the history is cut to the
+    days we hold (`history` "clamped", the asked start in `requested_from`); one that ends before it has no figures
+    at all (`history` "before", team and report null). The widget says where the history starts."""
     if not parsed or not parsed["cube"].get("pipelines"):
         return None
     cube = parsed["cube"]
@@ -188,13 +211,17 @@ def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Op
     chosen = (frozenset({user_id}) if user_id is not None else
               frozenset(u for u, doc in users.items() if doc["group_id"] == group_id) if group_id is not None
               else None)
-    f = PanelFilter(from_, to, pipeline_id, chosen)
-    filters = {"from": from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
+    start = available_from(cube, history if history is not None else cube["as_of"] - HORIZON_DAYS * DAY)
+    state = "before" if to <= start else "clamped" if from_ < start else None
+    filters = {"from": start if state == "clamped" else from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
                "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
-               "available_from": int(cube["as_of"] - HORIZON_DAYS * DAY)}
+               "available_from": start, "history": state, "requested_from": from_}
+    shown = {"options": {**options(cube), "periods": periods(now, cube["timezone"])}, "filters": filters}
+    if state == "before":
+        return {"team": None, "report": None, **shown}
+    f = PanelFilter(filters["from"], to, pipeline_id, chosen)
     part = parsed["parts"][pipeline_id]
-    return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), "filters": filters,
-            "options": {**options(cube), "periods": periods(now, cube["timezone"])}}
+    return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), **shown}
 
 
 def options(cube: dict) -> dict:
