@@ -1,10 +1,10 @@
 """GET /panel?from=&to=&pipeline_id=&user_id=&group_id=: filtered team figures and the per-manager report."""
 import pytest
 
-from service.model import Lead, Pipeline, Stage
+from service.model import Lead, Pipeline, Stage, User
 from service.services.recompute import recompute_account
 from tests.conftest import ACCOUNT
-from tests.support.api import CHOSEN, MINE, NOW, OTHER, call, install_world
+from tests.support.api import ADMIN, CHOSEN, MINE, NOW, OTHER, call, install_world
 
 MAIN = Pipeline(1, "Продажи", (Stage(11, 1, "Первичный контакт", 1), Stage(12, 1, "Переговоры", 2)))
 PARTNERS = Pipeline(2, "Партнёры", (Stage(21, 2, "Первичный контакт", 1),))
@@ -130,3 +130,47 @@ def test_without_a_recorded_sync_the_history_is_the_window_a_sync_takes(client, 
     assert body["filters"]["history"] == "before" and body["team"] is None
     assert body["filters"]["available_from"] == first_whole_day_after(NOW - days * DAY)
     assert panel(client, settings).json["filters"]["history"] is None  # the default period is whole
+
+
+# --- the caller's amoCRM rights per stage (status_rights), as the card and attention lists honour them (v3-4)
+VERA = User(8, "Vera Restricted", leads_view="A", group_id=20,  # chosen supervisor; amoCRM hides from her:
+            stage_views=((1, 12, "D"),  # every deal in «Переговоры»
+                         (1, 11, "G"),  # in «Первичный контакт», all but her group's (20: Gleb, Masha, Denis)
+                         (1, 142, "D")))  # every won deal
+OTHERS_NEW = Lead(106, 1, 11, OTHER.id, price=3_000, name="Mikhail: gate", group_id=30, created_at=NOW - 86400,
+                  stage_entered_at=NOW - 86400)
+
+
+@pytest.fixture
+def restricted(deps, world):
+    deps.store.save_users(ACCOUNT.id, [VERA])
+    deps.store.save_leads(ACCOUNT.id, [OTHERS_NEW])
+    deps.store.save_insight(ACCOUNT.id, "settings", {"supervisor_ids": [CHOSEN.id, VERA.id]})
+    recompute_account(deps, ACCOUNT.id)
+
+
+def figures(body):
+    funnel = {r["status_id"]: (r["count"], r["amount"]) for r in body["team"]["funnel"]}
+    rows = {r["user_id"]: r for r in body["report"]["rows"]}
+    return funnel, {u: (r["in_work"], r["won"], r["won_amount"]) for u, r in rows.items() if u in (MINE.id, OTHER.id)}
+
+
+def test_a_supervisor_sees_no_figure_of_a_stage_or_manager_amocrm_hides_from_them(client, settings, restricted):
+    # By hand, main pipeline: «Первичный контакт» holds 101 (Masha 50 000), 102 (Masha 900 000), 104 (Gleb 10 000),
+    # 106 (Mikhail 3 000); «Переговоры» 103 (Mikhail 70 000); Masha won 105 (5 000) yesterday.
+    assert figures(panel(client, settings).json) == (
+        {11: (4, 963_000), 12: (1, 70_000)},
+        {MINE.id: (2, 1, 5_000), OTHER.id: (2, 0, 0)})  # a supervisor without status_rights entries sees it all
+    body = panel(client, settings, user=VERA).json
+    assert figures(body) == ({11: (3, 960_000)},  # Mikhail's 106 (group 30) and the whole of «Переговоры» hidden
+                             {MINE.id: (2, 0, 0), OTHER.id: (0, 0, 0)})  # won deals hidden too
+    assert [r["status_id"] for r in body["team"]["time_in_stage"]] == [11]
+    assert [r["status_id"] for r in panel(client, settings, user=ADMIN).json["team"]["time_in_stage"]] == [11, 12]
+
+
+def test_the_report_drill_down_lists_none_of_the_deals_it_hides(client, settings, restricted):
+    # Mikhail's deals: 103 («Переговоры», hidden), 106 («Первичный контакт», outside Vera's group), 201 (partners)
+    seen = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", VERA)
+    assert seen.status_code == 200 and [i["lead_id"] for i in seen.json["items"]] == [201]
+    admin = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", ADMIN).json
+    assert {i["lead_id"] for i in admin["items"]} >= {103}

@@ -11,6 +11,7 @@ from service.services import first_contacts
 from service.deps import Deps
 from service.insights.cube import HORIZON_DAYS, day_of
 from service.insights.manager_report import manager_report
+from service.insights.panel_rights import stage_rule, visible_part
 from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, midnight, periods,
                                           split_by_pipeline, team_view)
 from service.insights.plans import month_key
@@ -68,7 +69,8 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
     cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
-    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller))
+    view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller),
+                         rights_of(caller, cube))
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
     if view and view["filters"]["history"] == "before":
         speed = None  # a period we hold no history for: unknown, not the stored last 30 days
@@ -181,6 +183,16 @@ def history_since(deps: Deps, caller) -> int:
     return int(since) if since is not None else caller.now - deps.settings.sync_history_days * DAY
 
 
+def rights_of(caller, parsed: Optional[dict]) -> Optional[tuple]:
+    """The caller's per-stage view rights as the panel applies them (insights/panel_rights.py); None when they see
+    every stage's deals, as admins and users without `status_rights` entries do (their general right is A here)."""
+    if parsed is None or caller.is_admin or caller.user is None or not caller.user.stage_views:
+        return None
+    group = frozenset(u["id"] for u in parsed["cube"]["users"] if caller.group_id and u["group_id"] == caller.group_id)
+    views = {(p, s): v for p, s, v in caller.user.stage_views}
+    return stage_rule(views, caller.leads_view, caller.user_id, group)
+
+
 def available_from(cube: dict, history_since: int) -> int:
     """The first whole account-local day the panel's figures are complete from: past the cube's horizon and the
     start of the mirror's history, both of which fall inside a day."""
@@ -191,12 +203,13 @@ def available_from(cube: dict, history_since: int) -> int:
 
 def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
                   pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int],
-                  history: Optional[int] = None) -> Optional[dict]:
+                  history: Optional[int] = None, rights: Optional[tuple] = None) -> Optional[dict]:
     """team, report, filters and options for one filter, added up from the cube; None before the first recompute.
 
     A figure we hold no history for is unknown, never zero: a period that starts before the history is cut to the
     days we hold (`history` "clamped", the asked start in `requested_from`); one that ends before it has no figures
-    at all (`history` "before", team and report null). The widget says where the history starts."""
+    at all (`history` "before", team and report null). The widget says where the history starts. `rights` (from
+    rights_of) cut the figures to the stages and managers the caller's amoCRM rights show."""
     if not parsed or not parsed["cube"].get("pipelines"):
         return None
     cube = parsed["cube"]
@@ -221,6 +234,8 @@ def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Op
         return {"team": None, "report": None, **shown}
     f = PanelFilter(filters["from"], to, pipeline_id, chosen)
     part = parsed["parts"][pipeline_id]
+    if rights is not None:
+        part = visible_part(part, *rights)
     return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), **shown}
 
 

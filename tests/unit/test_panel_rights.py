@@ -1,0 +1,33 @@
+"""insights/panel_rights: the cube rows a caller's per-stage amoCRM rights hide are not counted."""
+from service.insights.panel_rights import stage_rule, visible_part
+
+ME, MATE, STRANGER = 1, 2, 3
+PART = {"pipelines": [{"id": 7, "name": "Sales", "main": True, "stages": [{"id": 71, "name": "A"},
+                                                                        {"id": 72, "name": "B"},
+                                                                        {"id": 73, "name": "C"}]}],
+        "entries": [[1, 7, 71, ME, 1, 1], [1, 7, 72, MATE, 1, 0], [1, 7, 73, STRANGER, 1, 0]],
+        "exits": [[1, 7, 71, STRANGER, 2.0, 1]], "losses": [[1, 7, 72, STRANGER, 1, 100]], "loss_reasons": [],
+        "open": [[7, 71, ME, 1, 10, 0, 0, 1], [7, 72, MATE, 1, 20, 0, 0, 0], [7, 72, STRANGER, 1, 30, 0, 0, 0]],
+        "censored": [[7, 73, STRANGER, 5.0, 1]],
+        "deals": [[1, 7, STRANGER, "created", 1, 5], [1, 7, STRANGER, "won", 1, 50], [1, 7, MATE, "lost", 1, 60]],
+        "recent": [[9, 7, STRANGER, "won", 50], [9, 7, STRANGER, "move", 0]], "calls": [[1, 7, STRANGER, 1, 60]]}
+
+
+def cut(views, general="A"):
+    return visible_part(PART, *stage_rule(views, general, ME, frozenset({MATE})))
+
+
+def test_own_group_and_hidden_stages():
+    part = cut({(7, 71): "M", (7, 72): "G", (7, 73): "D", (7, 142): "D", (7, 143): "G"})
+    assert [s["id"] for s in part["pipelines"][0]["stages"]] == [71, 72]
+    assert part["entries"] == [[1, 7, 71, ME, 1, 1], [1, 7, 72, MATE, 1, 0]]
+    assert part["open"] == [[7, 71, ME, 1, 10, 0, 0, 1], [7, 72, MATE, 1, 20, 0, 0, 0]]
+    assert part["exits"] == part["losses"] == part["censored"] == []
+    assert part["deals"] == [[1, 7, STRANGER, "created", 1, 5], [1, 7, MATE, "lost", 1, 60]]  # won: 142 is D
+    assert part["recent"] == [[9, 7, STRANGER, "move", 0]]
+    assert part["calls"] == PART["calls"]  # calls name no stage: the general right (A) decides
+
+
+def test_without_entries_the_general_right_decides():
+    assert cut({}) == {**PART, "pipelines": PART["pipelines"]}
+    assert cut({}, general="M")["open"] == [[7, 71, ME, 1, 10, 0, 0, 1]]
