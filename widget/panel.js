@@ -107,20 +107,25 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       return (panel.managers || []).map(function (m) {
         var plan = m.plan || {};
         var pace = plan.days_total ? (plan.days_total - (plan.days_left || 0)) / plan.days_total : null;
-        return {user_id: m.user_id, name: m.name || userName(m.user_id), plan_amount: plan.plan_amount,
+        return {user_id: m.user_id, hidden: !!m.hidden_by_rights, name: m.name || userName(m.user_id),
+                plan_amount: plan.plan_amount,
                 fact_amount: plan.fact_amount || 0, projected_amount: m.projected_amount !== undefined ?
                   m.projected_amount : plan.projected_amount, p_plan_met: m.p_plan_met, pace_share: pace};
       });
     }
 
     function plansHtml(panel) {
-      var rows = planRows(panel).filter(function (r) { return !isIdleAdmin(panel, r.user_id, r.plan_amount); });
-      if (!rows.length) { return div('empty', esc(t('panel.plans_empty'))); }
-      return planChart(rows, t, state.lang) + div('legend', esc(t('panel.plans_legend')));
+      var all = planRows(panel), hidden = all.some(function (r) { return r.hidden; });
+      var rows = all.filter(function (r) { return !r.hidden && !isIdleAdmin(panel, r.user_id, r.plan_amount); });
+      // a plan's fact sums every deal of the manager: not shown when amoCRM hides some of them from the caller
+      var note = hidden ? div('legend', esc(t('panel.plans_hidden'))) : '';
+      if (!rows.length) { return (hidden ? '' : div('empty', esc(t('panel.plans_empty')))) + note; }
+      return planChart(rows, t, state.lang) + div('legend', esc(t('panel.plans_legend'))) + note;
     }
 
     function forecastHtml(panel) {
       var fc = panel.forecast || {}, months = (fc.months || []).slice(0, 3), lang = state.lang;
+      if (panel.restricted) { return div('empty', esc(t('panel.forecast_hidden'))); }
       if (!months.length) { return div('empty', esc(t('panel.forecast_empty'))); }
       var acc = panel.backtest || {};
       var accuracy = acc.months && acc.months.length ? t('panel.forecast_accuracy', {
@@ -201,6 +206,7 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       return $.extend({}, team, {
         as_of: raw.as_of || team.as_of, forecast: raw.forecast, backtest: raw.backtest, managers: raw.managers || [],
         usefulness: raw.usefulness || [], sync: raw.sync, plans: raw.plans, speed_to_lead: raw.speed_to_lead,
+        restricted: !!raw.restricted,
         period_days: period && period.length === 2 ? Math.round((period[1] - period[0]) / DAY) : 30
       });
     }

@@ -16,6 +16,9 @@ class ManagerRow(Schema):
     p_plan_met = fields.Float(allow_none=True)
     hygiene = fields.Dict(allow_none=True)
     workload = fields.Dict(allow_none=True)
+    hidden_by_rights = fields.Boolean(metadata={
+        "description": "the caller's amoCRM stage rights hide some of this manager's deals: plan, hygiene and "
+                       "workload (summed over all their deals) are null"})
 
 
 class Usefulness(Schema):
@@ -31,6 +34,9 @@ class Usefulness(Schema):
 
 
 class Panel(Schema):
+    restricted = fields.Boolean(metadata={
+        "description": "the caller's amoCRM stage rights (status_rights) hide some deals: team and report count "
+                       "only what they may see; forecast and backtest (sums over every deal) are null"})
     as_of = fields.Integer(allow_none=True, metadata={"description": "the last full recompute"})
     recompute = fields.Dict(allow_none=True)
     timezone = fields.String(metadata={"description": "the account's IANA timezone: every date in the panel is a "

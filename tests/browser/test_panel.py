@@ -166,3 +166,22 @@ def test_a_chosen_supervisor_tunes_thresholds_but_sees_supervisors_read_only(pag
                            ".textContent === 'Сохранено'", timeout=5_000)
     saved = deps.store.read_insight(scenario.id, "settings")
     assert saved["no_activity_days"] == 4 and saved["supervisor_ids"] == [2]
+
+
+def test_a_supervisor_sees_the_panel_through_their_amocrm_stage_rights(page, harness, scenario, deps):
+    from dataclasses import replace
+
+    [pipeline] = [p for p in deps.store.get_pipelines(scenario.id) if any(s.id == NEGOTIATION for s in p.stages)]
+    boris = deps.store.get_users(scenario.id)[2]
+    deps.store.save_users(scenario.id, [replace(boris, stage_views=((pipeline.id, NEGOTIATION, "D"),))])
+    deps.store.save_insight(scenario.id, "settings", {"supervisor_ids": [2]})
+    open_panel(page, harness, user=2, admin=False)
+    assert page.locator(f'.deal-pulse__funnel-row[data-status="{NEGOTIATION}"]').count() == 0  # hidden from him
+    assert page.locator(f'.deal-pulse__funnel-row[data-status="{DECISION}"]').count() == 1
+    places = text_of(page.locator(".deal-pulse__places-slot"))
+    assert "«Переговоры»" not in places
+    assert "переход «Первичный контакт» → «Принимают решение»" not in places  # that was the step into Переговоры
+    assert text_of(page.locator('[data-section="forecast"] .deal-pulse__section-body')).startswith(
+        "Прогноз складывается из всех сделок аккаунта")
+    assert "ваши права в amoCRM скрывают" in text_of(page.locator('[data-section="plans"]'))
+    screenshot(page, "panel-restricted-supervisor")

@@ -174,3 +174,14 @@ def test_the_report_drill_down_lists_none_of_the_deals_it_hides(client, settings
     assert seen.status_code == 200 and [i["lead_id"] for i in seen.json["items"]] == [201]
     admin = call(client, settings, "GET", f"/attention?scope=visible&user_id={OTHER.id}", ADMIN).json
     assert {i["lead_id"] for i in admin["items"]} >= {103}
+
+
+def test_figures_summed_over_hidden_deals_are_not_shown_to_a_restricted_supervisor(client, settings, restricted):
+    body = panel(client, settings, user=VERA).json
+    assert body["restricted"] is True and body["forecast"] is None and body["backtest"] is None
+    rows = {r["user_id"]: r for r in body["managers"]}
+    assert rows[MINE.id]["hidden_by_rights"] and rows[MINE.id]["plan"] is None  # her won deal sits in hidden 142
+    assert rows[MINE.id]["workload"] is None and rows[OTHER.id]["hygiene"] is None
+    whole = panel(client, settings).json  # a supervisor whose rights hide nothing
+    assert whole["restricted"] is False and not any(r.get("hidden_by_rights") for r in whole["managers"])
+    assert {r["user_id"]: r["workload"] for r in whole["managers"]}[MINE.id] is not None

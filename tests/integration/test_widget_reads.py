@@ -135,7 +135,8 @@ def declared(schema) -> set:
 # Receivers that hold one kind of answer in their file: (file, name) -> (answer, path in it, its schema, and what
 # else the same name holds there). A field read off one of them must be a key of that very object.
 PANEL, ATTENTION = "/panel", "/attention?limit=50&scope=visible"
-NORMALIZED = {"as_of", "forecast", "backtest", "managers", "usefulness", "sync", "plans", "speed_to_lead", "period_days"}
+NORMALIZED = {"as_of", "forecast", "backtest", "managers", "usefulness", "sync", "plans", "speed_to_lead", "period_days",
+              "restricted"}
 HELD = {
     ("attention.js", "data"): (ATTENTION, "", schemas.Attention, set()),
     ("attention.js", "deal"): (ATTENTION, "items", schemas.AttentionItem, set()),

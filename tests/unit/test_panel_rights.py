@@ -14,13 +14,13 @@ PART = {"pipelines": [{"id": 7, "name": "Sales", "main": True, "stages": [{"id":
 
 
 def cut(views, general="A"):
-    return visible_part(PART, *stage_rule(views, general, ME, frozenset({MATE})))
+    return visible_part(PART, stage_rule(views, general, ME, frozenset({MATE})))
 
 
 def test_own_group_and_hidden_stages():
     part = cut({(7, 71): "M", (7, 72): "G", (7, 73): "D", (7, 142): "D", (7, 143): "G"})
     assert [s["id"] for s in part["pipelines"][0]["stages"]] == [71, 72]
-    assert part["entries"] == [[1, 7, 71, ME, 1, 1], [1, 7, 72, MATE, 1, 0]]
+    assert part["entries"] == [[1, 7, 71, ME, 1, 1]]  # 72 leads on to the hidden 73: its conversion would tell
     assert part["open"] == [[7, 71, ME, 1, 10, 0, 0, 1], [7, 72, MATE, 1, 20, 0, 0, 0]]
     assert part["exits"] == part["losses"] == part["censored"] == []
     assert part["deals"] == [[1, 7, STRANGER, "created", 1, 5], [1, 7, MATE, "lost", 1, 60]]  # won: 142 is D
@@ -31,3 +31,9 @@ def test_own_group_and_hidden_stages():
 def test_without_entries_the_general_right_decides():
     assert cut({}) == {**PART, "pipelines": PART["pipelines"]}
     assert cut({}, general="M")["open"] == [[7, 71, ME, 1, 10, 0, 0, 1]]
+
+
+def test_a_manager_is_seen_whole_only_when_no_stage_hides_their_deals():
+    rights = stage_rule({(7, 71): "M", (7, 72): "G"}, "A", ME, frozenset({MATE}))
+    assert rights.sees_all_of(ME) and not rights.sees_all_of(MATE) and not rights.sees_all_of(STRANGER)
+    assert stage_rule({(7, 71): "A"}, "A", ME, frozenset()).sees_all_of(STRANGER)

@@ -11,7 +11,7 @@ from service.services import first_contacts
 from service.deps import Deps
 from service.insights.cube import HORIZON_DAYS, day_of
 from service.insights.manager_report import manager_report
-from service.insights.panel_rights import stage_rule, visible_part
+from service.insights.panel_rights import Rights, stage_rule, visible_part
 from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, midnight, periods,
                                           split_by_pipeline, team_view)
 from service.insights.plans import month_key
@@ -68,14 +68,15 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
         ("insight", "speed_to_lead"))
     require_supervisor(caller, "the supervisor panel")
     account_id = caller.account.id
+    users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
+    rights = rights_of(caller, users)
     cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
     view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller),
-                         rights_of(caller, cube))
-    users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
+                         rights)
     if view and view["filters"]["history"] == "before":
         speed = None  # a period we hold no history for: unknown, not the stored last 30 days
-    else:
-        speed = filtered_speed(deps, caller, cube, view, users) or speed
+    else:  # the stored section counts every deal: not for a caller some stages hide deals from
+        speed = filtered_speed(deps, caller, cube, view, users, rights) or (speed if rights is None else None)
     month = month_key(caller.now, caller.account.timezone)
     plans = [p for p in deps.store.read_plans(account_id) if p.get("month") == month]
     ids = sorted(set(summaries) | {p["user_id"] for p in plans if p.get("user_id")},
@@ -84,7 +85,11 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
                  "is_admin": bool(u in users and users[u].is_admin),
                  "group_id": users[u].group_id if u in users else 0,
                  **{k: (summaries.get(u) or {}).get(k) for k in MANAGER_ROW_KEYS}} for u in ids]
-    return {"as_of": (recompute or {}).get("as_of"), "timezone": caller.account.timezone, "recompute": recompute, "team": team, "forecast": forecast,
+    if rights is not None:  # figures summed over every deal of the account or a manager, hidden deals included
+        team = forecast = backtest = None
+        managers = [row if rights.sees_all_of(row["user_id"]) else
+                    {**row, **dict.fromkeys(MANAGER_ROW_KEYS), "hidden_by_rights": True} for row in managers]
+    return {"restricted": rights is not None, "as_of": (recompute or {}).get("as_of"), "timezone": caller.account.timezone, "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
             "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
             "speed_to_lead": speed, **(view or {"filters": None, "options": None, "report": None})}
@@ -162,17 +167,22 @@ def cube_parts(deps: Deps, account_id: int, version: Optional[str]) -> Optional[
     return parsed
 
 
-def filtered_speed(deps: Deps, caller, parsed: Optional[dict], view: Optional[dict], users: dict) -> Optional[dict]:
-    """speed_to_lead for the panel's filters, from the deals' facts the recompute stored beside the cube."""
+def filtered_speed(deps: Deps, caller, parsed: Optional[dict], view: Optional[dict], users: dict,
+                   rights: Optional[Rights] = None) -> Optional[dict]:
+    """speed_to_lead for the panel's filters, from the deals' facts the recompute stored beside the cube, without
+    the deals the caller's rights hide."""
     if not view or not parsed or parsed.get("speed_facts") is None:
         return None
+    facts = parsed["speed_facts"]
+    if rights is not None:
+        facts = [fact for fact in facts if rights.may_see(fact.pipeline_id, fact.status_id, fact.user_id)]
     f = view["filters"]
     chosen = (frozenset({f["user_id"]}) if f["user_id"] is not None else
               frozenset(u for u, user in users.items() if user.group_id == f["group_id"])
               if f["group_id"] is not None else None)
     limit, hours = first_contacts.limits(deps.store.read_insight(caller.account.id, "settings"),
                                          caller.account.timezone)
-    return speed_of_facts(parsed["speed_facts"], hours, limit, caller.now, f["from"], f["to"], f["pipeline_id"],
+    return speed_of_facts(facts, hours, limit, caller.now, f["from"], f["to"], f["pipeline_id"],
                           chosen, {u: user.name for u, user in users.items()})
 
 
@@ -183,13 +193,15 @@ def history_since(deps: Deps, caller) -> int:
     return int(since) if since is not None else caller.now - deps.settings.sync_history_days * DAY
 
 
-def rights_of(caller, parsed: Optional[dict]) -> Optional[tuple]:
+def rights_of(caller, users: dict) -> Optional[Rights]:
     """The caller's per-stage view rights as the panel applies them (insights/panel_rights.py); None when they see
-    every stage's deals, as admins and users without `status_rights` entries do (their general right is A here)."""
-    if parsed is None or caller.is_admin or caller.user is None or not caller.user.stage_views:
+    every stage's deals, as admins and users whose `status_rights` hide nothing do (their general right is A)."""
+    if caller.is_admin or caller.user is None:
         return None
-    group = frozenset(u["id"] for u in parsed["cube"]["users"] if caller.group_id and u["group_id"] == caller.group_id)
-    views = {(p, s): v for p, s, v in caller.user.stage_views}
+    views = {(p, s): v for p, s, v in caller.user.stage_views if v != caller.leads_view}
+    if not views:
+        return None
+    group = frozenset(u for u, user in users.items() if caller.group_id and user.group_id == caller.group_id)
     return stage_rule(views, caller.leads_view, caller.user_id, group)
 
 
@@ -203,7 +215,7 @@ def available_from(cube: dict, history_since: int) -> int:
 
 def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Optional[int],
                   pipeline_id: Optional[int], user_id: Optional[int], group_id: Optional[int],
-                  history: Optional[int] = None, rights: Optional[tuple] = None) -> Optional[dict]:
+                  history: Optional[int] = None, rights: Optional[Rights] = None) -> Optional[dict]:
     """team, report, filters and options for one filter, added up from the cube; None before the first recompute.
 
     A figure we hold no history for is unknown, never zero: a period that starts before the history is cut to the
@@ -235,7 +247,7 @@ def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Op
     f = PanelFilter(filters["from"], to, pipeline_id, chosen)
     part = parsed["parts"][pipeline_id]
     if rights is not None:
-        part = visible_part(part, *rights)
+        part = visible_part(part, rights)
     return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), **shown}
 
 
