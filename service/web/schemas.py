@@ -282,6 +282,8 @@ class ManagerAnswer(Schema):
     name = fields.String()
     as_of = fields.Integer(allow_none=True)
     summary = fields.Nested(ManagerSummaryDoc, allow_none=True, metadata={"description": "null until computed"})
+    hidden_by_rights = fields.Boolean(metadata={
+        "description": "the caller's amoCRM stage rights hide some of this manager's deals: summary is null"})
 
 
 class AccountState(Schema):

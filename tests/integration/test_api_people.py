@@ -106,6 +106,17 @@ def test_supervisors_read_anyones_summary(client, settings, world, user):
     assert get(client, settings, user, f"/managers/{MINE.id}").json["summary"]["projected_amount"] == 800.0
 
 
+def test_a_supervisor_whose_stage_rights_hide_a_managers_deals_gets_no_summary_of_theirs(client, settings, world,
+                                                                                         deps):
+    from dataclasses import replace
+
+    # «Первичный контакт» (11): amoCRM shows Sergey only his group's (10) deals there; Masha is in group 20
+    deps.store.save_users(ACCOUNT.id, [replace(CHOSEN, stage_views=((1, 11, "G"),))])
+    reply = get(client, settings, CHOSEN, f"/managers/{MINE.id}").json
+    assert reply["summary"] is None and reply["hidden_by_rights"] is True and reply["name"] == "Masha Mine"
+    assert get(client, settings, ADMIN, f"/managers/{MINE.id}").json["summary"]["projected_amount"] == 800.0
+
+
 def test_own_summary_before_the_first_recompute_is_null(client, settings, world):
     assert get(client, settings, DENIED, "/managers/me").json["summary"] is None
 

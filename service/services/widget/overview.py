@@ -46,6 +46,10 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
         require_supervisor(caller, "another manager's summary")
         if summary is None and user is None:
             raise errors.NotFound(f"user {target} is not a user of this account")
+        rights = rights_of(caller, deps.store.get_users(caller.account.id))
+        if rights is not None and not rights.sees_all_of(target):  # its figures sum deals hidden from the caller
+            return {"user_id": target, "name": user.name if user else "", "as_of": (summary or {}).get("as_of"),
+                    "summary": None, "hidden_by_rights": True}
     return {"user_id": target, "name": user.name if user else "", "as_of": (summary or {}).get("as_of"),
             "summary": visible_deals(deps, caller, summary)}
 
