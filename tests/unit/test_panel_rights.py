@@ -10,7 +10,9 @@ PART = {"pipelines": [{"id": 7, "name": "Sales", "main": True, "stages": [{"id":
         "open": [[7, 71, ME, 1, 10, 0, 0, 1], [7, 72, MATE, 1, 20, 0, 0, 0], [7, 72, STRANGER, 1, 30, 0, 0, 0]],
         "censored": [[7, 73, STRANGER, 5.0, 1]],
         "deals": [[1, 7, STRANGER, "created", 1, 5], [1, 7, STRANGER, "won", 1, 50], [1, 7, MATE, "lost", 1, 60]],
-        "recent": [[9, 7, STRANGER, "won", 50], [9, 7, STRANGER, "move", 0]], "calls": [[1, 7, STRANGER, 1, 60]]}
+        "recent": [[9, 7, STRANGER, "won", 50], [9, 7, STRANGER, "move", 0]], "calls": [[1, 7, STRANGER, 1, 60]],
+        "contacts": [[1, MATE, 2], [1, STRANGER, 3]], "incoming": [[1, "form", 4, 1]],
+        "users": [{"id": u, "name": str(u), "group_id": 0, "is_admin": False} for u in (ME, MATE, STRANGER)]}
 
 
 def cut(views, general="A"):
@@ -37,3 +39,18 @@ def test_a_manager_is_seen_whole_only_when_no_stage_hides_their_deals():
     rights = stage_rule({(7, 71): "M", (7, 72): "G"}, "A", ME, frozenset({MATE}))
     assert rights.sees_all_of(ME) and not rights.sees_all_of(MATE) and not rights.sees_all_of(STRANGER)
     assert stage_rule({(7, 71): "A"}, "A", ME, frozenset()).sees_all_of(STRANGER)
+
+
+def test_the_general_right_cuts_managers_calls_contacts_and_the_accounts_requests():
+    """A chosen supervisor with G (their group: MATE) or M sees only those managers' rows, whichever table."""
+    group = cut({}, general="G")
+    assert group["open"] == [[7, 71, ME, 1, 10, 0, 0, 1], [7, 72, MATE, 1, 20, 0, 0, 0]]
+    assert group["entries"] == [[1, 7, 71, ME, 1, 1], [1, 7, 72, MATE, 1, 0]]
+    assert group["deals"] == [[1, 7, MATE, "lost", 1, 60]] and group["recent"] == []
+    assert group["calls"] == [] and group["contacts"] == [[1, MATE, 2]] and group["incoming"] == []
+    assert [u["id"] for u in group["users"]] == [ME, MATE]
+    own = cut({}, general="M")
+    assert own["contacts"] == [] and [u["id"] for u in own["users"]] == [ME]
+    rights = stage_rule({}, "G", ME, frozenset({MATE}))
+    assert rights.sees_all_of(MATE) and not rights.sees_all_of(STRANGER) and not rights.whole
+    assert not stage_rule({(7, 71): "A"}, "M", ME, frozenset()).sees_all_of(STRANGER)  # one stage A is not all

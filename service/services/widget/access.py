@@ -1,14 +1,16 @@
 """Who is calling and what they may see: token → account, jti, rate limit, user and rights in one Redis round trip.
 
-Supervisors are the account's admins plus the users chosen in the widget settings (`supervisor_ids`). Who is an
+Supervisors (the panel's role) are the account's admins plus the users chosen in the widget settings
+(`supervisor_ids`). Only admins see every deal: a chosen supervisor's deal visibility stays what amoCRM gives them
+(`rights.leads.view` and the per-stage `status_rights`), in the card, the lists and the panel's figures alike. Who is an
 admin is decided once, never OR-ed: the users mirror (`rights.is_admin` of GET /api/v4/users, documented, refreshed
 by every reconcile) decides for a mirrored user; the token's optional `is_admin` claim (not in amoCRM's token docs,
 FACTS §2; parsed strictly in web/auth.py) counts only for a user the mirror does not hold yet. So a claim cannot
 raise a mirrored manager to admin, and an admin demoted in amoCRM stops being one at the next reconcile.
-Everyone else is a manager whose deal visibility follows amoCRM's `rights.leads.view`: A all deals, G their group's
-deals (and their own), M their own deals, D none.
+Everyone but an admin sees deals as amoCRM's `rights.leads.view` allows: A all deals, G their group's deals (and
+their own), M their own deals, D none; a stage's `status_rights` entry overrides it there.
 Until the account's users are mirrored (before the first sync) rights are unknown: cards are shown as amoCRM shows
-them (the widget only runs on pages amoCRM let the user open), and only token admins are supervisors.
+them (the widget only runs on pages amoCRM let the user open).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class Caller:
     user: Optional[User]
     is_supervisor: bool
     is_admin: bool
-    leads_view: str  # A | G | M | D (supervisors: A)
+    leads_view: str  # A | G | M | D (admins: A; chosen supervisors keep their amoCRM right)
     group_id: int
     settings: dict  # the stored widget settings document ({} = defaults)
     now: int
@@ -111,7 +113,7 @@ def caller_of(account: Account, claims, user: Optional[User], has_users: bool, s
     is_admin = user.is_admin if user is not None else claims.is_admin  # the mirror first (module docstring)
     chosen = claims.user_id in set(settings.get("supervisor_ids") or ())
     supervisor = is_admin or chosen
-    if supervisor:
+    if is_admin:  # a chosen supervisor gets the panel, never more deals than amoCRM shows them
         view = "A"
     elif user is not None:
         view = user.leads_view if user.leads_view in ("A", "G", "M", "D") else "D"

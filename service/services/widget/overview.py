@@ -55,12 +55,14 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
 
 
 def visible_deals(deps: Deps, caller, summary: Optional[dict]) -> Optional[dict]:
-    """The summary with its listed deals cut to those the caller may see (a stage hidden by status_rights)."""
+    """The summary with its listed deals cut to those the caller may see (amoCRM's general and per-stage rights)."""
     listed = (summary or {}).get("gap_deals")
-    if not listed or caller.is_admin or caller.user is None or not caller.user.stage_views:
+    if not listed or caller.is_admin or (caller.leads_view == "A" and not (caller.user and caller.user.stage_views)):
         return summary
     leads = deps.store.get_leads(caller.account.id, {row["lead_id"] for row in listed})
-    return {**summary, "gap_deals": [row for row in listed if caller.may_view(leads.get(row["lead_id"]))]}
+    groups = {u.id: u.group_id for u in deps.store.get_users(caller.account.id).values()}
+    return {**summary, "gap_deals": [row for row in listed if row["lead_id"] in leads and caller.may_view(
+        leads[row["lead_id"]], groups.get(leads[row["lead_id"]].responsible_user_id))]}
 
 
 def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = None,
@@ -77,8 +79,8 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
     cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
     view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller),
                          rights)
-    if view and view["filters"]["history"] == "before":
-        speed = None  # a period we hold no history for: unknown, not the stored last 30 days
+    if view and (view["filters"]["history"] == "before" or view.get("hidden_by_rights")):
+        speed = None  # a period we hold no history for, or managers hidden: unknown, not the stored last 30 days
     else:  # the stored section counts every deal: not for a caller some stages hide deals from
         speed = filtered_speed(deps, caller, cube, view, users, rights) or (speed if rights is None else None)
     month = month_key(caller.now, caller.account.timezone)
@@ -198,12 +200,14 @@ def history_since(deps: Deps, caller) -> int:
 
 
 def rights_of(caller, users: dict) -> Optional[Rights]:
-    """The caller's per-stage view rights as the panel applies them (insights/panel_rights.py); None when they see
-    every stage's deals, as admins and users whose `status_rights` hide nothing do (their general right is A)."""
-    if caller.is_admin or caller.user is None:
+    """The caller's view rights as the panel applies them (insights/panel_rights.py): their general `leads.view`
+    (a chosen supervisor keeps theirs: G their group, M their own) and per-stage `status_rights`; None when they see
+    every deal, as admins and users whose general right is A with no stage hiding anything do."""
+    if caller.is_admin:
         return None
-    views = {(p, s): v for p, s, v in caller.user.stage_views if v != caller.leads_view}
-    if not views:
+    stage_views = caller.user.stage_views if caller.user is not None else ()
+    views = {(p, s): v for p, s, v in stage_views if v != caller.leads_view}
+    if not views and caller.leads_view == "A":
         return None
     group = frozenset(u for u, user in users.items() if caller.group_id and user.group_id == caller.group_id)
     return stage_rule(views, caller.leads_view, caller.user_id, group)
@@ -245,20 +249,27 @@ def filtered_view(parsed: Optional[dict], now: int, from_: Optional[int], to: Op
     filters = {"from": start if state == "clamped" else from_, "to": to, "pipeline_id": pipeline_id, "user_id": user_id,
                "group_id": None if user_id is not None else group_id, "timezone": cube["timezone"],
                "available_from": start, "history": state, "requested_from": from_}
-    shown = {"options": {**options(cube), "periods": periods(now, cube["timezone"])}, "filters": filters}
+    shown = {"options": {**options(cube, rights), "periods": periods(now, cube["timezone"])}, "filters": filters}
     if state == "before":
         return {"team": None, "report": None, **shown}
     f = PanelFilter(filters["from"], to, pipeline_id, chosen)
     part = parsed["parts"][pipeline_id]
     if rights is not None:
+        if chosen and not any(rights.sees(u) for u in chosen):  # managers amoCRM hides: unknown, never zeros
+            return {"team": None, "report": None, "hidden_by_rights": True, **shown}
         part = visible_part(part, rights)
-    return {"team": jsonable(team_view(part, f)), "report": jsonable(manager_report(part, f)), **shown}
+    team = jsonable(team_view(part, f))
+    if rights is not None and not rights.whole:
+        team["incoming"] = None  # requests with no manager yet are the account's: not for a G or M view
+    return {"team": team, "report": jsonable(manager_report(part, f)), **shown}
 
 
-def options(cube: dict) -> dict:
-    """What the filters offer: pipelines (main first), managers, and groups when the account has them."""
-    groups = sorted({u["group_id"] for u in cube["users"] if u["group_id"]})
+def options(cube: dict, rights: Optional[Rights] = None) -> dict:
+    """What the filters offer: pipelines (main first), managers, and groups when the account has them; only the
+    managers (and their groups) whose deals the caller's general amoCRM right shows."""
+    users = [u for u in cube["users"] if rights is None or rights.sees(u["id"])]
+    groups = sorted({u["group_id"] for u in users if u["group_id"]})
     return {"pipelines": [{"id": p["id"], "name": p["name"], "main": p["main"]} for p in cube["pipelines"]],
             "users": [{"id": u["id"], "name": u["name"], "group_id": u["group_id"]}
-                      for u in sorted(cube["users"], key=lambda u: (u["name"], u["id"]))],
+                      for u in sorted(users, key=lambda u: (u["name"], u["id"]))],
             "groups": groups}
