@@ -17,8 +17,8 @@ class ManagerRow(Schema):
     hygiene = fields.Dict(allow_none=True)
     workload = fields.Dict(allow_none=True)
     hidden_by_rights = fields.Boolean(metadata={
-        "description": "the caller's amoCRM stage rights hide some of this manager's deals: plan, hygiene and "
-                       "workload (summed over all their deals) are null"})
+        "description": "the caller's amoCRM rights (leads.view G/M, or stage rights) hide some of this manager's "
+                       "deals: plan, hygiene and workload (summed over all their deals) are null"})
 
 
 class Usefulness(Schema):
@@ -35,8 +35,13 @@ class Usefulness(Schema):
 
 class Panel(Schema):
     restricted = fields.Boolean(metadata={
-        "description": "the caller's amoCRM stage rights (status_rights) hide some deals: team and report count "
-                       "only what they may see; forecast and backtest (sums over every deal) are null"})
+        "description": "the caller's amoCRM rights hide some deals (not an admin, and leads.view is G or M, or "
+                       "status_rights hide a stage; a supervisor chosen in the settings keeps their amoCRM rights): "
+                       "team and report count only what they may see; forecast and backtest (sums over every deal) "
+                       "are null, and so is team.incoming unless leads.view is A"})
+    hidden_by_rights = fields.Boolean(metadata={
+        "description": "the managers filtered on are all outside what the caller's amoCRM rights show: team, report "
+                       "and speed_to_lead are null (unknown, not zero)"})
     as_of = fields.Integer(allow_none=True, metadata={"description": "the last full recompute"})
     recompute = fields.Dict(allow_none=True)
     timezone = fields.String(metadata={"description": "the account's IANA timezone: every date in the panel is a "

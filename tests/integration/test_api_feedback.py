@@ -148,7 +148,7 @@ def test_the_48h_outcome_job_is_queued_once_per_hour(client, settings, world, de
 def test_panel_shows_usefulness_per_rule(client, settings, world):
     codes(client, settings, MINE)
     feedback(client, settings, MINE)
-    rows = call(client, settings, "GET", "/panel", CHOSEN).json["usefulness"]
+    rows = call(client, settings, "GET", "/panel", ADMIN).json["usefulness"]
     stuck = next(r for r in rows if r["code"] == STUCK)
     assert (stuck["shown"], stuck["snoozed"]) == (1, 1)
 
