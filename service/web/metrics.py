@@ -118,7 +118,7 @@ def _lag(d: Deps, queue, now: float) -> float:
 def _accounts(out: Exposition, d: Deps, now: float) -> None:
     rows = {name: [] for name in ("received", "applied", "duplicates", "dead", "pending", "last", "state",
                                   "sync_state", "sync_percent", "sync_finished", "skipped", "replays", "age", "hook",
-                                  "resubscribed")}
+                                  "resubscribed", "card_failed")}
     for account_id in d.store.account_ids():
         label = {"account": account_id}
         counters = d.store.counters(account_id)
@@ -127,6 +127,7 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
         rows["duplicates"].append((label, counters.get("duplicates", 0)))
         rows["dead"].append((label, counters.get("dead_lettered", 0)))
         rows["replays"].append((label, counters.get("token_replayed", 0)))
+        rows["card_failed"].append((label, counters.get("card_recompute_failed", 0)))
         rows["skipped"] += [({**label, "kind": name[len("skipped:"):]}, n)
                             for name, n in sorted(counters.items()) if name.startswith("skipped:")]
         rows["pending"].append((label, d.store.inbox_length(account_id)))
@@ -152,6 +153,9 @@ def _accounts(out: Exposition, d: Deps, now: float) -> None:
     out.family("deal_pulse_widget_token_replays_total", "counter",
                "Widget calls refused because their one-time token was used before (the widget retries once).",
                rows["replays"])
+    out.family("deal_pulse_card_recompute_failed_total", "counter",
+               "Drains whose card recompute failed after the events were applied (the cards went to a retried "
+               "recheck job; the logs say why).", rows["card_failed"])
     out.family("deal_pulse_inbox_pending", "gauge", "Webhooks stored but not applied yet.", rows["pending"])
     out.family("deal_pulse_last_webhook_timestamp_seconds", "gauge",
                "When the account's latest webhook was stored (0: never).", rows["last"])

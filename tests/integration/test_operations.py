@@ -108,6 +108,20 @@ def test_metrics_show_queues_intake_and_accounts(deps, account, run_worker):
     assert "# TYPE deal_pulse_queue_lag_seconds gauge" in text
 
 
+def test_a_failed_card_recompute_is_a_counter_in_metrics(deps, account):
+    """intake counts card_recompute_failed when a drain's card recompute fails; /metrics exports it per account."""
+    client = metrics_app(deps)
+
+    def counted():
+        text = client.get("/metrics", headers={"Authorization": "Bearer " + "t" * 32}).get_data(as_text=True)
+        assert "# TYPE deal_pulse_card_recompute_failed_total counter" in text
+        return text
+    assert 'deal_pulse_card_recompute_failed_total{account="16700680"} 0' in counted()
+    deps.store.count(account.id, card_recompute_failed=1)
+    deps.store.count(account.id, card_recompute_failed=1)
+    assert 'deal_pulse_card_recompute_failed_total{account="16700680"} 2' in counted()
+
+
 def test_the_inbox_age_rises_while_deliveries_wait_and_falls_to_zero_once_applied(deps, account, run_worker):
     """What the README's alert watches: the queue lag stays 0 when no drain is queued at all (a stranded inbox),
     the age of the oldest unapplied delivery does not."""
