@@ -120,8 +120,8 @@ def _first(messages) -> str:
 
 # --- deal hints
 @endpoint("GET", "/leads/<int:lead_id>/hints", "The deal card's hints for the caller", s.Card, errors=(404,),
-          description="Hints of deals the caller may view (amoCRM rights.leads.view; supervisors all), minus "
-                      "those they snoozed or dismissed for the current situation. One Redis round trip.")
+          description="Hints of deals the caller may view (amoCRM rights.leads.view and status_rights; admins "
+                      "all), minus those they snoozed or dismissed for the current situation. One Redis round trip.")
 def lead_hints(lead_id: int):
     return answer(s.Card, widget.card(deps(), claims(), lead_id))
 

@@ -29,8 +29,9 @@ ERROR_TEXT = {
 }
 DESCRIPTION = """Deal Pulse widget API. Every call carries amoCRM's one-time widget token in `X-Auth-Token`
 (`self.$authorizedAjax`); each token is accepted once. Errors are `{"error": code, "message": text}`.
-Times are unix seconds. Supervisors are the account's admins plus the users chosen in the settings; managers see
-deals as amoCRM's rights.leads.view allows (A all, G group, M own, D none)."""
+Times are unix seconds. Supervisors are the account's admins plus the users chosen in the settings; admins see
+every deal, everyone else (a chosen supervisor too) as amoCRM's rights.leads.view allows (A all, G group, M own,
+D none) and status_rights per stage."""
 
 
 @bp.get("/openapi.json")

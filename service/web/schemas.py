@@ -217,7 +217,8 @@ class Me(Schema):
     name = fields.String()
     is_supervisor = fields.Boolean()
     is_admin = fields.Boolean()
-    leads_view = fields.String(metadata={"description": "A all | G group | M own | D none (supervisors: A)"})
+    leads_view = fields.String(metadata={"description": "A all | G group | M own | D none (admins: A; a supervisor "
+                                                        "chosen in the settings keeps their amoCRM right)"})
     group_id = fields.Integer()
     language = fields.String(metadata={"description": "ru | en, from the account's domain; prefer APP.lang_id"})
     account = fields.Nested(AccountRef)

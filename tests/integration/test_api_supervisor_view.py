@@ -11,7 +11,7 @@ from tests.support.api import (ADMIN, CHOSEN, DENIED, GLEB_NO_GROUP, GROUP, MASH
 MAIN = Pipeline(1, "Продажи", (Stage(11, 1, "Первичный контакт", 1), Stage(12, 1, "Переговоры", 2)))
 PARTNERS = Pipeline(2, "Партнёры", (Stage(21, 2, "Первичный контакт", 1),))
 GALINA = User(9, "Galina Group", leads_view="G", group_id=20)  # chosen; amoCRM: her group's deals (20)
-# Group 20: Gleb (4), Masha (5), Denis (7) and Galina. Outside it: Mikhail (6, group 30), Anna, Sergey, Alla (10).
+# Group 20: Gleb (4), Masha (5), Denis (7) and Galina. Outside: Mikhail (6, group 30), Anna, Sergey, Alla (10).
 
 
 @pytest.fixture
@@ -35,12 +35,13 @@ def funnel(body):
 
 
 def report(body):
-    return {r["user_id"]: (r["in_work"], r["in_work_amount"], r["won"], r["won_amount"]) for r in body["report"]["rows"]}
+    return {r["user_id"]: (r["in_work"], r["in_work_amount"], r["won"], r["won_amount"])
+            for r in body["report"]["rows"]}
 
 
 def test_a_group_supervisors_panel_counts_only_their_groups_deals(client, settings, world):
-    # By hand, main pipeline: «Первичный контакт» 101 (Masha 50 000), 102 (Masha 900 000), 104 (Gleb 10 000, no
-    # group on the deal: Gleb's group 20); «Переговоры» 103 (Mikhail 70 000, group 30); Masha won 105 (5 000).
+    # By hand, main pipeline: «Первичный контакт» 101 (Masha 50 000), 102 (Masha 900 000), 104 (Gleb 10 000,
+    # no group on the deal: Gleb's group 20); «Переговоры» 103 (Mikhail 70 000, group 30); Masha won 105 (5 000).
     admin = get(client, settings, ADMIN, "/panel")
     assert funnel(admin) == {11: (3, 960_000), 12: (1, 70_000)}
     assert report(admin)[OTHER.id] == (1, 70_000, 0, 0) and admin["restricted"] is False
