@@ -77,6 +77,7 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
 
     function incomingHtml(panel) {
       var inc = panel.incoming || {}, lang = state.lang;
+      if (panel.restricted && panel.incoming === null) { return div('empty', esc(t('panel.incoming_hidden'))); }
       if (!inc.total) { return div('empty', esc(t('panel.incoming_empty'))); }
       var rate = inc.rate && typeof inc.rate === 'object' ? inc.rate.value : inc.rate;
       return '<div class="' + el('lead') + '" data-total="' + esc(inc.total) + '" data-deals="' +

@@ -173,7 +173,8 @@ def test_a_supervisor_sees_the_panel_through_their_amocrm_stage_rights(page, har
 
     [pipeline] = [p for p in deps.store.get_pipelines(scenario.id) if any(s.id == NEGOTIATION for s in p.stages)]
     boris = deps.store.get_users(scenario.id)[2]
-    deps.store.save_users(scenario.id, [replace(boris, stage_views=((pipeline.id, NEGOTIATION, "D"),))])
+    deps.store.save_users(scenario.id, [replace(boris, leads_view="A",  # all deals but the stage hidden
+                                                stage_views=((pipeline.id, NEGOTIATION, "D"),))])
     deps.store.save_insight(scenario.id, "settings", {"supervisor_ids": [2]})
     open_panel(page, harness, user=2, admin=False)
     assert page.locator(f'.deal-pulse__funnel-row[data-status="{NEGOTIATION}"]').count() == 0  # hidden from him
@@ -185,3 +186,23 @@ def test_a_supervisor_sees_the_panel_through_their_amocrm_stage_rights(page, har
         "Прогноз складывается из всех сделок аккаунта")
     assert "ваши права в amoCRM скрывают" in text_of(page.locator('[data-section="plans"]'))
     screenshot(page, "panel-restricted-supervisor")
+
+
+def test_a_chosen_supervisor_with_own_deals_rights_sees_only_their_own_figures(page, harness, scenario, deps):
+    """Boris is chosen in the settings but amoCRM shows him his own deals only (M): the panel counts his deals."""
+    deps.store.save_insight(scenario.id, "settings", {"supervisor_ids": [2]})
+    his = [lead for lead in deps.store.all_leads(scenario.id)
+           if lead.is_open and lead.status_id == DECISION and lead.responsible_user_id == 2]
+    everyone = [lead for lead in deps.store.all_leads(scenario.id) if lead.is_open and lead.status_id == DECISION]
+    assert 0 < len(his) < len(everyone)  # by hand from the mirror: his share of «Принимают решение»
+    open_panel(page, harness, user=2, admin=False)
+    row = text_of(page.locator(f'.deal-pulse__funnel-row[data-status="{DECISION}"]'))
+    assert f"{len(his)} · {sum(lead.price for lead in his):,}".replace(",", " ") in row
+    assert page.locator('select[data-dp-filter="user_id"] option').count() == 2  # everyone = him, and him
+    assert text_of(page.locator('[data-section="incoming"] .deal-pulse__section-body')).startswith(
+        "Входящие заявки ещё не закреплены за менеджерами")
+    assert text_of(page.locator('[data-section="forecast"] .deal-pulse__section-body')).startswith(
+        "Прогноз складывается из всех сделок аккаунта")
+    open_panel(page, harness, lang="en", user=2, admin=False)
+    assert text_of(page.locator('[data-section="incoming"] .deal-pulse__section-body')).startswith(
+        "Incoming leads belong to no manager yet")
