@@ -40,8 +40,9 @@ TASKS = {A1.id: f"{A1.origin}/api/v4/tasks", A2.id: f"{A2.origin}/api/v4/tasks"}
 ACCESS = {A1.id: "access-1", A2.id: "access-2"}
 
 # Callers: (user id, token account). sup@1 is chosen in account 1's settings but amoCRM gives them own deals only
-# (M): the panel's role, never more deals than amoCRM shows them (only admins see all). Strangers (a user the account's mirror does not know) see no deal and are no
-# supervisors; "forged" is a token whose account_id is account 2 but whose issuer is account 1's origin.
+# (M): the panel's role, never more deals than amoCRM shows them (only admins see all). Strangers (a user the
+# account's mirror does not know) see no deal and are no supervisors; "forged" is a token whose account_id is
+# account 2 but whose issuer is account 1's origin.
 CALLERS = {
     "sup@1": (CHOSEN.id, A1), "A@1": (ALL.id, A1), "M@1": (MINE.id, A1), "D@1": (DENIED.id, A1),
     "u2@1": (OLGA.id, A1),
