@@ -40,6 +40,13 @@ define(['jquery', './format.js'], function ($, format) {
       });
     }
 
+    /** Days, or hours as the hint's text words them: from 48 hours as shown, days (texts.overdue_ru), so the head
+        never reads «116 часов» over «просрочена на 5 дней». */
+    function spanText(value, unit, units) {
+      if (unit === 'hours' && Math.round(value) >= 48) { return plural(Math.round(value / 24), units.days); }
+      return plural(unit === 'hours' ? Math.round(value) : value, units[unit]);
+    }
+
     function hintNumbers(hint) {
       var lang = state.lang, th = hint.threshold;
       var units = {days: ['common.days_one', 'common.days_few', 'common.days_many'],
@@ -48,9 +55,9 @@ define(['jquery', './format.js'], function ($, format) {
         return th && th.value ? t('card.numbers_limit', {value: minutesText(hint.value), limit: minutesText(th.value)})
           : minutesText(hint.value);
       }
-      if (units[hint.unit]) {
-        var value = plural(hint.value, units[hint.unit]);
-        return th && th.value ? t('card.numbers_limit', {value: value, limit: num(th.value, lang)}) : value;
+      if (units[hint.unit]) {  // the limit in its unit too: «порог 7» alone left the reader guessing
+        return th && th.value ? t('card.numbers_limit', {value: spanText(hint.value, hint.unit, units),
+          limit: spanText(th.value, hint.unit, units)}) : spanText(hint.value, hint.unit, units);
       }
       if (hint.unit === '%') {
         return num(Math.round(hint.value), lang, 0) + '%';

@@ -70,7 +70,7 @@ define(['./format.js'], function (format) {
     var rowH = 40, top = 22, width = 460, barX = 150, barW = 290, max = 0;
     rows.forEach(function (r) { max = Math.max(max, r.median_days || 0, r.p80_days || 0); });
     var out = Svg.open(width, top + rows.length * rowH, t('panel.time_title'));
-    out += Svg.text(barX, 12, t('panel.time_legend'), 'svg-head');
+    out += Svg.text(0, 12, t('panel.time_legend'), 'svg-head');
     rows.forEach(function (r, i) {
       var y = top + i * rowH, hang = String(r.status_id) === String(hangStatus);
       var median = r.median_days, p80 = r.p80_days;
@@ -86,14 +86,21 @@ define(['./format.js'], function (format) {
           var px = barX + Svg.scale(p80, max, barW);
           out += Svg.line(px, y, px, y + 20, 'p80-tick');
         }
-        var label = fill(t('panel.time_row'), {median: num(median, lang),
-          p80: p80 === null || p80 === undefined ? t('panel.time_p80_open') : num(p80, lang),
-          exits: num(r.exits || 0, lang)});
+        var label = fill(t('panel.time_row'), {median: stageDays(median, t, lang),
+          p80: p80 === null || p80 === undefined ? t('panel.time_p80_open') :
+            t('panel.time_p80', {n: stageDays(p80, t, lang)}), exits: num(r.exits || 0, lang)});
         out += Svg.text(barX, y + 32, label, hang ? 'svg-value-strong' : 'svg-value');
       }
       out += '</g>';
     });
     return out + Svg.close;
+  }
+
+  /** Days in a stage, short: hours under a day («0 дн.» read as no time at all). */
+  function stageDays(days, t, lang) {
+    if (days >= 1) { return t('panel.time_days', {n: num(days, lang)}); }
+    var hours = Math.round(days * 24);
+    return hours < 1 ? t('panel.time_under_hour') : t('panel.time_hours', {n: num(hours, lang)});
   }
 
   /** The share printed beside its own counts: raw, never the shrunk rate that only ranks (0 of 23 is 0%). */
@@ -127,7 +134,8 @@ define(['./format.js'], function (format) {
 
   /** Open deals per manager against the team median (dashed line). */
   function workloadChart(rows, median, t, lang) {
-    var rowH = 34, top = 20, width = 460, barX = 150, barW = 200, max = median || 0;
+    // the bar leaves room for «316 сделок · 192 задачи» beside it
+    var rowH = 34, top = 20, width = 460, barX = 150, barW = 150, max = median || 0;
     rows.forEach(function (r) { max = Math.max(max, r.open_deals || 0); });
     var height = top + rows.length * rowH;
     var out = Svg.open(width, height + 4, t('panel.workload_title'));
@@ -137,8 +145,9 @@ define(['./format.js'], function (format) {
       out += Svg.text(0, y + 14, Svg.clip(r.name, 22), 'svg-label', null, r.name);
       out += Svg.rect(barX, y + 3, Math.max(r.open_deals ? 2 : 0, Svg.scale(r.open_deals, max, barW)), 14,
         over ? 'bar-over' : 'bar-open');
-      out += Svg.text(barX + barW + 8, y + 14, fill(t('panel.workload_row'), {deals: num(r.open_deals, lang),
-        tasks: num(r.open_tasks, lang)}), 'svg-value');
+      out += Svg.text(barX + barW + 8, y + 14, fill(t('panel.workload_row'), {
+        deals: format.counted(t, 'common.deals', r.open_deals || 0, lang),
+        tasks: format.counted(t, 'common.tasks', r.open_tasks || 0, lang)}), 'svg-value');
       out += '</g>';
     });
     if (median !== null && median !== undefined) {
@@ -180,7 +189,8 @@ define(['./format.js'], function (format) {
 
   /** The next three months: P10–P90 as a band, P50 as the line, the value printed at each month. */
   function forecastChart(months, t, lang, tz) {
-    var width = 460, height = 190, left = 60, right = 30, top = 16, bottom = 40;
+    // margins hold half of the widest label under a month («53 259 000–69 145 700»): it was cut at the right edge
+    var width = 460, height = 190, left = 75, right = 70, top = 16, bottom = 40;
     var plotW = width - left - right, plotH = height - top - bottom, max = 0;
     months.forEach(function (m) { max = Math.max(max, m.p90 || 0, m.p50 || 0); });
     max = max || 1;

@@ -60,6 +60,11 @@ define([], function () {
     return 2;
   }
 
+  /** "{n} <form>" from the `key`_one/_few/_many texts by the number as shown (for parts that get only `t`). */
+  function counted(t, key, n, lang) {
+    return t(key + ['_one', '_few', '_many'][pluralIndex(n, lang)], {n: num(n, lang)});
+  }
+
   function fill(template, vars) {
     return String(template === undefined ? '' : template).replace(/\{(\w+)\}/g, function (m, name) {
       return vars && vars[name] !== undefined ? vars[name] : m;
@@ -140,6 +145,6 @@ define([], function () {
   }
 
   return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
-          signedPct: signedPct, pluralIndex: pluralIndex, fill: fill, pick: pick, el: el, div: div,
+          signedPct: signedPct, pluralIndex: pluralIndex, counted: counted, fill: fill, pick: pick, el: el, div: div,
           button: button, zoned: zoned, dayKey: dayKey, dayName: dayName, monthOf: monthOf, localNoon: localNoon};
 });

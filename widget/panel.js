@@ -5,7 +5,7 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
   'use strict';
 
   var CSS = format.CSS, DAY = format.DAY, esc = format.esc, num = format.num, pct = format.pct,
-      signedPct = format.signedPct, fill = format.fill, pick = format.pick, monthOf = format.monthOf, el = format.el,
+      counted = format.counted, fill = format.fill, pick = format.pick, monthOf = format.monthOf, el = format.el,
       div = format.div;
   var funnelChart = charts.funnelChart, stageTimeChart = charts.stageTimeChart, incomingChart = charts.incomingChart,
       workloadChart = charts.workloadChart, planChart = charts.planChart, forecastChart = charts.forecastChart,
@@ -63,8 +63,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       Object.keys(losses).forEach(function (k) {
         (losses[k].top_reasons || []).forEach(function (r) { reasons.push(r); });
       });
-      return div('lead', esc(t('panel.funnel_lead', {count: num(total.count, lang), amount: num(total.amount, lang),
-        days: num(panel.period_days || 30, lang)}))) +
+      return div('lead', esc(t('panel.funnel_lead', {deals: counted(t, 'common.deals', total.count, lang),
+        amount: num(total.amount, lang), days: counted(t, 'common.days', panel.period_days || 30, lang)}))) +
         funnelChart(funnel, losses, placeStatus(panel.places, 'most_losses'), t, lang);
     }
 
@@ -82,7 +82,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       var rate = inc.rate && typeof inc.rate === 'object' ? inc.rate.value : inc.rate;
       return '<div class="' + el('lead') + '" data-total="' + esc(inc.total) + '" data-deals="' +
         esc(inc.became_deals) + '"><span class="' + el('big') + '">' + esc(fill(t('panel.incoming_total'),
-        {incoming: num(inc.total, lang), deals: num(inc.became_deals, lang), rate: pct(rate, lang)})) +
+        {incoming: counted(t, 'speed.requests', inc.total, lang), deals: counted(t, 'common.deals', inc.became_deals,
+          lang), rate: pct(rate, lang)})) +
         '</span></div>' + incomingChart(inc.by_source || [], t, lang);
     }
 
@@ -129,9 +130,12 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       if (panel.restricted) { return div('empty', esc(t('panel.forecast_hidden'))); }
       if (!months.length) { return div('empty', esc(t('panel.forecast_empty'))); }
       var acc = panel.backtest || {};
-      var accuracy = acc.months && acc.months.length ? t('panel.forecast_accuracy', {
-        months: num(acc.months.length, lang), wape: pct(acc.wape, lang),
-        bias: signedPct(acc.bias, lang), coverage: pct(acc.coverage, lang)}) : t('panel.forecast_no_accuracy');
+      var n = acc.months && acc.months.length, lean = Math.round((acc.bias || 0) * 100);
+      // words, not WAPE and a signed bias: how far off, which way, and in how many months the actual was inside
+      var accuracy = n ? t('panel.forecast_accuracy', {months: num(n, lang), wape: pct(acc.wape, lang),
+        bias: t(lean > 0 ? 'panel.forecast_bias_over' : lean < 0 ? 'panel.forecast_bias_under' :
+          'panel.forecast_bias_none', {n: pct(Math.abs(acc.bias || 0), lang)}),
+        inside: num(Math.round((acc.coverage || 0) * n), lang)}) : t('panel.forecast_no_accuracy');
       var table = '<table class="' + el('table') + '"><tr><th>' + esc(t('panel.forecast_month')) + '</th><th class="' +
         el('num') + '">P10</th><th class="' + el('num') + '">P50</th><th class="' + el('num') + '">P90</th>' +
         '<th class="' +

@@ -33,15 +33,25 @@ def hang_place(row: dict) -> dict:
         f"{plural_en(n, 'deal')} that left it).")}
 
 
+SOURCE_NAMES = {"forms": ("Формы", "Forms"), "mail": ("Почта", "Mail"), "chats": ("Чаты", "Chats"),
+                "sip": ("Звонки", "Calls"), "other": ("Другое", "Other")}  # as the widget's source_* texts
+
+
+def source_name(source: str) -> dict:
+    """A request source for people: «Формы», not the code «forms» (an unknown code stays as it is)."""
+    return both(*SOURCE_NAMES.get(source, (source, source)))
+
+
 def incoming_place(incoming: dict) -> dict:
     """Incoming requests, how many became deals, and the biggest source."""
     n, k, top = incoming["total"], incoming["became_deals"], incoming["by_source"][0]
+    name = source_name(top.source)
     return {"code": "incoming", "source": top.source, "text": both(
         f"Из {num(n, 'ru')} входящих {plural_ru(n, REQUESTS_GEN)} сделками стали {num(k, 'ru')} "
-        f"({pct(incoming['rate'], 'ru')}); больше всего заявок из источника «{top.source}» — {num(top.incoming, 'ru')}, "
+        f"({pct(incoming['rate'], 'ru')}); больше всего заявок из источника «{name['ru']}» — {num(top.incoming, 'ru')}, "
         f"из них стали сделками {num(top.became_deals, 'ru')}.",
         f"Of {num(n, 'en')} incoming {plural_en(n, 'request')}, {num(k, 'en')} became deals "
-        f"({pct(incoming['rate'], 'en')}); the biggest source is “{top.source}” with {num(top.incoming, 'en')}, "
+        f"({pct(incoming['rate'], 'en')}); the biggest source is “{name['en']}” with {num(top.incoming, 'en')}, "
         f"of which {num(top.became_deals, 'en')} became deals.")}
 
 

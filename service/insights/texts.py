@@ -237,7 +237,7 @@ def win_chance(ev: dict) -> dict:
 
 def plan_impact(ev: dict) -> dict:
     share, price, left = ev["share"], ev["price"], ev["remaining_plan"]
-    return both(f"Сделка на {amount(price, 'ru')} закрывает {pct(share, 'ru')} оставшегося плана менеджера "
+    return both(f"Сделка на {amount(price, 'ru')} закроет {pct(share, 'ru')} оставшегося плана менеджера "
                 f"на месяц ({amount(left, 'ru')}).",
                 f"This deal of {amount(price, 'en')} would cover {pct(share, 'en')} of the manager's remaining plan "
                 f"for the month ({amount(left, 'en')}).")

@@ -1,6 +1,7 @@
 """The supervisor panel (Stats → Deal Pulse: supervisor panel, a left-menu page) and the admins' page of plans and
 settings (advanced_settings) on the insight scenario account: the figures the insight tests assert."""
 import json
+import re
 
 from service.model import DateField
 from tests.browser.conftest import foreign_css, screenshot, text_of
@@ -46,7 +47,15 @@ def test_panel_shows_losses_incoming_and_where_deals_hang(page, harness, scenari
     assert page.locator(".deal-pulse__workload-row").count() == 3  # the idle admin is no manager
     assert "0 из 100 000" in text_of(page.locator('.deal-pulse__plan-row[data-user="1"]'))
     assert page.locator(".deal-pulse__fan").count() == 1
-    assert "WAPE" in text_of(page.locator("[data-accuracy]"))
+    accuracy = text_of(page.locator("[data-accuracy]"))  # plain words: how far off, which way, how often inside
+    assert "WAPE" not in accuracy and "прогноз ошибался в среднем на" in accuracy and " из " in accuracy
+    assert re.fullmatch(r"Потери за период \(\d+ (день|дня|дней)\): \d+ (сделка|сделки|сделок) на сумму [\d ]+\.",
+                        text_of(page.locator('[data-section="funnel"] .deal-pulse__lead')))
+    workload = page.locator(".deal-pulse__workload-row").evaluate_all("rows => rows.map(r => r.textContent)")
+    # «192 задачи», never «192 задач»
+    assert all(re.search(r"\d (сделка|сделки|сделок) · \d+ (задача|задачи|задач)$", row) for row in workload), workload
+    times = text_of(page.locator('[data-section="time"]'))
+    assert "обычно " in times and "8 из 10 — " in times and "P80" not in times and "вых." not in times
     assert page.locator('[data-section="usefulness"] tr[data-rule="stuck_in_stage"]').count() == 1
     assert page.locator('.deal-pulse__sync [data-state]').count() == 1
     assert foreign_css(page) == []
@@ -55,7 +64,7 @@ def test_panel_shows_losses_incoming_and_where_deals_hang(page, harness, scenari
 
 def test_panel_in_english(page, harness, scenario):
     open_panel(page, harness, lang="en")
-    assert text_of(page.locator('[data-section="incoming"] .deal-pulse__lead')) == "286 incoming → 45 deals (16%)"
+    assert text_of(page.locator('[data-section="incoming"] .deal-pulse__lead')) == "286 requests → 45 deals (16%)"
     assert "“Переговоры”: 19 deals worth 94,000" in text_of(page.locator(".deal-pulse__places"))
     assert text_of(page.locator(f'.deal-pulse__funnel-row[data-status="{NEGOTIATION}"] .deal-pulse__loss-figure')) \
         == "−19 · 94,000"

@@ -83,7 +83,8 @@ def test_screenshot_scenario_incoming_leads_convert_16_percent_mostly_from_forms
     assert (incoming["total"], incoming["became_deals"]) == (286, 45)
     assert round(incoming["rate"] * 100) == 16 and incoming["by_source"][0].source == "forms"
     text = panel(report_snapshot(), PERIOD_START).places[-1]["text"]
-    assert "Из 286 входящих заявок сделками стали 45 (16%)" in text["ru"] and "«forms»" in text["ru"]
+    assert "Из 286 входящих заявок сделками стали 45 (16%)" in text["ru"] and "«Формы»" in text["ru"]
+    assert "“Forms”" in text["en"] and "forms" not in text["ru"]  # the source by name, not its code
     assert "Of 286 incoming requests, 45 became deals (16%)" in text["en"]
 
 
