@@ -104,7 +104,7 @@ define(['jquery', './format.js'], function ($, format) {
       var projected = me.projected_amount !== undefined ? me.projected_amount : plan.projected_amount;
       var behind = byAmount && projected < target;
       var text = t('card.plan_line', {fact: num(fact, lang), plan: num(target, lang), share: pct(fact / target, lang),
-                                      chance: pct(me.p_plan_met, lang)});
+                                      chance: format.chance(me.p_plan_met, lang)});
       return div('plan', esc(text) + '<div class="' + el('plan-bar', behind ? CSS + '__plan-bar--behind' : '') +
         '"><span style="width:' + (share * 100).toFixed(1) + '%"></span></div>', ' title="' +
         esc(pick(firstText(me.texts, 'plan'), lang)) + '"');

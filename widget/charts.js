@@ -180,7 +180,7 @@ define(['./format.js'], function (format) {
       }
       var label = plan ? fill(t('panel.plan_row'), {fact: num(r.fact_amount, lang), plan: num(plan, lang),
         share: pct(plan ? r.fact_amount / plan : 0, lang), projected: num(r.projected_amount, lang),
-        chance: pct(r.p_plan_met, lang)}) : t('panel.plan_none');
+        chance: format.chance(r.p_plan_met, lang)}) : t('panel.plan_none');
       out += Svg.text(barX, y + 34, label, 'svg-value');
       out += '</g>';
     });

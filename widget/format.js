@@ -45,6 +45,15 @@ define([], function () {
     return share === null || share === undefined ? '—' : num(Math.round(share * 100), lang, 0) + '%';
   }
 
+  /** A probability: «> 99%» and «< 1%» at the ends, since a simulated chance is never certain (the panel read
+   *  «шанс 100%» and «шанс 0%» beside forecasts that could still miss or make it). */
+  function chance(p, lang) {
+    if (p === null || p === undefined) { return '—'; }
+    if (p > 0.995) { return '> 99%'; }
+    if (p < 0.005) { return '< 1%'; }
+    return pct(p, lang);
+  }
+
   function signedPct(share, lang) {
     return (share > 0 ? '+' : '') + pct(share, lang);
   }
@@ -145,6 +154,7 @@ define([], function () {
   }
 
   return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
-          signedPct: signedPct, pluralIndex: pluralIndex, counted: counted, fill: fill, pick: pick, el: el, div: div,
-          button: button, zoned: zoned, dayKey: dayKey, dayName: dayName, monthOf: monthOf, localNoon: localNoon};
+          signedPct: signedPct, chance: chance, pluralIndex: pluralIndex, counted: counted, fill: fill, pick: pick,
+          el: el, div: div, button: button, zoned: zoned, dayKey: dayKey, dayName: dayName, monthOf: monthOf,
+          localNoon: localNoon};
 });

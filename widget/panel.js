@@ -122,7 +122,16 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       // a plan's fact sums every deal of the manager: not shown when amoCRM hides some of them from the caller
       var note = hidden ? div('legend', esc(t('panel.plans_hidden'))) : '';
       if (!rows.length) { return (hidden ? '' : div('empty', esc(t('panel.plans_empty')))) + note; }
-      return planChart(rows, t, state.lang) + div('legend', esc(t('panel.plans_legend'))) + note;
+      return planMonthHtml(panel) + planChart(rows, t, state.lang) + div('legend', esc(t('panel.plans_legend'))) +
+        note;
+    }
+
+    /** Which month the plans are, beside a period filter they do not follow («Прошлый месяц» showed this one's). */
+    function planMonthHtml(panel) {
+      var month = (panel.plans || {}).month, noon = month ? format.localNoon(month + '-15', state.timezone) : null;
+      if (!noon) { return ''; }
+      var name = monthName(noon, state.lang, state.timezone);
+      return div('muted', esc(t('panel.plans_month', {month: name.charAt(0).toUpperCase() + name.slice(1)})));
     }
 
     function forecastHtml(panel) {
