@@ -24,7 +24,7 @@ define(['jquery', './format.js', './style.js'], function ($, format, style) {
         var severity = deal.severity || top.severity || 'info';
         var reason = pick(top.text, lang);
         var meta = deal.responsible_name ? [deal.responsible_name] : [];  // whose deal, in the "visible" scope
-        if (deal.price !== undefined && deal.price !== null) { meta.push(num(deal.price, lang)); }
+        if (deal.price) { meta.push(num(deal.price, lang)); }  // no budget is not «0» beside the name
         var more = (deal.hints_count || 0) - 1;
         if (more > 0) { meta.push(t('list.more_hints', {n: num(more, lang)})); }
         return '<li class="' + el('deal') + '" data-lead="' + esc(id) + '">' +

@@ -54,9 +54,10 @@ define(['jquery', './format.js'], function ($, format) {
         '</div><h3 class="' + el('h2') + '">' + esc(t('panel.settings_stages')) + '</h3>' +
         (stages.length ? '<table class="' + el('table') + '"><tr><th>' + esc(t('panel.settings_stage')) + '</th><th>' +
           esc(t('panel.settings_warn')) + '</th><th>' + esc(t('panel.settings_crit')) + '</th></tr>' +
-          stages.map(function (s) {
+          stages.map(function (s, i) {
             var o = overrides[s.status_id] || overrides[String(s.status_id)] || {};
-            return '<tr data-stage="' + esc(s.status_id) + '"><td>' + esc(s.name) + '</td><td>' +
+            return pipelineRow(stages, i) + '<tr data-stage="' + esc(s.status_id) + '"><td>' + esc(s.name) +
+              '</td><td>' +
               '<input class="' + el('input', CSS + '__input--short') +
               '" type="number" min="0" step="0.5" data-stage="' + esc(s.status_id) + '" data-kind="warn_days" value="' +
               esc(o.warn_days === undefined || o.warn_days === null ? '' : o.warn_days) + '" placeholder="' +
@@ -81,6 +82,15 @@ define(['jquery', './format.js'], function ($, format) {
         }).join('') + '</div><div class="' + el('actions') + '">' +
         button('save-settings', t('common.save'), 'primary') +
         '<span class="' + el('status') + '"></span></div></form>';
+    }
+
+    /** A pipeline's name above its first stage when the account has several: three «Неразобранное» in
+        one list said nothing of which pipeline each was. */
+    function pipelineRow(stages, i) {
+      var s = stages[i], many = stages.some(function (x) { return x.pipeline_id !== stages[0].pipeline_id; });
+      if (!many || !s.pipeline_name || (i && stages[i - 1].pipeline_id === s.pipeline_id)) { return ''; }
+      return '<tr class="' + el('pipeline-row') + '" data-pipeline="' + esc(s.pipeline_id) + '"><th colspan="3">' +
+        esc(t('panel.settings_pipeline', {name: s.pipeline_name})) + '</th></tr>';
     }
 
     /** The first-contact limit and the working hours (issue 21): a day checkbox row and a from-to window. */

@@ -215,3 +215,21 @@ def test_a_chosen_supervisor_with_own_deals_rights_sees_only_their_own_figures(p
     open_panel(page, harness, lang="en", user=2, admin=False)
     assert text_of(page.locator('[data-section="incoming"] .deal-pulse__section-body')).startswith(
         "Incoming leads belong to no manager yet")
+
+
+def test_stage_limits_are_grouped_under_their_pipelines(page, harness, scenario):
+    """Stages of several pipelines carry the pipeline's name above them (three «Неразобранное» said nothing)."""
+    def two_pipelines(route):
+        if route.request.method != "GET":
+            return route.continue_()
+        answer = route.fetch()
+        body = answer.json()
+        first = body["stages"][0]
+        body["stages"].append({**first, "pipeline_id": 999, "pipeline_name": "Тендеры", "status_id": 99901})
+        return route.fulfill(response=answer, json=body)
+
+    page.route("**/api/v1/settings*", two_pipelines)
+    open_settings(page, harness)
+    rows = page.locator(".deal-pulse__settings-form .deal-pulse__pipeline-row")
+    assert rows.count() == 2 and text_of(rows.nth(1)) == "Воронка «Тендеры»"
+    assert page.locator('.deal-pulse__pipeline-row[data-pipeline="999"] + tr[data-stage="99901"]').count() == 1
