@@ -84,7 +84,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
         esc(inc.became_deals) + '"><span class="' + el('big') + '">' + esc(fill(t('panel.incoming_total'),
         {incoming: counted(t, 'speed.requests', inc.total, lang), deals: counted(t, 'common.deals', inc.became_deals,
           lang), rate: pct(rate, lang)})) +
-        '</span></div>' + incomingChart(inc.by_source || [], t, lang);
+        '</span></div>' + incomingChart(inc.by_source || [], t, lang) +
+        div('legend', esc(t('panel.incoming_note')));  // the same figures under any pipeline or manager chosen
     }
 
     function workloadRows(panel) {
@@ -116,9 +117,22 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       });
     }
 
+    /** Whether the manager or group filter keeps this user (the plans list came unfiltered beside a filtered
+        workload and report). */
+    function chosenManager(userId) {
+      var f = (state.panelRaw || {}).filters || {}, users = ((state.panelRaw || {}).options || {}).users || [];
+      if (f.user_id) { return String(f.user_id) === String(userId); }
+      if (!f.group_id) { return true; }
+      return users.some(function (u) {
+        return String(u.id) === String(userId) && String(u.group_id) === String(f.group_id);
+      });
+    }
+
     function plansHtml(panel) {
       var all = planRows(panel), hidden = all.some(function (r) { return r.hidden; });
-      var rows = all.filter(function (r) { return !r.hidden && !isIdleAdmin(panel, r.user_id, r.plan_amount); });
+      var rows = all.filter(function (r) {
+        return !r.hidden && !isIdleAdmin(panel, r.user_id, r.plan_amount) && chosenManager(r.user_id);
+      });
       // a plan's fact sums every deal of the manager: not shown when amoCRM hides some of them from the caller
       var note = hidden ? div('legend', esc(t('panel.plans_hidden'))) : '';
       if (!rows.length) { return (hidden ? '' : div('empty', esc(t('panel.plans_empty')))) + note; }
@@ -126,7 +140,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
         note;
     }
 
-    /** Which month the plans are, beside a period filter they do not follow («Прошлый месяц» showed this one's). */
+    /** Which month the plans are, beside a period filter they do not follow («Прошлый месяц» showed this
+        one's). */
     function planMonthHtml(panel) {
       var month = (panel.plans || {}).month, noon = month ? format.localNoon(month + '-15', state.timezone) : null;
       if (!noon) { return ''; }
