@@ -146,8 +146,8 @@ define(['./format.js'], function (format) {
       out += Svg.rect(barX, y + 3, Math.max(r.open_deals ? 2 : 0, Svg.scale(r.open_deals, max, barW)), 14,
         over ? 'bar-over' : 'bar-open');
       out += Svg.text(barX + barW + 8, y + 14, fill(t('panel.workload_row'), {
-        deals: format.counted(t, 'common.deals', r.open_deals || 0, lang),
-        tasks: format.counted(t, 'common.tasks', r.open_tasks || 0, lang)}), 'svg-value');
+        deals: format.counted(t, format.FORMS.deals, r.open_deals || 0, lang),
+        tasks: format.counted(t, format.FORMS.tasks, r.open_tasks || 0, lang)}), 'svg-value');
       out += '</g>';
     });
     if (median !== null && median !== undefined) {

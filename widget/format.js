@@ -69,9 +69,15 @@ define([], function () {
     return 2;
   }
 
-  /** "{n} <form>" from the `key`_one/_few/_many texts by the number as shown (for parts that get only `t`). */
-  function counted(t, key, n, lang) {
-    return t(key + ['_one', '_few', '_many'][pluralIndex(n, lang)], {n: num(n, lang)});
+  /** The one/few/many text keys of the counts the panel prints. */
+  var FORMS = {days: ['common.days_one', 'common.days_few', 'common.days_many'],
+               deals: ['common.deals_one', 'common.deals_few', 'common.deals_many'],
+               tasks: ['common.tasks_one', 'common.tasks_few', 'common.tasks_many'],
+               requests: ['speed.requests_one', 'speed.requests_few', 'speed.requests_many']};
+
+  /** "{n} <form>" by the number as shown, `forms` one of FORMS (for the parts that get only `t`). */
+  function counted(t, forms, n, lang) {
+    return t(forms[pluralIndex(n, lang)], {n: num(n, lang)});
   }
 
   function fill(template, vars) {
@@ -154,7 +160,7 @@ define([], function () {
   }
 
   return {CSS: CSS, NBSP: NBSP, DAY: DAY, esc: esc, language: language, shown: shown, num: num, pct: pct,
-          signedPct: signedPct, chance: chance, pluralIndex: pluralIndex, counted: counted, fill: fill, pick: pick,
-          el: el, div: div, button: button, zoned: zoned, dayKey: dayKey, dayName: dayName, monthOf: monthOf,
-          localNoon: localNoon};
+          signedPct: signedPct, chance: chance, pluralIndex: pluralIndex, FORMS: FORMS, counted: counted,
+          fill: fill, pick: pick, el: el, div: div, button: button, zoned: zoned, dayKey: dayKey, dayName: dayName,
+          monthOf: monthOf, localNoon: localNoon};
 });

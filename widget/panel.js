@@ -5,8 +5,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
   'use strict';
 
   var CSS = format.CSS, DAY = format.DAY, esc = format.esc, num = format.num, pct = format.pct,
-      counted = format.counted, fill = format.fill, pick = format.pick, monthOf = format.monthOf, el = format.el,
-      div = format.div;
+      counted = format.counted, FORMS = format.FORMS, fill = format.fill, pick = format.pick, monthOf = format.monthOf,
+      el = format.el, div = format.div;
   var funnelChart = charts.funnelChart, stageTimeChart = charts.stageTimeChart, incomingChart = charts.incomingChart,
       workloadChart = charts.workloadChart, planChart = charts.planChart, forecastChart = charts.forecastChart,
       monthName = charts.monthName, progressBar = charts.progressBar;
@@ -63,8 +63,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       Object.keys(losses).forEach(function (k) {
         (losses[k].top_reasons || []).forEach(function (r) { reasons.push(r); });
       });
-      return div('lead', esc(t('panel.funnel_lead', {deals: counted(t, 'common.deals', total.count, lang),
-        amount: num(total.amount, lang), days: counted(t, 'common.days', panel.period_days || 30, lang)}))) +
+      return div('lead', esc(t('panel.funnel_lead', {deals: counted(t, FORMS.deals, total.count, lang),
+        amount: num(total.amount, lang), days: counted(t, FORMS.days, panel.period_days || 30, lang)}))) +
         funnelChart(funnel, losses, placeStatus(panel.places, 'most_losses'), t, lang);
     }
 
@@ -82,8 +82,8 @@ define(['jquery', './format.js', './charts.js', './style.js'], function ($, form
       var rate = inc.rate && typeof inc.rate === 'object' ? inc.rate.value : inc.rate;
       return '<div class="' + el('lead') + '" data-total="' + esc(inc.total) + '" data-deals="' +
         esc(inc.became_deals) + '"><span class="' + el('big') + '">' + esc(fill(t('panel.incoming_total'),
-        {incoming: counted(t, 'speed.requests', inc.total, lang), deals: counted(t, 'common.deals', inc.became_deals,
-          lang), rate: pct(rate, lang)})) +
+        {incoming: counted(t, FORMS.requests, inc.total, lang), deals: counted(t, FORMS.deals, inc.became_deals, lang),
+         rate: pct(rate, lang)})) +
         '</span></div>' + incomingChart(inc.by_source || [], t, lang) +
         div('legend', esc(t('panel.incoming_note')));  // the same figures under any pipeline or manager chosen
     }
