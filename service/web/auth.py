@@ -9,6 +9,7 @@ from flask import request
 
 from service.config import Settings
 from service.errors import Unauthorized
+from service.web import auth_hs256
 
 REQUIRED_CLAIMS = ["iss", "aud", "jti", "iat", "nbf", "exp", "account_id", "user_id", "client_uuid"]
 
@@ -26,13 +27,13 @@ class Claims:
 
 
 def verify_token(token: str, settings: Settings) -> Claims:
-    """Check signature, algorithm, audience, time and integration; the caller checks the account and jti."""
+    """Check signature, algorithm, audience, time and integration; the caller checks the account and jti.
+    PyJWT's checks, made without its generic path for tokens in amoCRM's form (web/auth_hs256.py)."""
     if not token:
         raise Unauthorized("X-Auth-Token header is missing")
     try:
-        data = jwt.decode(token, settings.client_secret, algorithms=["HS256"],
-                          audience=list(settings.token_audiences), leeway=settings.token_leeway_seconds,
-                          options={"require": REQUIRED_CLAIMS})
+        data = auth_hs256.decode(token, settings.client_secret, list(settings.token_audiences),
+                                 settings.token_leeway_seconds, REQUIRED_CLAIMS)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"invalid widget token: {_reason(exc)}") from None
     if data["client_uuid"] != settings.client_id:
