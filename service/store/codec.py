@@ -9,7 +9,9 @@ import orjson
 import redis
 
 from service.model import Account
-from service.store.records import record_builder
+from service.store.keys import bucket_key, bucket_keys
+
+BUCKETS_PER_CALL = 64  # bucket hashes per pipelined read of a whole family: a few dozen fields each
 
 
 def decode_account(raw: Optional[bytes]) -> Optional[Account]:
@@ -28,25 +30,6 @@ def decode_many(rows: Iterable[bytes]) -> list:
     return orjson.loads(b"[" + b",".join(rows) + b"]")
 
 
-def scan_records(client: redis.Redis, key: str, cls) -> Iterator:
-    """Every record of a hash once, decoded a page at a time (HSCAN may repeat a field if the hash grows)."""
-    cursor, seen = 0, set()
-    while True:
-        cursor, page = client.hscan(key, cursor, count=5000)
-        fresh = [value for field, value in page.items() if field not in seen]
-        seen.update(page)
-        yield from map(record_builder(cls), decode_many(fresh))
-        if cursor == 0:
-            return
-
-
-def decode_hash(client: redis.Redis, key: str, ids: list, cls) -> dict:
-    """Decode the fields `ids` of a hash of JSON records."""
-    if not ids:
-        return {}
-    return {i: cls(**json.loads(r)) for i, r in zip(ids, client.hmget(key, ids)) if r}
-
-
 def field_key(raw: bytes):
     """Hash fields are ids: numbers where they look like numbers."""
     text = raw.decode()
@@ -63,3 +46,55 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
+
+
+def by_bucket(account_id: int, family: str, ids: Iterable, *kind) -> dict[str, list]:
+    """Ids grouped by the bucket hash that holds them."""
+    groups: dict[str, list] = {}
+    for i in ids:
+        groups.setdefault(bucket_key(account_id, family, i, *kind), []).append(i)
+    return groups
+
+
+def queue_bucket_reads(pipe, groups: dict[str, list]) -> None:
+    """One HMGET per bucket on a pipeline (see bucket_values)."""
+    for key, members in groups.items():
+        pipe.hmget(key, members)
+
+
+def bucket_values(groups: dict[str, list], answers: Iterable[list]) -> dict:
+    """{id: stored value} of the ids present, from queue_bucket_reads' answers."""
+    return {i: value for members, values in zip(groups.values(), answers)
+            for i, value in zip(members, values) if value is not None}
+
+
+def read_buckets(client: redis.Redis, account_id: int, family: str, ids: Iterable, *kind) -> dict:
+    """{id: stored value} of the ids present in a bucketed family, in one round trip."""
+    groups = by_bucket(account_id, family, ids, *kind)
+    if not groups:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    queue_bucket_reads(pipe, groups)
+    return bucket_values(groups, pipe.execute())
+
+
+def write_buckets(client: redis.Redis, account_id: int, family: str, mapping: dict, *kind) -> None:
+    """HSET {id: value} into their buckets, one HSET per bucket in one round trip."""
+    groups = by_bucket(account_id, family, mapping, *kind)
+    if not groups:
+        return
+    pipe = client.pipeline(transaction=False)
+    for key, members in groups.items():
+        pipe.hset(key, mapping={i: mapping[i] for i in members})
+    pipe.execute()
+
+
+def scan_buckets(client: redis.Redis, account_id: int, family: str, *kind) -> Iterator[tuple[list, list]]:
+    """(fields, values) of a whole bucketed family, a few dozen buckets per round trip (each bucket is small)."""
+    for keys in batches(bucket_keys(account_id, family, *kind), BUCKETS_PER_CALL):
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        for held in pipe.execute():
+            if held:
+                yield [int(k) for k in held], list(held.values())

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 from typing import Iterable, Mapping, Optional, Iterator
 
-from service.store.codec import batches
-from service.store.keys import account_key
+from service.store.codec import batches, scan_buckets, write_buckets
+from service.store.compact import decode_card, encode_card
+from service.store.keys import account_key, bucket_key
 
 
 _MARK_TOUCHED = """
@@ -20,20 +21,18 @@ class Insights:
 
     # precomputed card hints
     def save_card(self, account_id: int, lead_id: int, card: dict) -> None:
-        """Store a lead's precomputed hints as the exact JSON the API returns."""
-        self.redis.hset(account_key(account_id, "cards"), lead_id, json.dumps(card, ensure_ascii=False))
+        """Store a lead's precomputed hints: the exact document the API returns, deflated (store/compact.py)."""
+        self.redis.hset(bucket_key(account_id, "cards", lead_id), lead_id, encode_card(card))
 
     def read_card(self, account_id: int, lead_id: int) -> Optional[dict]:
         """One precomputed card, or None."""
-        raw = self.redis.hget(account_key(account_id, "cards"), lead_id)
-        return json.loads(raw) if raw else None
+        return decode_card(self.redis.hget(bucket_key(account_id, "cards", lead_id), lead_id))
 
     # --- precomputed insights
     def save_cards(self, account_id: int, cards: Mapping[int, dict]) -> None:
         """Store many cards at once."""
         for batch in batches(list(cards.items()), 1000):
-            self.redis.hset(account_key(account_id, "cards"),
-                            mapping={k: json.dumps(v, ensure_ascii=False) for k, v in batch})
+            write_buckets(self.redis, account_id, "cards", {k: encode_card(v) for k, v in batch})
 
     def mark_cards_touched(self, account_id: int, lead_ids: Iterable[int]) -> None:
         """Note that these cards are being recomputed from the current mirror (before computing them): a full
@@ -98,9 +97,10 @@ class Insights:
         return [json.loads(v) for v in self.redis.hvals(account_key(account_id, "plans"))]
 
     def scan_cards(self, account_id: int, batch: int = 1000) -> Iterator[tuple[int, dict]]:
-        """(lead id, card) of the account's stored cards, in no order, a page of `batch` at a time."""
-        for lead_id, raw in self.redis.hscan_iter(account_key(account_id, "cards"), count=batch):
-            yield int(lead_id), json.loads(raw)
+        """(lead id, card) of the account's stored cards, in no order, a few dozen buckets at a time (`batch`: kept
+        for callers; a bucket is small)."""
+        for lead_ids, raws in scan_buckets(self.redis, account_id, "cards"):
+            yield from zip(lead_ids, map(decode_card, raws))
 
     # --- the fresh panel's debounce (services/fresh_panel.py)
     def recompute_pending_key(self, account_id: int) -> str:

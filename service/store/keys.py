@@ -7,6 +7,25 @@ def account_key(account_id: int, *parts) -> str:
     return ":".join([f"acct:{{{int(account_id)}}}", *map(str, parts)])
 
 
+# Per-record families are spread over a fixed number of small hashes (`acct:{<id>}:<family>:<bucket>`, bucket =
+# id % count) instead of one big hash: a hash of a few dozen fields is a listpack (ziplist before Redis 7), about 60
+# bytes a field smaller than a hashtable entry. amoCRM ids are global across accounts, so one account's ids are
+# sparse: a modulo, not `id // n`, keeps the buckets even. The counts are fixed forever (changing one moves every
+# record): 256 per lead-keyed family, 1,024 for tasks (about 4 per deal), so a 100,000-deal account still fits the
+# 512-entry listpack limit ops/redis_server.py sets.
+BUCKETS = {"leads": 256, "cards": 256, "last_note_at": 256, "timeline": 256, "tasks": 1024}
+
+
+def bucket_key(account_id: int, family: str, record_id: int, *kind) -> str:
+    """The hash holding one record of a bucketed family (`kind`: a timeline's kind)."""
+    return account_key(account_id, family, *kind, int(record_id) % BUCKETS[family])
+
+
+def bucket_keys(account_id: int, family: str, *kind) -> list[str]:
+    """Every hash of a bucketed family, in bucket order."""
+    return [account_key(account_id, family, *kind, n) for n in range(BUCKETS[family])]
+
+
 def legacy_account_prefix(account_id: int) -> str:
     """The untagged prefix account keys had before hash tags (`acct:<id>:`): only `migrate-to-cluster` reads it."""
     return f"acct:{int(account_id)}:"

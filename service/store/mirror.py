@@ -7,8 +7,10 @@ from typing import Iterable, Iterator, Mapping
 
 from service.model import Call, CloseDateChange, DateField, IncomingLead, Lead, Pipeline, Stage, StageChange, Task, User
 from service.store import timelines
-from service.store.codec import decode_hash, decode_many, encode, field_key, scan_records
-from service.store.keys import account_key
+from service.store.codec import (batches, by_bucket, decode_many, encode, field_key, read_buckets, scan_buckets,
+                                 write_buckets)
+from service.store.compact import pack, unpack_many
+from service.store.keys import account_key, bucket_key
 from service.store.records import record_builder
 
 
@@ -18,9 +20,12 @@ TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChan
 RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None, "date_fields": DateField}
 
 
+# ARGV: key index, lead, at, ... (KEYS: the bucket hashes)
 _MAX_HSET = """
-local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > old then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+for i = 1, #ARGV, 3 do
+  local key, field, at = KEYS[tonumber(ARGV[i])], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if at > tonumber(redis.call('HGET', key, field) or '0') then redis.call('HSET', key, field, ARGV[i + 2]) end
+end
 return 1
 """
 
@@ -28,29 +33,23 @@ return 1
 class Mirror:
     """Leads, tasks, timelines and reference records as amoCRM last told us."""
 
-    # mirror
+    # mirror: leads and tasks are positional rows (store/compact.py) in bucket hashes (store/keys.py BUCKETS)
     def get_leads(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, Lead]:
         """The mirrored leads among `lead_ids`."""
-        ids = list(lead_ids)
-        if not ids:
-            return {}
-        raw = self.redis.hmget(account_key(account_id, "leads"), ids)
-        found = [(i, r) for i, r in zip(ids, raw) if r]
-        return {i: Lead(**d) for (i, _), d in zip(found, decode_many(r for _, r in found))}
+        held = read_buckets(self.redis, account_id, "leads", dict.fromkeys(map(int, lead_ids)))
+        return dict(zip(held, unpack_many(Lead, held, decode_many(held.values()))))
 
     def save_leads(self, account_id: int, leads: Iterable[Lead]) -> None:
         """Write mirrored leads."""
-        mapping = {lead.id: json.dumps(asdict(lead)) for lead in leads}
-        if mapping:
-            self.redis.hset(account_key(account_id, "leads"), mapping=mapping)
+        write_buckets(self.redis, account_id, "leads", {lead.id: pack(lead) for lead in leads})
 
     def save_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
         """Write tasks and index them by lead."""
         tasks = list(tasks)
         if not tasks:
             return
+        write_buckets(self.redis, account_id, "tasks", {t.id: pack(t) for t in tasks})
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(account_key(account_id, "tasks"), mapping={t.id: encode(t) for t in tasks})
         for task in tasks:
             pipe.sadd(account_key(account_id, "tasks_of", task.lead_id), task.id)
         pipe.execute()
@@ -59,13 +58,14 @@ class Mirror:
         """Forget deleted tasks."""
         pipe = self.redis.pipeline(transaction=False)
         for task in tasks:
-            pipe.hdel(account_key(account_id, "tasks"), task.id)
+            pipe.hdel(bucket_key(account_id, "tasks", task.id), task.id)
             pipe.srem(account_key(account_id, "tasks_of", task.lead_id), task.id)
         pipe.execute()
 
     def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
         """The mirrored tasks among `task_ids`."""
-        return decode_hash(self.redis, account_key(account_id, "tasks"), list(task_ids), Task)
+        held = read_buckets(self.redis, account_id, "tasks", dict.fromkeys(map(int, task_ids)))
+        return dict(zip(held, unpack_many(Task, held, decode_many(held.values()))))
 
     def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
         """Each lead's tasks."""
@@ -80,25 +80,31 @@ class Mirror:
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
         """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
-        timelines.add(self.redis, account_key(account_id, "timeline", kind), items)
+        timelines.add(self.redis, lambda lead_id: bucket_key(account_id, "timeline", lead_id, kind), items)
 
     def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
         """Each lead's facts of one kind, oldest first."""
-        return timelines.read(self.redis, account_key(account_id, "timeline", kind), TIMELINES[kind],
-                                    list(lead_ids))
+        lead_ids = list(lead_ids)
+        held = read_buckets(self.redis, account_id, "timeline", lead_ids, kind)
+        return timelines.decode(TIMELINES[kind], lead_ids, held)
+
+    def timeline_leads(self, account_id: int, kind: str) -> list[int]:
+        """The leads that have facts of one kind."""
+        return [lead_id for ids, _ in scan_buckets(self.redis, account_id, "timeline", kind) for lead_id in ids]
 
     def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
-        """Remember the latest note time per lead (older times never overwrite newer)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for lead_id, at in times.items():
-            pipe.eval(_MAX_HSET, 1, account_key(account_id, "last_note_at"), lead_id, at)
-        pipe.execute()
+        """Remember the latest note time per lead (older times never overwrite newer): one script call per 5,000
+        leads, its keys all in the account's slot."""
+        for batch in batches(list(times.items()), 5000):
+            groups = by_bucket(account_id, "last_note_at", [lead_id for lead_id, _ in batch])
+            index = {key: n for n, key in enumerate(groups, 1)}
+            args = [a for lead_id, at in batch
+                    for a in (index[bucket_key(account_id, "last_note_at", lead_id)], lead_id, at)]
+            self.redis.eval(_MAX_HSET, len(index), *index, *args)
 
     def last_note_at(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, int]:
         """The latest note time of each lead that has one."""
-        ids = list(lead_ids)
-        raw = self.redis.hmget(account_key(account_id, "last_note_at"), ids) if ids else []
-        return {i: int(r) for i, r in zip(ids, raw) if r}
+        return {i: int(r) for i, r in read_buckets(self.redis, account_id, "last_note_at", lead_ids).items()}
 
     def save_records(self, account_id: int, kind: str, records: Mapping) -> None:
         """Write flat records by id (contacts, incoming leads, users, loss reasons)."""
@@ -142,8 +148,10 @@ class Mirror:
 
     def all_leads(self, account_id: int) -> Iterator[Lead]:
         """Every mirrored lead, streamed."""
-        return scan_records(self.redis, account_key(account_id, "leads"), Lead)
+        for ids, values in scan_buckets(self.redis, account_id, "leads"):
+            yield from unpack_many(Lead, ids, decode_many(values))
 
     def all_tasks(self, account_id: int) -> Iterator[Task]:
         """Every mirrored task, streamed."""
-        return scan_records(self.redis, account_key(account_id, "tasks"), Task)
+        for ids, values in scan_buckets(self.redis, account_id, "tasks"):
+            yield from unpack_many(Task, ids, decode_many(values))

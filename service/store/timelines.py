@@ -1,29 +1,27 @@
-"""Per-lead timelines (stage moves, calls, close dates, hand-overs) as one Redis hash per kind, reached from Store.
+"""Per-lead timelines (stage moves, calls, close dates) in bucket hashes per kind, reached from Store.
 
-Key `acct:<id>:timeline:<kind>`: a hash lead id -> that lead's facts, one compact JSON object per line (sorted keys,
-so the same fact always has the same bytes), kept in (at, row) order and without repeats by a Lua merge. One hash per
-kind, not one key per lead: a whole account is read with a few HMGETs instead of one ZRANGE per lead.
+Keys `acct:{<id>}:timeline:<kind>:<bucket>` (store/keys.py): hashes lead id -> that lead's facts, one positional JSON
+array per line (store/compact.py: "at" first, no lead id; the same fact always has the same bytes), kept in
+(at, row) order and without repeats by a Lua merge. Buckets, not one key per lead: a whole account is read with a
+few HMGETs instead of one ZRANGE per lead; small hashes stay listpacks.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import fields
-from functools import cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 import orjson
 import redis
 
-from service.store.records import record_builder
+from service.store.compact import pack, unpack_many
 
 CHUNK = 5000  # leads per HMGET, facts per merge call: big enough to amortise, small enough not to stall Redis
 
-# ARGV: lead, at, row, lead, at, row, ... A row already held is skipped (replays add nothing); a new one goes where
-# it sorts by (at, row), so readers get time order without sorting. Facts mostly arrive in time order: a row that
-# sorts after the last one is appended without splitting the lead's timeline.
+# KEYS: bucket hashes; ARGV: key index, lead, at, row, ... A row already held is skipped (replays add nothing); a new
+# one goes where it sorts by (at, row), so readers get time order without sorting. Facts mostly arrive in time order:
+# a row that sorts after the last one is appended without splitting the lead's timeline.
 _MERGE = r"""
-local function at_of(line)  -- the "at" key: a quote inside a string value is escaped, so it cannot match there
-  return tonumber(string.match(line, '[{,]"at":(%-?%d+)'))
+local function at_of(line)  -- a row is a JSON array whose first value is "at"
+  return tonumber(string.match(line, '^%[(%-?%d+)'))
 end
 local function sorts_after(row, at, line)
   local t = at_of(line)
@@ -46,16 +44,16 @@ local function inserted(held, row, at)
   if not placed then lines[#lines + 1] = row end
   return table.concat(lines, '\n') .. '\n'
 end
-for i = 1, #ARGV, 3 do
-  local field, at, row = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local held = redis.call('HGET', KEYS[1], field)
+for i = 1, #ARGV, 4 do
+  local key, field, at, row = KEYS[tonumber(ARGV[i])], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local held = redis.call('HGET', key, field)
   if not held then
-    redis.call('HSET', KEYS[1], field, row .. '\n')
+    redis.call('HSET', key, field, row .. '\n')
   elseif not string.find('\n' .. held, '\n' .. row .. '\n', 1, true) then
     if sorts_after(row, at, last_line(held)) then
-      redis.call('HSET', KEYS[1], field, held .. row .. '\n')
+      redis.call('HSET', key, field, held .. row .. '\n')
     else
-      redis.call('HSET', KEYS[1], field, inserted(held, row, at))
+      redis.call('HSET', key, field, inserted(held, row, at))
     end
   end
 end
@@ -63,40 +61,28 @@ return 1
 """
 
 
-@cache
-def _field_names(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
-def encode_row(fact) -> str:
-    """One fact as compact JSON with sorted keys: the same fact always has the same bytes."""
-    return json.dumps({name: getattr(fact, name) for name in _field_names(type(fact))}, sort_keys=True,
-                      ensure_ascii=False, separators=(",", ":"))
-
-
-def add(client: redis.Redis, key: str, facts: Iterable) -> None:
-    """Merge facts into their leads' timelines (atomic per call of the script; idempotent)."""
-    args = [arg for fact in facts for arg in (fact.lead_id, fact.at, encode_row(fact))]
-    if not args:
-        return
+def add(client: redis.Redis, key_of: Callable[[int], str], facts: Iterable) -> None:
+    """Merge facts into their leads' timelines (`key_of(lead_id)`: the bucket hash; atomic per call of the script;
+    idempotent)."""
+    facts = list(facts)
     merge = client.register_script(_MERGE)
-    for start in range(0, len(args), 3 * CHUNK):
-        merge(keys=[key], args=args[start:start + 3 * CHUNK])
+    for start in range(0, len(facts), CHUNK):
+        keys: dict[str, int] = {}
+        args = []
+        for fact in facts[start:start + CHUNK]:
+            index = keys.setdefault(key_of(fact.lead_id), len(keys) + 1)
+            args += (index, fact.lead_id, fact.at, pack(fact))
+        merge(keys=list(keys), args=args)
 
 
-def read(client: redis.Redis, key: str, cls, lead_ids: list) -> dict[int, list]:
-    """Each lead's facts, oldest first ([] for a lead with none)."""
-    pipe = client.pipeline(transaction=False)
-    for start in range(0, len(lead_ids), CHUNK):
-        pipe.hmget(key, lead_ids[start:start + CHUNK])
-    held = [value for chunk in pipe.execute() for value in chunk if value]
+def decode(cls, lead_ids: list, held: dict) -> dict[int, list]:
+    """Each lead's facts, oldest first ([] for a lead with none), from {lead id: stored value}."""
     out: dict[int, list] = {lead_id: [] for lead_id in lead_ids}
-    build = record_builder(cls)
-    for row in _decode_rows(held):
-        out[row["lead_id"]].append(build(row))
+    if not held:
+        return out
+    # Every lead's rows in one parser call: [[rows of lead 1], [rows of lead 2], ...] (a row never holds a raw
+    # newline: JSON escapes it).
+    per_lead = orjson.loads(b"[[" + b"],[".join(v[:-1].replace(b"\n", b",") for v in held.values()) + b"]]")
+    for lead_id, rows in zip(held, per_lead):
+        out[lead_id] = unpack_many(cls, [lead_id] * len(rows), rows)
     return out
-
-
-def _decode_rows(values: list[bytes]) -> list[dict]:
-    """Every row of many stored values in one parser call (rows never hold a raw newline: JSON escapes it)."""
-    return orjson.loads(b"[" + b"".join(values).replace(b"\n", b",")[:-1] + b"]")

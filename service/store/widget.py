@@ -11,7 +11,7 @@ Keys (all under `acct:<id>:`):
   api:open_index           cached JSON {lead_id: [responsible_user_id, group_id]} of open leads (OPEN_INDEX_TTL)
   api:task_lock:<lead>     a one-click task being created for the lead (double clicks), expires after 20 s
   api:settle_scheduled     the 48 h outcome job was queued in the last hour
-Plus keys owned by Store: account, jti:<jti>, users, leads, cards, managers, plans, insight:<name>.
+Plus keys owned by Store: account, jti:<jti>, users, leads:<bucket>, cards:<bucket>, managers, plans, insight:<name>.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from typing import Iterable, Optional
 import redis
 
 from service.model import Lead, User
-from service.store.codec import decode_account
-from service.store.keys import account_key
+from service.store.codec import bucket_values, by_bucket, decode_account, queue_bucket_reads
+from service.store.compact import decode_card, unpack
+from service.store.keys import account_key, bucket_key
 
 FEEDBACK_TTL = 180 * 86400  # a user's feedback hash lives this long after their last feedback
 SEEN_TTL = 120 * 86400  # a lead's first-shown records live this long after the last new one
@@ -35,8 +36,8 @@ def _json(raw) -> Optional[dict]:
     return json.loads(raw) if raw else None
 
 
-def _lead(raw) -> Optional[Lead]:
-    return Lead(**json.loads(raw)) if raw else None
+def _lead(lead_id: int, raw) -> Optional[Lead]:
+    return unpack(Lead, int(lead_id), json.loads(raw)) if raw else None
 
 
 def _user(raw) -> Optional[User]:
@@ -80,11 +81,11 @@ class WidgetStore:
     def _queue_read(self, pipe, a: int, name: str, *args):
         """Queue one named read on the pipeline and return its decoder."""
         if name == "card":
-            pipe.hget(account_key(a, "cards"), args[0])
-            return _json
+            pipe.hget(bucket_key(a, "cards", args[0]), args[0])
+            return decode_card
         if name == "lead":
-            pipe.hget(account_key(a, "leads"), args[0])
-            return _lead
+            pipe.hget(bucket_key(a, "leads", args[0]), args[0])
+            return lambda raw: _lead(args[0], raw)
         if name == "user":
             pipe.hget(account_key(a, "users"), args[0])
             return _user
@@ -219,11 +220,13 @@ class WidgetStore:
         """The card documents and leads of `lead_ids` (None where absent), in one round trip."""
         if not lead_ids:
             return [], []
+        cards, leads = by_bucket(account_id, "cards", lead_ids), by_bucket(account_id, "leads", lead_ids)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(account_key(account_id, "cards"), lead_ids)
-        pipe.hmget(account_key(account_id, "leads"), lead_ids)
-        cards, leads = pipe.execute()
-        return [_json(c) for c in cards], [_lead(x) for x in leads]
+        queue_bucket_reads(pipe, cards)
+        queue_bucket_reads(pipe, leads)
+        answers = pipe.execute()
+        cards, leads = bucket_values(cards, answers[:len(cards)]), bucket_values(leads, answers[len(cards):])
+        return [decode_card(cards.get(i)) for i in lead_ids], [_lead(i, leads.get(i)) for i in lead_ids]
 
     # --- one-click tasks
     def claim_task_creation(self, account_id: int, lead_id: int, seconds: int = 20) -> bool:

@@ -40,7 +40,7 @@ def stage_moves(world, since):
 
 def history_size(deps, account_id):
     ids = [lead_id for lead_id in (lead.id for lead in deps.store.all_leads(account_id))]
-    lead_ids = [int(k) for k in deps.redis.hkeys(account_key(account_id, "timeline", "history"))]
+    lead_ids = deps.store.timeline_leads(account_id, "history")
     return sum(map(len, deps.store.timelines(account_id, "history", lead_ids).values())), ids
 
 

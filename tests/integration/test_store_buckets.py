@@ -1,0 +1,67 @@
+"""The mirror's bucket hashes on a real Redis (issue 22): round trips across bucket boundaries, compact encoding."""
+from service.model import Call, Lead, StageChange, Task
+from service.store.keys import BUCKETS, bucket_key
+
+N = BUCKETS["leads"]
+IDS = [0, 1, N - 1, N, N + 1, 20_000_000 + 2 * N - 1, 20_000_000 + 2 * N]  # both sides of bucket boundaries
+
+
+def test_leads_round_trip_across_buckets_and_stream_whole(deps, account):
+    leads = [Lead(i, 1, 2, 3, price=i, name=f"Сделка {i}", closed_at=i or None) for i in IDS]
+    deps.store.save_leads(account.id, leads)
+    assert deps.store.get_leads(account.id, IDS + [5]) == {lead.id: lead for lead in leads}
+    assert sorted(deps.store.all_leads(account.id), key=lambda lead: lead.id) == leads
+    assert deps.redis.hget(bucket_key(account.id, "leads", N), N) is not None
+    assert deps.redis.hget(bucket_key(account.id, "leads", N), 0) is not None  # N and 0 share bucket 0
+    assert deps.redis.hget(bucket_key(account.id, "leads", N - 1), N) is None
+
+
+def test_tasks_round_trip_by_id_and_by_lead_and_deletes_leave_the_others(deps, account):
+    tasks = [Task(i, lead_id=7 + i % 2, responsible_user_id=3, complete_till=100, text="Позвонить") for i in IDS]
+    deps.store.save_tasks(account.id, tasks)
+    assert deps.store.get_tasks(account.id, IDS) == {t.id: t for t in tasks}
+    deps.store.delete_tasks(account.id, tasks[:2])
+    assert deps.store.tasks_of(account.id, [7, 8]) == {7: [t for t in tasks[2:] if t.lead_id == 7],
+                                                       8: [t for t in tasks[2:] if t.lead_id == 8]}
+    assert sorted(t.id for t in deps.store.all_tasks(account.id)) == IDS[2:]
+
+
+def test_a_stored_row_missing_later_fields_reads_them_as_unknown(deps, account):
+    deps.redis.hset(bucket_key(account.id, "leads", 9), 9, "[1,2,3]")  # written before price and the rest existed
+    lead = deps.store.get_leads(account.id, [9])[9]
+    assert (lead.id, lead.pipeline_id, lead.closed_at, lead.loss_reason_id, lead.price) == (9, 1, None, None, 0)
+
+
+def test_timelines_of_leads_in_different_buckets_keep_apart(deps, account):
+    facts = [StageChange(i, 10 * k, 1, k) for i in IDS for k in (2, 1)]
+    deps.store.add_timeline(account.id, "history", facts)
+    got = deps.store.timelines(account.id, "history", IDS)
+    assert got == {i: [StageChange(i, 10, 1, 1), StageChange(i, 20, 1, 2)] for i in IDS}
+    assert sorted(deps.store.timeline_leads(account.id, "history")) == IDS
+    deps.store.add_timeline(account.id, "calls", [Call(N, 5, 1, "out")])
+    assert deps.store.timelines(account.id, "calls", [0, N]) == {0: [], N: [Call(N, 5, 1, "out")]}
+
+
+def test_last_note_times_only_move_forward_in_every_bucket(deps, account):
+    deps.store.touch_activity(account.id, {i: 100 for i in IDS})
+    deps.store.touch_activity(account.id, {i: 50 + 100 * (i % 2) for i in IDS})
+    assert deps.store.last_note_at(account.id, IDS + [5]) == {i: 150 if i % 2 else 100 for i in IDS}
+
+
+def test_cards_round_trip_and_scan_across_buckets(deps, account):
+    cards = {i: {"lead_id": i, "as_of": 5, "hints": [{"code": "no_open_task", "text": {"ru": "Нет задач"}}]}
+             for i in IDS}
+    deps.store.save_cards(account.id, cards)
+    deps.store.save_card(account.id, 3, {"lead_id": 3, "as_of": 6, "hints": []})
+    assert deps.store.read_card(account.id, N) == cards[N]
+    assert dict(deps.store.scan_cards(account.id)) == {**cards, 3: {"lead_id": 3, "as_of": 6, "hints": []}}
+    docs, leads = deps.store.widget.cards_and_leads(account.id, [N, 5])
+    assert (docs, leads) == ([cards[N], None], [None, None])
+
+
+def test_buckets_stay_compact_on_the_embedded_server(deps, account):
+    deps.store.save_tasks(account.id, [Task(BUCKETS["tasks"] * k, 1, 2, 3, text="т" * 300) for k in range(500)])
+    deps.store.add_timeline(account.id, "calls", [Call(1, at, 60, "in", 7) for at in range(100)])
+    compact = {b"ziplist", b"listpack"}
+    assert deps.redis.object("encoding", bucket_key(account.id, "tasks", 0)) in compact
+    assert deps.redis.object("encoding", bucket_key(account.id, "timeline", 1, "calls")) in compact
