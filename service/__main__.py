@@ -1,5 +1,5 @@
 """Command line: `python -m service run | web | worker | clock | jobs failed|replay | dlq | hook-url | accounts |
-migrate-to-cluster | hints-doc`."""
+migrate-to-cluster | migrate-encoding | hints-doc`."""
 from __future__ import annotations
 
 import argparse
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="after the switch: append what the source inbox received since the copy")
     move.add_argument("--replace", action="store_true", help="overwrite an account already on the cluster")
     move.set_defaults(command=migrate_to_cluster)
+    compact = sub.add_parser("migrate-encoding", help="rewrite mirrors stored before the compact encodings "
+                                                      "(issue 22) into them; run with the workers stopped")
+    which = compact.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", type=int, help="one account")
+    which.add_argument("--all", action="store_true", help="every installed account")
+    compact.set_defaults(command=migrate_encoding)
     accounts = sub.add_parser("accounts", help="manage installed accounts").add_subparsers(required=True)
     add = accounts.add_parser("add", help="register an account by hand (local use)")
     add.add_argument("--id", type=int, required=True)
@@ -112,6 +118,17 @@ def migrate_to_cluster(args) -> int:
         print(f"account {account_id}: {copied.keys} keys copied, {copied.verified} verified"
               + (f"; MISMATCHED: {', '.join(copied.mismatched)}" if copied.mismatched else ""))
     return 1 if failed else 0
+
+
+def migrate_encoding(args) -> None:
+    """Convert each account's old-format mirror hashes into the compact encodings, printing what was done."""
+    from service.ops import migrate_encoding as compact
+
+    deps = bootstrap.build(_settings())
+    for account_id in ([args.account] if args.account else deps.store.account_ids()):
+        done = compact.convert_account(deps.store, account_id)
+        counts = ", ".join(f"{name} {n}" for name, n in done.records.items()) or "nothing in the old format"
+        print(f"account {account_id}: {counts}; old keys deleted: {', '.join(done.deleted) or 'none'}")
 
 
 def print_hook_url(args) -> None:
