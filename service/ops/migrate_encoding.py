@@ -1,6 +1,6 @@
 """`python -m service migrate-encoding`: rewrite a mirror stored before the compact encodings (issue 22) into them.
 
-Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `cards`, `last_note_at`, `timeline:<kind>`) of JSON
+Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `incoming`, `cards`, `last_note_at`, `timeline:<kind>`) of JSON
 objects with named fields. After: bucket hashes of positional rows and deflated cards (store/compact.py, keys.py).
 Each old hash is read a page at a time, written through the Store (so in exactly the encodings the code reads), and
 deleted once all of it is written; a re-run after an interruption converts what is left and repeats nothing
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from service.model import Call, CloseDateChange, Lead, StageChange, Task
+from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.store.keys import account_key
 
 PAGE = 2000
@@ -38,6 +38,8 @@ def convert_account(store, account_id: int) -> Converted:
     writers = {"leads": lambda page: store.save_lead_changes(account_id, [Lead(**json.loads(v))
                                                                          for v in page.values()]),
                "tasks": lambda page: store.save_tasks(account_id, [Task(**json.loads(v)) for v in page.values()]),
+               "incoming": lambda page: store.save_records(account_id, "incoming", {
+                   k.decode(): IncomingLead(**json.loads(v)) for k, v in page.items()}),
                "cards": lambda page: store.save_cards(account_id, {int(k): json.loads(v) for k, v in page.items()}),
                "last_note_at": lambda page: store.touch_activity(account_id,
                                                                  {int(k): int(v) for k, v in page.items()})}

@@ -9,7 +9,7 @@ import orjson
 import redis
 
 from service.model import Account
-from service.store.keys import bucket_key, bucket_keys
+from service.store.keys import TEXT_IDS, bucket_key, bucket_keys
 
 BUCKETS_PER_CALL = 64  # bucket hashes per pipelined read of a whole family: a few dozen fields each
 
@@ -90,11 +90,12 @@ def write_buckets(client: redis.Redis, account_id: int, family: str, mapping: di
 
 
 def scan_buckets(client: redis.Redis, account_id: int, family: str, *kind) -> Iterator[tuple[list, list]]:
-    """(fields, values) of a whole bucketed family, a few dozen buckets per round trip (each bucket is small)."""
+    """(ids, values) of a whole bucketed family, a few dozen buckets per round trip (each bucket is small)."""
+    field = (lambda raw: raw.decode()) if family in TEXT_IDS else int
     for keys in batches(bucket_keys(account_id, family, *kind), BUCKETS_PER_CALL):
         pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(key)
         for held in pipe.execute():
             if held:
-                yield [int(k) for k in held], list(held.values())
+                yield [field(k) for k in held], list(held.values())

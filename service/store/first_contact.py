@@ -11,6 +11,7 @@ from typing import Iterable, Mapping
 
 import redis
 
+from service.store.compact import decode_document
 from service.store.keys import account_key
 
 # Keep the earliest time per field: replays, retries and out-of-order deliveries change nothing.
@@ -76,7 +77,7 @@ class FirstContactStore:
         touches, requests, settings, model = pipe.execute()
         return ({i: json.loads(r) for i, r in zip(ids, touches) if r},
                 {i: json.loads(r) for i, r in zip(ids, requests) if r},
-                json.loads(settings) if settings else {}, json.loads(model) if model else {})
+                decode_document(settings) or {}, decode_document(model) or {})
 
     def add_requests(self, account_id: int, requests: Mapping[int, dict]) -> None:
         """Remember which request each lead came from ({lead: {"at", "source"}}), keeping the earliest."""

@@ -5,7 +5,7 @@ import json
 from typing import Iterable, Mapping, Optional, Iterator
 
 from service.store.codec import batches, scan_buckets, write_buckets
-from service.store.compact import decode_card, encode_card
+from service.store.compact import decode_card, decode_document, encode_card, encode_document
 from service.store.keys import account_key, bucket_key
 
 
@@ -57,12 +57,11 @@ class Insights:
 
     def save_insight(self, account_id: int, name: str, document: dict) -> None:
         """Store one precomputed document (team, forecast, backtest, settings...)."""
-        self.redis.set(account_key(account_id, "insight", name), json.dumps(document, ensure_ascii=False))
+        self.redis.set(account_key(account_id, "insight", name), encode_document(document))
 
     def read_insight(self, account_id: int, name: str) -> Optional[dict]:
         """One precomputed document, or None."""
-        raw = self.redis.get(account_key(account_id, "insight", name))
-        return json.loads(raw) if raw else None
+        return decode_document(self.redis.get(account_key(account_id, "insight", name)))
 
     def save_models(self, account_id: int, encoded: str) -> None:
         """The account-level models single cards are recomputed with."""

@@ -1,6 +1,8 @@
 """Key names: every account key is built here (`acct:{<id>}:...`), and the few global ones."""
 from __future__ import annotations
 
+import zlib
+
 
 def account_key(account_id: int, *parts) -> str:
     """The one place account-scoped key names are made: `acct:{<id>}:<parts>` (hash-tagged by the account id)."""
@@ -13,12 +15,15 @@ def account_key(account_id: int, *parts) -> str:
 # sparse: a modulo, not `id // n`, keeps the buckets even. The counts are fixed forever (changing one moves every
 # record): 256 per lead-keyed family, 1,024 for tasks (about 4 per deal), so a 100,000-deal account still fits the
 # 512-entry listpack limit ops/redis_server.py sets.
-BUCKETS = {"leads": 256, "cards": 256, "last_note_at": 256, "timeline": 256, "tasks": 1024}
+BUCKETS = {"leads": 256, "cards": 256, "last_note_at": 256, "timeline": 256, "tasks": 1024, "incoming": 256}
+TEXT_IDS = {"incoming"}  # families keyed by text (an incoming request's uid): bucketed by CRC-32 of the text
 
 
-def bucket_key(account_id: int, family: str, record_id: int, *kind) -> str:
+def bucket_key(account_id: int, family: str, record_id, *kind) -> str:
     """The hash holding one record of a bucketed family (`kind`: a timeline's kind)."""
-    return account_key(account_id, family, *kind, int(record_id) % BUCKETS[family])
+    count = BUCKETS[family]
+    n = zlib.crc32(str(record_id).encode()) % count if family in TEXT_IDS else int(record_id) % count
+    return account_key(account_id, family, *kind, n)
 
 
 def bucket_keys(account_id: int, family: str, *kind) -> list[str]:

@@ -18,6 +18,7 @@ TIMELINES = {"history": StageChange, "calls": Call, "close_dates": CloseDateChan
 
 
 RECORDS = {"contacts": None, "incoming": IncomingLead, "loss_reasons": None, "date_fields": DateField}
+BUCKETED_RECORDS = {"incoming"}  # positional rows in bucket hashes (store/compact.py): 12,000 on a medium account
 
 
 # ARGV: key index, lead, at, ... (KEYS: the bucket hashes)
@@ -108,12 +109,17 @@ class Mirror:
 
     def save_records(self, account_id: int, kind: str, records: Mapping) -> None:
         """Write flat records by id (contacts, incoming leads, users, loss reasons)."""
-        if records:
+        if kind in BUCKETED_RECORDS:
+            write_buckets(self.redis, account_id, kind, {k: pack(v) for k, v in records.items()})
+        elif records:
             self.redis.hset(account_key(account_id, kind), mapping={k: encode(v) for k, v in records.items()})
 
     def all_records(self, account_id: int, kind: str) -> dict:
         """Every record of a kind, decoded."""
         cls = RECORDS[kind]
+        if kind in BUCKETED_RECORDS:
+            return {record.id: record for ids, values in scan_buckets(self.redis, account_id, kind)
+                    for record in unpack_many(cls, ids, decode_many(values))}
         raw = self.redis.hgetall(account_key(account_id, kind))
         docs = decode_many(raw.values())
         return {field_key(k): d for k, d in zip(raw, map(record_builder(cls), docs) if cls else docs)}
@@ -137,6 +143,10 @@ class Mirror:
 
     def get_records(self, account_id: int, kind: str, ids: Iterable) -> dict:
         """The records of a kind among `ids` (raw JSON documents)."""
+        if kind in BUCKETED_RECORDS:
+            held = read_buckets(self.redis, account_id, kind, ids)
+            return {i: asdict(record) for i, record in zip(held, unpack_many(RECORDS[kind], held,
+                                                                           decode_many(held.values())))}
         ids = list(ids)
         raw = self.redis.hmget(account_key(account_id, kind), ids) if ids else []
         return {i: json.loads(r) for i, r in zip(ids, raw) if r}

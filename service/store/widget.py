@@ -23,7 +23,7 @@ import redis
 
 from service.model import Lead, User
 from service.store.codec import bucket_values, by_bucket, decode_account, queue_bucket_reads
-from service.store.compact import decode_card, unpack
+from service.store.compact import decode_card, decode_document, unpack
 from service.store.keys import account_key, bucket_key
 
 FEEDBACK_TTL = 180 * 86400  # a user's feedback hash lives this long after their last feedback
@@ -75,7 +75,8 @@ class WidgetStore:
         pipe.get(account_key(a, "insight", "settings"))
         decoders = [self._queue_read(pipe, a, *read) for read in reads]
         account, fresh, count, _, user, has_users, settings, *rest = pipe.execute()
-        return (decode_account(account), bool(fresh), int(count), _user(user), bool(has_users), _json(settings) or {},
+        return (decode_account(account), bool(fresh), int(count), _user(user), bool(has_users),
+                decode_document(settings) or {},
                 [decode(raw) for decode, raw in zip(decoders, rest)])
 
     def _queue_read(self, pipe, a: int, name: str, *args):
@@ -101,7 +102,7 @@ class WidgetStore:
             return _json
         if name == "insight":
             pipe.get(account_key(a, "insight", args[0]))
-            return _json
+            return decode_document
         if name == "open_index":
             pipe.get(account_key(a, "api", "open_index"))
             return _json

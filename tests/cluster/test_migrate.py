@@ -9,7 +9,7 @@ from service.services import intake
 from service.ops import migrate
 from service.__main__ import main
 from service.config import Settings
-from service.store.keys import account_key, legacy_account_prefix
+from service.store.keys import BUCKETS, account_key, legacy_account_prefix
 from tests.cluster.test_cluster_spine import ACCOUNTS, body
 
 ACCOUNT = ACCOUNTS[2]
@@ -41,7 +41,7 @@ def test_an_account_is_copied_verified_and_caught_up_while_webhooks_arrive(singl
     intake.drain_inbox(single, ACCOUNT.id)  # applied at the old deployment
     single.store.append_inbox(ACCOUNT.id, entry(103, "r103"))  # stored there, not applied yet
     old_layout(single)
-    assert single.redis.exists(legacy_account_prefix(ACCOUNT.id) + "leads")
+    assert single.redis.exists(legacy_account_prefix(ACCOUNT.id) + f"leads:{101 % BUCKETS['leads']}")  # a lead bucket
 
     assert main(["migrate-to-cluster", "--account", str(ACCOUNT.id)]) == 0
     out = capsys.readouterr().out

@@ -1,5 +1,7 @@
 """The mirror's bucket hashes on a real Redis (issue 22): round trips across bucket boundaries, compact encoding."""
-from service.model import Call, Lead, StageChange, Task
+from dataclasses import asdict
+
+from service.model import Call, IncomingLead, Lead, StageChange, Task
 from service.store.keys import BUCKETS, bucket_key
 
 N = BUCKETS["leads"]
@@ -65,3 +67,12 @@ def test_buckets_stay_compact_on_the_embedded_server(deps, account):
     compact = {b"ziplist", b"listpack"}
     assert deps.redis.object("encoding", bucket_key(account.id, "tasks", 0)) in compact
     assert deps.redis.object("encoding", bucket_key(account.id, "timeline", 1, "calls")) in compact
+
+
+def test_incoming_requests_by_text_id_round_trip_across_buckets(deps, account):
+    requests = {uid: IncomingLead(uid, 100 + n, "forms", "Форма", lead_id=n or None, accepted=n % 2 == 1 or None)
+                for n, uid in enumerate(["01312df4", "a" * 32, "12345", "Заявка"])}
+    deps.store.save_records(account.id, "incoming", requests)
+    assert deps.store.all_records(account.id, "incoming") == requests
+    assert deps.store.get_records(account.id, "incoming", ["12345", "nope"]) == {"12345": asdict(requests["12345"])}
+    assert len({bucket_key(account.id, "incoming", uid) for uid in requests}) > 1

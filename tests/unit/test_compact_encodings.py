@@ -80,3 +80,14 @@ def test_bucket_boundaries_spread_sparse_ids_by_modulo():
     assert bucket_key(42, "tasks", BUCKETS["tasks"]) != bucket_key(42, "tasks", BUCKETS["tasks"] - 1)
     assert len(set(bucket_keys(42, "tasks"))) == BUCKETS["tasks"]
     assert bucket_key(42, "cards", 10 ** 300) in bucket_keys(42, "cards")  # a hostile id still names a bucket
+
+
+def test_a_big_document_is_stored_deflated_and_a_small_one_as_plain_json():
+    from service.store.compact import BIG_DOCUMENT, decode_document, encode_document
+
+    big = {"pipelines": {str(p): [[p, "Этап", k, 10 ** 20] for k in range(300)] for p in range(20)}}
+    stored = encode_document(big)
+    assert decode_document(stored) == big and len(stored) < BIG_DOCUMENT < len(json.dumps(big))
+    small = {"working_hours": {"from": 9, "to": 18}, "текст": "да"}
+    assert encode_document(small) == json.dumps(small, ensure_ascii=False).encode()
+    assert decode_document(encode_document(small)) == small and decode_document(None) is None
