@@ -1,11 +1,12 @@
 """`python -m service migrate-encoding`: rewrite a mirror stored before the compact encodings (issue 22) into them.
 
-Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `incoming`, `cards`, `last_note_at`, `timeline:<kind>`) of JSON
-objects with named fields. After: bucket hashes of positional rows and deflated cards (store/compact.py, keys.py).
+Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `incoming`, `cards`, `last_note_at`, `timeline:<kind>`)
+of JSON objects with named fields, and a set of task ids per lead (`tasks_of:<lead>`). After: bucket hashes of
+positional rows, deflated cards and comma-joined task ids per lead (store/compact.py, keys.py).
 Each old hash is read a page at a time, written through the Store (so in exactly the encodings the code reads), and
 deleted once all of it is written; a re-run after an interruption converts what is left and repeats nothing
 harmful (leads newer-wins, timelines are sets, note times only move forward, cards and tasks are the same values).
-Run it with the workers stopped (README "Compact mirror"): webhooks keep landing in the inboxes meanwhile and are
+Run it with the workers stopped (README "Memory"): webhooks keep landing in the inboxes meanwhile and are
 applied when the workers start. The `responsible` timeline, which nothing reads, is deleted, not converted.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
+from service.store.codec import batches
 from service.store.keys import account_key
 
 PAGE = 2000
@@ -55,10 +57,29 @@ def convert_account(store, account_id: int) -> Converted:
             report.records[name] += len(page)
         store.redis.delete(key)
         report.deleted.append(name)
+    sets = _convert_task_sets(store, account_id)
+    if sets:
+        report.records["tasks_of"] = sets
+        report.deleted.append("tasks_of:*")
     for name in DROPPED:
         if store.redis.delete(account_key(account_id, *name.split(":"))):
             report.deleted.append(name)
     return report
+
+
+def _convert_task_sets(store, account_id: int) -> int:
+    """The per-lead task sets (`tasks_of:<lead>`, a key each) into the `lead_tasks` buckets; the sets deleted."""
+    node, converted = store.node_client(account_id), 0
+    for keys in batches(node.scan_iter(match=account_key(account_id, "tasks_of", "*"), count=1000), 500):
+        pipe = node.pipeline(transaction=False)
+        for key in keys:
+            pipe.smembers(key)
+        pairs = [(int(key.rsplit(b":", 1)[1]), int(task)) for key, tasks in zip(keys, pipe.execute())
+                 for task in tasks]
+        store.index_tasks(account_id, "+", pairs)
+        node.delete(*keys)
+        converted += len(keys)
+    return converted
 
 
 def _timeline_writer(store, account_id: int, kind: str, cls):

@@ -31,6 +31,27 @@ return 1
 """
 
 
+# KEYS: bucket hashes; ARGV[1]: "+" (add) or "-" (remove), then key index, lead, task id, ... A lead's value is its
+# task ids joined by commas; a repeat adds nothing, the last id removed removes the field.
+_INDEX_TASKS = """
+local add = ARGV[1] == '+'
+for i = 2, #ARGV, 3 do
+  local key, lead, task = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+  local held = redis.call('HGET', key, lead)
+  local list = ',' .. (held or '') .. ','
+  local at = string.find(list, ',' .. task .. ',', 1, true)
+  if add and not at then
+    redis.call('HSET', key, lead, held and (held .. ',' .. task) or task)
+  elseif not add and at then
+    local before, after = string.sub(list, 2, at - 1), string.sub(list, at + #task + 2, -2)
+    local rest = (before ~= '' and after ~= '') and (before .. ',' .. after) or (before .. after)
+    if rest == '' then redis.call('HDEL', key, lead) else redis.call('HSET', key, lead, rest) end
+  end
+end
+return 1
+"""
+
+
 class Mirror:
     """Leads, tasks, timelines and reference records as amoCRM last told us."""
 
@@ -50,18 +71,27 @@ class Mirror:
         if not tasks:
             return
         write_buckets(self.redis, account_id, "tasks", {t.id: pack(t) for t in tasks})
-        pipe = self.redis.pipeline(transaction=False)
-        for task in tasks:
-            pipe.sadd(account_key(account_id, "tasks_of", task.lead_id), task.id)
-        pipe.execute()
+        self.index_tasks(account_id, "+", [(t.lead_id, t.id) for t in tasks])
 
     def delete_tasks(self, account_id: int, tasks: Iterable[Task]) -> None:
         """Forget deleted tasks."""
+        tasks = list(tasks)
         pipe = self.redis.pipeline(transaction=False)
         for task in tasks:
             pipe.hdel(bucket_key(account_id, "tasks", task.id), task.id)
-            pipe.srem(account_key(account_id, "tasks_of", task.lead_id), task.id)
         pipe.execute()
+        self.index_tasks(account_id, "-", [(t.lead_id, t.id) for t in tasks])
+
+    def index_tasks(self, account_id: int, op: str, pairs: list) -> None:
+        """Add ("+") or remove ("-") (lead, task) pairs in the per-lead task index (`lead_tasks` buckets: lead ->
+        "id,id,..."; a set per lead cost a key each, 100 bytes a deal)."""
+        for batch in batches(pairs, 5000):
+            keys: dict[str, int] = {}
+            args = [op]
+            for lead_id, task_id in batch:
+                args += (keys.setdefault(bucket_key(account_id, "lead_tasks", lead_id), len(keys) + 1), lead_id,
+                         int(task_id))
+            self.redis.eval(_INDEX_TASKS, len(keys), *keys, *args)
 
     def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
         """The mirrored tasks among `task_ids`."""
@@ -71,13 +101,10 @@ class Mirror:
     def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
         """Each lead's tasks."""
         lead_ids = list(lead_ids)
-        pipe = self.redis.pipeline(transaction=False)
-        for lead_id in lead_ids:
-            pipe.smembers(account_key(account_id, "tasks_of", lead_id))
-        id_sets = pipe.execute()
-        tasks = self.get_tasks(account_id, {int(i) for ids in id_sets for i in ids})
-        return {lead: [tasks[int(i)] for i in sorted(ids, key=int) if int(i) in tasks]
-                for lead, ids in zip(lead_ids, id_sets)}
+        held = read_buckets(self.redis, account_id, "lead_tasks", lead_ids)
+        id_lists = {lead: sorted(map(int, raw.split(b","))) for lead, raw in held.items()}
+        tasks = self.get_tasks(account_id, {i for ids in id_lists.values() for i in ids})
+        return {lead: [tasks[i] for i in id_lists.get(lead, ()) if i in tasks] for lead in lead_ids}
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
         """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""

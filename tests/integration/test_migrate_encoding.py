@@ -46,13 +46,14 @@ def test_an_old_mirror_reads_the_same_after_conversion_and_its_old_hashes_are_go
     history = write_old_mirror(deps.redis, account.id)
     done = convert_account(deps.store, account.id)
     assert done.records == {"leads": 2, "tasks": 2, "incoming": 1, "cards": 1, "last_note_at": 2,
-                            "timeline:history": 1, "timeline:calls": 1}
+                            "timeline:history": 1, "timeline:calls": 1, "tasks_of": 2}
     assert reads(deps.store, account.id) == (
         {lead.id: lead for lead in LEADS}, {1: [TASKS[0]], 300: [TASKS[1]]}, CARD, {1: 700, 300: 800},
         {1: history, 300: []}, {1: [], 300: [Call(300, 5, 60, "in\n", 3)]}, {INCOMING.id: INCOMING})
     left = {k.decode() for k in deps.redis.scan_iter(match=account_key(account.id, "*"))}
     assert not left & {account_key(account.id, *name.split(":")) for name in done.deleted}
     assert account_key(account.id, "timeline", "responsible") not in left
+    assert not any(":tasks_of:" in key for key in left)
 
 
 def test_a_second_run_changes_nothing_and_newer_mirror_data_wins(deps, account):

@@ -28,6 +28,16 @@ def test_tasks_round_trip_by_id_and_by_lead_and_deletes_leave_the_others(deps, a
     assert sorted(t.id for t in deps.store.all_tasks(account.id)) == IDS[2:]
 
 
+def test_the_task_index_adds_once_removes_anywhere_in_the_list_and_forgets_empty_leads(deps, account):
+    deps.store.index_tasks(account.id, "+", [(5, 30), (5, 3), (5, 300), (5, 3), (N + 5, 3)])
+    assert deps.redis.hget(bucket_key(account.id, "lead_tasks", 5), 5) == b"30,3,300"
+    deps.store.index_tasks(account.id, "-", [(5, 3), (5, 31)])  # 3 is not taken out of 30 or 300
+    assert deps.redis.hget(bucket_key(account.id, "lead_tasks", 5), 5) == b"30,300"
+    deps.store.index_tasks(account.id, "-", [(5, 300), (5, 30)])
+    assert deps.redis.hexists(bucket_key(account.id, "lead_tasks", 5), 5) is False
+    assert deps.redis.hget(bucket_key(account.id, "lead_tasks", N + 5), N + 5) == b"3"
+
+
 def test_a_stored_row_missing_later_fields_reads_them_as_unknown(deps, account):
     deps.redis.hset(bucket_key(account.id, "leads", 9), 9, "[1,2,3]")  # written before price and the rest existed
     lead = deps.store.get_leads(account.id, [9])[9]
