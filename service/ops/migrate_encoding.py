@@ -1,6 +1,7 @@
 """`python -m service migrate-encoding`: rewrite a mirror stored before the compact encodings (issue 22) into them.
 
-Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `incoming`, `cards`, `last_note_at`, `timeline:<kind>`)
+Before: one hash per family (`acct:{<id>}:leads`, `tasks`, `incoming`, `cards`, `last_note_at`, `timeline:<kind>`,
+`touches`, `lead_requests`)
 of JSON objects with named fields, and a set of task ids per lead (`tasks_of:<lead>`). After: bucket hashes of
 positional rows, deflated cards and comma-joined task ids per lead (store/compact.py, keys.py).
 Each old hash is read a page at a time, written through the Store (so in exactly the encodings the code reads), and
@@ -18,6 +19,7 @@ import orjson
 
 from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.store.codec import batches
+from service.store.first_contact import FirstContactStore
 from service.store.keys import account_key
 
 PAGE = 2000
@@ -43,6 +45,9 @@ def convert_account(store, account_id: int) -> Converted:
                "incoming": lambda page: store.save_records(account_id, "incoming", {
                    k.decode(): IncomingLead(**json.loads(v)) for k, v in page.items()}),
                "cards": lambda page: store.save_cards(account_id, {int(k): json.loads(v) for k, v in page.items()}),
+               "touches": lambda page: FirstContactStore(store.redis).add_touches(account_id, _lead_docs(page)),
+               "lead_requests": lambda page: FirstContactStore(store.redis).add_requests(account_id,
+                                                                                         _lead_docs(page)),
                "last_note_at": lambda page: store.touch_activity(account_id,
                                                                  {int(k): int(v) for k, v in page.items()})}
     for kind, cls in TIMELINES.items():
@@ -65,6 +70,11 @@ def convert_account(store, account_id: int) -> Converted:
         if store.redis.delete(account_key(account_id, *name.split(":"))):
             report.deleted.append(name)
     return report
+
+
+def _lead_docs(page: dict) -> dict:
+    """{lead: document} of a page of an old first-contact hash (merged again: earliest wins)."""
+    return {int(k): json.loads(v) for k, v in page.items()}
 
 
 def _convert_task_sets(store, account_id: int) -> int:

@@ -1,8 +1,9 @@
 """Redis keys of first contact: each lead's earliest touches, the request each lead came from, and the re-checks due.
 
-Keys (all through `account_key`): `touches` (hash lead -> {"kind:user": earliest unix seconds}), `lead_requests`
-(hash lead -> {"at", "source"}, the earliest request), `fc_due` (sorted set lead -> when its card must be looked at
-again).
+Keys (all through keys.py): `touches:<bucket>` (hashes lead -> {"kind:user": earliest unix seconds}),
+`lead_requests:<bucket>` (hashes lead -> {"at", "source"}, the earliest request), `fc_due` (sorted set lead -> when
+its card must be looked at again). Bucket hashes (lead % 256, keys.BUCKETS) stay listpacks: a third of the bytes of
+one big hash per family (issue 22).
 """
 from __future__ import annotations
 
@@ -11,29 +12,32 @@ from typing import Iterable, Mapping
 
 import redis
 
+from service.store.codec import batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets, scan_buckets
 from service.store.compact import decode_document
-from service.store.keys import account_key
+from service.store.keys import account_key, bucket_key
 
 # Keep the earliest time per field: replays, retries and out-of-order deliveries change nothing.
+# KEYS: bucket hashes; ARGV: key index, lead, document, ...
 _MERGE_MIN = """
-for i = 1, #ARGV, 2 do
-  local lead, fresh = ARGV[i], cjson.decode(ARGV[i + 1])
-  local raw = redis.call('HGET', KEYS[1], lead)
+for i = 1, #ARGV, 3 do
+  local key, lead, fresh = KEYS[tonumber(ARGV[i])], ARGV[i + 1], cjson.decode(ARGV[i + 2])
+  local raw = redis.call('HGET', key, lead)
   local held = raw and cjson.decode(raw) or {}
   local changed = false
   for k, v in pairs(fresh) do
     if held[k] == nil or tonumber(v) < tonumber(held[k]) then held[k] = v; changed = true end
   end
-  if changed then redis.call('HSET', KEYS[1], lead, cjson.encode(held)) end
+  if changed then redis.call('HSET', key, lead, cjson.encode(held)) end
 end
 return 1
 """
 _REQUEST_MIN = """
-for i = 1, #ARGV, 2 do
-  local raw = redis.call('HGET', KEYS[1], ARGV[i])
-  local fresh = cjson.decode(ARGV[i + 1])
+for i = 1, #ARGV, 3 do
+  local key = KEYS[tonumber(ARGV[i])]
+  local raw = redis.call('HGET', key, ARGV[i + 1])
+  local fresh = cjson.decode(ARGV[i + 2])
   if not raw or tonumber(fresh['at']) < tonumber(cjson.decode(raw)['at']) then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2])
   end
 end
 return 1
@@ -45,6 +49,11 @@ return due
 """
 
 
+def _docs(held: dict) -> dict:
+    """{lead: stored JSON} decoded."""
+    return {lead: json.loads(raw) for lead, raw in held.items()}
+
+
 class FirstContactStore:
     """Typed reads and writes of first-contact facts over one Redis connection."""
 
@@ -53,46 +62,50 @@ class FirstContactStore:
 
     def add_touches(self, account_id: int, touches: Mapping[int, Mapping[str, int]]) -> None:
         """Merge touches ({lead: {"kind:user": at}}), keeping the earliest time of each."""
-        args = [x for lead, fields in touches.items() if fields for x in (lead, json.dumps(fields))]
-        if args:
-            self.redis.eval(_MERGE_MIN, 1, account_key(account_id, "touches"), *args)
+        self._merge(_MERGE_MIN, account_id, "touches", {lead: json.dumps(f) for lead, f in touches.items() if f})
 
     def touches(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, dict]:
         """The stored touches of each lead that has any."""
-        ids = list(lead_ids)
-        raw = self.redis.hmget(account_key(account_id, "touches"), ids) if ids else []
-        return {i: json.loads(r) for i, r in zip(ids, raw) if r}
+        return _docs(read_buckets(self.redis, account_id, "touches", lead_ids))
 
     def all_touches(self, account_id: int) -> dict[int, dict]:
-        return {int(k): json.loads(v) for k, v in self.redis.hgetall(account_key(account_id, "touches")).items()}
+        return self._all(account_id, "touches")
 
     def card_facts(self, account_id: int, lead_ids: Iterable[int]) -> tuple[dict, dict, dict, dict]:
         """(touches, requests, settings document, stake model) for some cards, in one round trip."""
         ids = list(lead_ids)
+        touches, requests = by_bucket(account_id, "touches", ids), by_bucket(account_id, "lead_requests", ids)
         pipe = self.redis.pipeline(transaction=False)  # one account's keys: one slot on a cluster
-        for name in ("touches", "lead_requests"):
-            pipe.hmget(account_key(account_id, name), ids or ["-"])
+        queue_bucket_reads(pipe, touches)
+        queue_bucket_reads(pipe, requests)
         for name in ("settings", "first_contact_model"):
             pipe.get(account_key(account_id, "insight", name))  # documents the Store writes (save_insight)
-        touches, requests, settings, model = pipe.execute()
-        return ({i: json.loads(r) for i, r in zip(ids, touches) if r},
-                {i: json.loads(r) for i, r in zip(ids, requests) if r},
+        *held, settings, model = pipe.execute()
+        return (_docs(bucket_values(touches, held[:len(touches)])), _docs(bucket_values(requests, held[len(touches):])),
                 decode_document(settings) or {}, decode_document(model) or {})
 
     def add_requests(self, account_id: int, requests: Mapping[int, dict]) -> None:
         """Remember which request each lead came from ({lead: {"at", "source"}}), keeping the earliest."""
-        args = [x for lead, doc in requests.items() for x in (lead, json.dumps(doc, ensure_ascii=False))]
-        if args:
-            self.redis.eval(_REQUEST_MIN, 1, account_key(account_id, "lead_requests"), *args)
+        self._merge(_REQUEST_MIN, account_id, "lead_requests",
+                    {lead: json.dumps(doc, ensure_ascii=False) for lead, doc in requests.items()})
 
     def requests(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, dict]:
-        ids = list(lead_ids)
-        raw = self.redis.hmget(account_key(account_id, "lead_requests"), ids) if ids else []
-        return {i: json.loads(r) for i, r in zip(ids, raw) if r}
+        return _docs(read_buckets(self.redis, account_id, "lead_requests", lead_ids))
 
     def all_requests(self, account_id: int) -> dict[int, dict]:
-        raw = self.redis.hgetall(account_key(account_id, "lead_requests"))
-        return {int(k): json.loads(v) for k, v in raw.items()}
+        return self._all(account_id, "lead_requests")
+
+    def _merge(self, script: str, account_id: int, family: str, docs: Mapping[int, str]) -> None:
+        """Run a merge script over {lead: JSON} in the family's buckets (one call per 5,000 leads, one slot)."""
+        for batch in batches(list(docs.items()), 5000):
+            keys: dict[str, int] = {}
+            args = [a for lead, doc in batch
+                    for a in (keys.setdefault(bucket_key(account_id, family, lead), len(keys) + 1), lead, doc)]
+            self.redis.eval(script, len(keys), *keys, *args)
+
+    def _all(self, account_id: int, family: str) -> dict[int, dict]:
+        return {lead: json.loads(raw) for ids, values in scan_buckets(self.redis, account_id, family)
+                for lead, raw in zip(ids, values)}
 
     def schedule(self, account_id: int, due: Mapping[int, int]) -> None:
         """Set when each lead's card must be looked at again."""

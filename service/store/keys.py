@@ -15,8 +15,8 @@ def account_key(account_id: int, *parts) -> str:
 # sparse: a modulo, not `id // n`, keeps the buckets even. The counts are fixed forever (changing one moves every
 # record): 256 per lead-keyed family, 1,024 for tasks (about 4 per deal), so a 100,000-deal account still fits the
 # 512-entry listpack limit ops/redis_server.py sets.
-BUCKETS = {"leads": 256, "cards": 256, "last_note_at": 256, "timeline": 256, "lead_tasks": 256, "tasks": 1024,
-           "incoming": 256}
+BUCKETS = {"leads": 256, "cards": 256, "last_note_at": 256, "timeline": 256, "lead_tasks": 256, "touches": 256,
+           "lead_requests": 256, "tasks": 1024, "incoming": 256}
 TEXT_IDS = {"incoming"}  # families keyed by text (an incoming request's uid): bucketed by CRC-32 of the text
 
 
