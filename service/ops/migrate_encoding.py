@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from service.mirror import supersedes
 from service.model import Call, CloseDateChange, IncomingLead, Lead, StageChange, Task
 from service.store.codec import batches
 from service.store.first_contact import FirstContactStore
@@ -39,8 +40,8 @@ class Converted:
 def convert_account(store, account_id: int) -> Converted:
     """Rewrite every old-format family of one account into the compact encodings, then delete the old hashes."""
     report = Converted(account_id)
-    writers = {"leads": lambda page: store.save_lead_changes(account_id, [Lead(**json.loads(v))
-                                                                         for v in page.values()]),
+    writers = {"leads": lambda page: _save_newer_leads(store, account_id, [Lead(**json.loads(v))
+                                                                           for v in page.values()]),
                "tasks": lambda page: store.save_tasks(account_id, [Task(**json.loads(v)) for v in page.values()]),
                "incoming": lambda page: store.save_records(account_id, "incoming", {
                    k.decode(): IncomingLead(**json.loads(v)) for k, v in page.items()}),
@@ -70,6 +71,12 @@ def convert_account(store, account_id: int) -> Converted:
         if store.redis.delete(account_key(account_id, *name.split(":"))):
             report.deleted.append(name)
     return report
+
+
+def _save_newer_leads(store, account_id: int, leads: list) -> None:
+    """Old leads the mirror holds nothing newer of (mirror.supersedes, the rule of both mirror writers)."""
+    held = store.get_leads(account_id, [lead.id for lead in leads])
+    store.save_leads(account_id, [lead for lead in leads if supersedes(held.get(lead.id), lead)])
 
 
 def _lead_docs(page: dict) -> dict:
