@@ -3,8 +3,15 @@ from service import bootstrap
 from service.services import intake, recompute
 
 
+def drain_ready() -> dict:
+    """Apply the stored webhooks of every account on the drain board (run in the worker's own process)."""
+    from service.services import draining
+
+    return draining.drain_ready(bootstrap.worker_deps())
+
+
 def drain_inbox(account_id: int) -> dict:
-    """Apply the account's stored webhooks."""
+    """Apply the account's stored webhooks (jobs queued before the drain board)."""
     return intake.drain_inbox(bootstrap.worker_deps(), account_id)
 
 

@@ -126,8 +126,8 @@ def _refusal(account_id: int, reason: str, settings) -> errors.AppError:
 
 
 def queue_drain(deps: Deps, account_id: int) -> None:
-    """Queue the job that applies the account's inbox."""
-    queueing.enqueue(deps, "drain_inbox", account_id)
+    """Have the account's inbox applied: on the drain board, by the drain job (services/draining.py)."""
+    queueing.request_drain(deps, account_id)
 
 
 def drain_inbox(deps: Deps, account_id: int) -> dict:
@@ -368,6 +368,8 @@ def sweep_inboxes(deps: Deps) -> list[int]:
     stranded = [a for a in deps.store.account_ids() if deps.store.inbox_length(a) and deps.store.claim_drain(a)]
     for account_id in stranded:
         queue_drain(deps, account_id)
+    if stranded:  # a lost drain job's "waiting" flag may outlive it by seconds: a sweep does not trust it
+        queueing.enqueue(deps, "drain_ready")
     return stranded
 
 

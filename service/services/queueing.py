@@ -11,6 +11,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from service.deps import Deps
+from service.store.drains import DrainBoard
 
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 INSTALL_FAILURE_TTL = 1800  # a failed code exchange is kept 30 min to be read, not a year to fill Redis
@@ -32,7 +33,9 @@ class JobSpec:
 
 
 JOBS = {
-    # webhooks: the highest priority
+    # webhooks: the highest priority. One drain job serves every account on the drain board (issue 22: a job per
+    # account cost a work horse per delivery at many tenants); `drain_inbox` stays for jobs queued before that.
+    "drain_ready": JobSpec("webhooks", options={"result_ttl": 0}),  # many a second: nothing kept once done
     "drain_inbox": JobSpec("webhooks"),
     "sweep_inboxes": JobSpec("webhooks"),
     # insights: one recompute per account waits at a time (it reads the newest data when it runs)
@@ -65,6 +68,18 @@ JOBS = {
 def function(name: str) -> str:
     """The job's function as RQ names it: this path is part of every queued job."""
     return f"service.jobs.{name}"
+
+
+def request_drain(deps: Deps, account_id: int) -> None:
+    """Put the account on the drain board and queue the drain job unless one already waits for it."""
+    if DrainBoard(deps.redis).mark_ready(account_id):
+        enqueue(deps, "drain_ready")
+
+
+def queue_drain_job(deps: Deps) -> None:
+    """Queue the drain job for accounts already on the board, unless one waits."""
+    if DrainBoard(deps.redis).claim_job():
+        enqueue(deps, "drain_ready")
 
 
 def queue_of(deps: Deps, name: str):

@@ -56,3 +56,10 @@ ANON_RATE = "dp:rl:anon"  # global: fixed-window counters of anonymous install r
 
 
 GLOBAL_RATE = "dp:rl:next"  # global: the earliest time (ms) the next request of any account may go
+
+
+# --- issue 22: the drain board, on REDIS_URL beside RQ's keys (service/store/drains.py)
+DRAIN_READY = "dp:drain:ready"  # accounts whose inbox waits for the coalesced drain job
+
+
+DRAIN_JOB_WAITING = "dp:drain:job_waiting"  # set while a drain job waits in the queue (not yet started)
