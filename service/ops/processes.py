@@ -95,10 +95,10 @@ class Worker(HerokuWorker):
     imminent_shutdown_delay = 20
 
     def execute_job(self, job, queue):
-        """Drains in this process, everything else in a forked work horse. A drain is short and comes many times a
-        second: a fork (and the horse's fresh Redis clients) cost more than the drain itself (issue 22). A drain
-        that dies with this process loses nothing: its lease runs out and the sweeper queues it again."""
-        if job.func_name not in IN_PROCESS:
+        """Drains (and small accounts' recomputes) in this process, everything else in a forked work horse. A drain
+        is short and comes many times a second: a fork costs more than the drain itself (issue 22). A drain that
+        dies with this process loses nothing: its lease runs out and the sweeper queues it again."""
+        if not _in_process(job):
             return super().execute_job(job, queue)
         execution = self.prepare_execution(job)
         self.perform_job(job, queue, execution)
@@ -106,6 +106,22 @@ class Worker(HerokuWorker):
 
 
 IN_PROCESS = {"service.jobs.drain_ready", "service.jobs.drain_inbox", "service.jobs.sweep_inboxes"}
+# A small account's recompute takes a few milliseconds, its fork more (at many tenants the fresh panel asks for one
+# per account every few seconds); a large one's builds hundreds of megabytes, given back only when a horse exits.
+IN_PROCESS_WHEN_SMALL = {"service.jobs.recompute_fresh", "service.jobs.recompute_account"}
+SMALL_ACCOUNT_LEADS = 2000
+
+
+def _in_process(job) -> bool:
+    """Whether the worker runs this job itself rather than in a forked horse."""
+    if job.func_name in IN_PROCESS:
+        return True
+    if job.func_name not in IN_PROCESS_WHEN_SMALL or not job.args:
+        return False
+    try:
+        return bootstrap.worker_deps().store.lead_count_estimate(job.args[0]) <= SMALL_ACCOUNT_LEADS
+    except (redis.RedisError, RedisClusterException):  # the horse will meet the same trouble, in its own process
+        return False
 
 
 REDIS_WAIT_MAX = 30.0  # seconds between tries while Redis is away
@@ -118,6 +134,7 @@ def run_worker(settings: Settings, burst: bool = False) -> bool:
 
     deps = bootstrap.build(settings)
     _warm()
+    gc.freeze()  # what is loaded now lives as long as the worker: a forked horse's collections never touch (copy) it
     Worker.imminent_shutdown_delay = max(1, settings.shutdown_seconds)
     wait = 0.0
     while True:

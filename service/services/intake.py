@@ -23,7 +23,7 @@ from service.model import Account, ContactEvent, IncomingLead, LeadEvent, NoteEv
 from service.services import first_contacts, fresh_panel
 from service.services.hook_urls import hook_generation_of, hook_secret
 from service.services.recompute import recompute_cards
-from service.store.inbox import InboxRefused
+from service.store.inbox import INBOX_BATCH, InboxRefused
 from service.services import queueing
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
             deps.store.mark_applied(account_id, entries[-1][0])
             deps.store.count(account_id, **batch)
             totals.update(batch)
+            if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found the drain flag cleared and
+                break  # asked for the next drain (no second read of an empty inbox: two round trips per drain)
     finally:
         _release(lock)
     if deps.store.inbox_length(account_id) and deps.store.claim_drain(account_id):
