@@ -143,12 +143,12 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
         return dict(totals)
     try:
         while entries := deps.store.read_inbox(account_id):
-            lock.reacquire()
+            if totals:  # the lease was taken just before the first batch
+                lock.reacquire()
             touched: set[int] = set()
             batch = _apply_batch(deps, account, entries, touched)
             _recompute_or_hand_over(deps, account_id, touched)
-            deps.store.mark_applied(account_id, entries[-1][0])
-            deps.store.count(account_id, **batch)
+            deps.store.mark_applied(account_id, entries[-1][0], batch)
             totals.update(batch)
             if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found the drain flag cleared and
                 break  # asked for the next drain (no second read of an empty inbox: two round trips per drain)

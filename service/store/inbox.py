@@ -124,12 +124,16 @@ class Inbox:
                                  min=b"(" + cursor, count=INBOX_BATCH)
         return [(rid.decode(), {k.decode(): v for k, v in fields.items()}) for rid, fields in rows]
 
-    def mark_applied(self, account_id: int, entry_id: str) -> None:
-        """Advance the cursor and drop applied entries."""
+    def mark_applied(self, account_id: int, entry_id: str, counts: Optional[dict] = None) -> None:
+        """Advance the cursor and drop applied entries; add `counts` to the intake counters in the same transaction
+        (a batch is counted once, whatever process dies)."""
         pipe = self.redis.pipeline()
         pipe.set(account_key(account_id, "inbox_cursor"), entry_id)
         pipe.xtrim(account_key(account_id, "inbox"), minid=entry_id, approximate=False)
         pipe.xdel(account_key(account_id, "inbox"), entry_id)
+        for name, n in (counts or {}).items():
+            if n:
+                pipe.hincrby(account_key(account_id, "intake"), name, n)
         pipe.execute()
 
     def oldest_pending_at(self, account_id: int) -> Optional[float]:
