@@ -47,3 +47,16 @@ def test_while_a_recompute_runs_the_waiting_one_looks_again_later(client, settin
     assert jobs.recompute_fresh(account.id) == {"state": "busy"}
     assert deps.redis.exists(deps.store.recompute_pending_key(account.id)) and fresh_jobs(deps) == [FRESH]
     running.release()
+
+
+def test_the_next_recompute_of_an_account_waits_out_the_minimum_interval(client, settings, account, deps,
+                                                                         run_worker, monkeypatch):
+    """A steady stream of webhooks recomputes an account once a minute, not every DEBOUNCE seconds (issue 22)."""
+    post(client, settings, lead_pairs("add", 1, 100, 1500))
+    run_worker()
+    monkeypatch.setattr("service.bootstrap.worker_deps", lambda: deps)
+    ran = jobs.recompute_fresh(account.id)["as_of"]
+    assert fresh_panel.request_recompute(deps, account.id) is True
+    registry = ScheduledJobRegistry(queue=deps.queues["insights"])
+    at = registry.get_scheduled_time(FRESH).timestamp()
+    assert ran + fresh_panel.MIN_INTERVAL - 1 <= at <= ran + fresh_panel.MIN_INTERVAL + 1
