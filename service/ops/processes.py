@@ -16,6 +16,7 @@ from rq.worker import HerokuWorker, WorkerStatus
 
 from service import bootstrap, logs
 from service.ops import clock
+from service.services import queueing
 from service.config import Settings
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,10 @@ class Worker(HerokuWorker):
         self.set_state(WorkerStatus.IDLE)
 
 
-IN_PROCESS = {"service.jobs.drain_ready", "service.jobs.drain_inbox", "service.jobs.sweep_inboxes"}
+IN_PROCESS = set(map(queueing.function, ("drain_ready", "drain_inbox", "sweep_inboxes")))
 # A small account's recompute takes a few milliseconds, its fork more (at many tenants the fresh panel asks for one
 # per account every few seconds); a large one's builds hundreds of megabytes, given back only when a horse exits.
-IN_PROCESS_WHEN_SMALL = {"service.jobs.recompute_fresh", "service.jobs.recompute_account"}
+IN_PROCESS_WHEN_SMALL = set(map(queueing.function, ("recompute_fresh", "recompute_account")))
 SMALL_ACCOUNT_LEADS = 2000
 
 
