@@ -12,9 +12,11 @@ from service.store.keys import DRAIN_JOB_WAITING, DRAIN_READY
 # restarting) holds back the next one no longer; the inbox's own flag and the sweeper bring its accounts back.
 JOB_WAITING_SECONDS = 15
 
-# Put the account on the board; answer 1 when no drain job waits yet (the caller queues one), else 0.
+# Put the account at the end of the board (a list: first come, first drained; the inbox's own flag lets an account
+# in once until its drain starts, and a second entry would find its inbox empty); answer 1 when no drain job waits
+# yet (the caller queues one), else 0.
 MARK_READY = """
-redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('RPUSH', KEYS[1], ARGV[1])
 if redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
 """
@@ -44,9 +46,9 @@ class DrainBoard:
         self.redis.delete(DRAIN_JOB_WAITING)
 
     def take(self, count: int) -> list[int]:
-        """Up to `count` accounts, each taken by one caller only."""
-        return [int(x) for x in self.redis.spop(DRAIN_READY, count) or []]
+        """Up to `count` accounts, the longest waiting first, each taken by one caller only."""
+        return [int(x) for x in self.redis.lpop(DRAIN_READY, count) or []]
 
     def waiting(self) -> int:
         """Accounts on the board."""
-        return self.redis.scard(DRAIN_READY)
+        return self.redis.llen(DRAIN_READY)

@@ -59,7 +59,7 @@ GLOBAL_RATE = "dp:rl:next"  # global: the earliest time (ms) the next request of
 
 
 # --- issue 22: the drain board, on REDIS_URL beside RQ's keys (service/store/drains.py)
-DRAIN_READY = "dp:drain:ready"  # accounts whose inbox waits for the coalesced drain job
+DRAIN_READY = "dp:drain:ready"  # list: accounts whose inbox waits for the coalesced drain job, oldest first
 
 
 DRAIN_JOB_WAITING = "dp:drain:job_waiting"  # set while a drain job waits in the queue (not yet started)
