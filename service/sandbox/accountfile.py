@@ -53,7 +53,9 @@ def write(world, out) -> None:
             out.write(b"[")
             if name in RAW_SECTIONS:  # already JSON text, a thousand items to a chunk
                 for k, chunk in enumerate(value):
-                    out.write(b"," * bool(k) + chunk.encode())
+                    if k:
+                        out.write(b",")  # apart: joined, the chunk's bytes were copied once more
+                    out.write(chunk.encode())
             else:
                 for k, chunk in enumerate(_chunks(value, 1000)):
                     out.write(b"," * bool(k) + b",".join(map(_json, chunk)))
