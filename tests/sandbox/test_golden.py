@@ -51,3 +51,10 @@ def test_the_cli_writes_the_same_file_with_half_of_it_rendered_by_a_forked_child
               f"accountfile.write(generate('small', seed=7, now={NOW}), sys.stdout.buffer, forked=True)")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True, timeout=120)
     assert (hashlib.sha256(out.stdout).hexdigest(), len(out.stdout)) == GOLDEN["small", 7, None, None]
+
+
+def test_the_world_fixture_is_a_copy_of_the_generated_account(world):
+    """Sandbox tests get their account from a pickled template; it must be the generated one, byte for byte."""
+    out = Digest()
+    accountfile.write(world, out)
+    assert (out.hash.hexdigest(), out.size) == GOLDEN["small", 7, None, None]
