@@ -71,13 +71,13 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def write_generated(args: argparse.Namespace, exit_when_done: bool) -> None:
-    """Print the account file. From the command line a forked child renders half of it, and the process then ends
-    at once: freeing the millions of records one by one at interpreter exit (and the cyclic GC's first walk over
-    them once re-enabled) only costs time, a second or two on large."""
+    """Print the account file. From the command line the process then ends at once: freeing the millions of
+    records one by one at interpreter exit (and the cyclic GC's first walk over them once re-enabled) only costs
+    time, a second or two on large."""
     with accountfile.gc_paused():
         world = generate(args.size, seed=args.seed, now=args.now)
         sys.stdout.flush()
-        accountfile.write(world, sys.stdout.buffer, forked=exit_when_done)  # the CLI runs no other thread
+        accountfile.write(world, sys.stdout.buffer)
         sys.stdout.buffer.write(b"\n")
         if exit_when_done:
             sys.stdout.buffer.flush()

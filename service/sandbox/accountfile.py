@@ -18,7 +18,6 @@ Layout (top-level keys):
 """
 from __future__ import annotations
 
-import functools
 import gc
 import io
 import json
@@ -26,7 +25,7 @@ from contextlib import contextmanager
 
 import orjson
 
-from . import eventjson, forkwrite, itemjson, render, render_account
+from . import eventjson, itemjson, render, render_account
 from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
@@ -40,11 +39,10 @@ def dump(world) -> dict:
         return {name: value if isinstance(value, (dict, str)) else list(value) for name, value in _sections(world)}
 
 
-def write(world, out, forked: bool = False) -> None:
+def write(world, out) -> None:
     """The account file as UTF-8 JSON into a binary stream, a thousand items at a time through orjson: the large
     account's text is over a gigabyte, and building it whole with json.dumps took most of `generate`'s time.
-    Leads, contacts, tasks, notes and events are written as text from their records (itemjson, eventjson), without
-    a dict each; with forked (only from a process without threads), a child process renders half of them."""
+    Leads, contacts, tasks, notes and events are written as text from their records (itemjson, eventjson), without a dict each."""
     with world.lock, gc_paused():
         out.write(b"{")
         for n, (name, value) in enumerate(_sections(world, raw_events=True)):
@@ -53,11 +51,11 @@ def write(world, out, forked: bool = False) -> None:
                 out.write(_json(value))
                 continue
             out.write(b"[")
-            if name in RAW_SECTIONS:  # (render, items): JSON text straight from the records
-                for k, block in enumerate(forkwrite.rendered_blocks(*value, forked=forked)):
+            if name in RAW_SECTIONS:  # already JSON text, a thousand items to a chunk
+                for k, chunk in enumerate(value):
                     if k:
-                        out.write(b",")  # apart: joined, the block's bytes were copied once more
-                    out.write(block)
+                        out.write(b",")  # apart: joined, the chunk's bytes were copied once more
+                    out.write(chunk.encode())
             else:
                 for k, chunk in enumerate(_chunks(value, 1000)):
                     out.write(b"," * bool(k) + b",".join(map(_json, chunk)))
@@ -89,20 +87,17 @@ def _sections(world, raw_events: bool = False):
     yield "pipelines", (render.pipeline(world, p, base) for p in world.pipelines.values())
     yield "loss_reasons", (render.loss_reason(r, base) for r in world.loss_reasons.values())
     yield "custom_fields", [close_date_field(world)]
-    if raw_events:  # (render, items) pairs: render(a slice of items) gives each item's JSON text
-        yield "leads", (functools.partial(itemjson.leads_text, world, base=base), list(world.leads.values()))
-        yield "contacts", (functools.partial(itemjson.contacts_text, world, base=base), list(world.contacts.values()))
-        yield "tasks", (functools.partial(itemjson.tasks_text, world, base=base), list(world.tasks.values()))
-        yield "notes", (functools.partial(itemjson.notes_text, world, base=base), list(world.notes.values()))
+    if raw_events:
+        yield "leads", itemjson.chunks(itemjson.leads_text(world, world.leads.values(), base))
+        yield "contacts", itemjson.chunks(itemjson.contacts_text(world, world.contacts.values(), base))
+        yield "tasks", itemjson.chunks(itemjson.tasks_text(world, world.tasks.values(), base))
+        yield "notes", itemjson.chunks(itemjson.notes_text(world, world.notes.values(), base))
     else:
         yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
         yield "contacts", (render.contact(world, x, base, frozenset({"leads"})) for x in world.contacts.values())
         yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
         yield "notes", (render.note(world, x, base) for x in world.notes.values())
-    if raw_events:
-        yield "events", (functools.partial(eventjson.events_chunks, world, base=base), world.events)
-    else:
-        yield "events", render.events(world, world.events, base)
+    yield "events", (eventjson.events_chunks if raw_events else render.events)(world, world.events, base)
     yield "unsorted", (render_account.unsorted(world, x, base) for x in world.unsorted.values())
     yield "webhooks", (render_account.hook(world, h) for h in world.hooks.values())
     yield "sandbox", sandbox_section(world)
