@@ -54,24 +54,36 @@ def _rows(counter: dict) -> list:
 
 def build_cube(snap: Snapshot, spells: list[Spell], now: int) -> dict:
     """Every aggregate the filtered panel and the manager report read, as of `now`."""
+    return {**account_part(snap, now), **lead_part(snap, spells, now)}
+
+
+def account_part(snap: Snapshot, now: int) -> dict:
+    """What no single lead decides: the account's pipelines and users, incoming requests and contacts (only the
+    leads of the requests are needed in `snap`)."""
     tz = snap.account.timezone
     since = day_of(now - HORIZON_DAYS * DAY, tz)
-    user_of = {lead.id: lead.responsible_user_id for lead in snap.leads.values()}
-    pipe_of = {s.id: p.id for p in snap.pipelines for s in p.stages if s.id not in CLOSED_STATUSES}
     return {"as_of": now, "timezone": tz, "first_day": since, "today": day_of(now, tz),
             "pipelines": [{"id": p.id, "name": p.name, "main": i == 0,
                            "stages": [{"id": s.id, "name": s.name} for s in funnel_stages(p)]}
                           for i, p in enumerate(snap.pipelines)],
             "users": [{"id": u.id, "name": u.name, "group_id": u.group_id, "is_admin": u.is_admin}
                       for u in snap.users],
-            "entries": _entries(snap, spells, user_of, pipe_of, since, tz),
+            "incoming": _incoming(snap, since, tz),
+            "contacts": _contacts(snap, since, tz)}
+
+
+def lead_part(snap: Snapshot, spells: list[Spell], now: int) -> dict:
+    """The tables that are sums over leads (LEAD_TABLES): the cube of a set of leads, added up by cube_shards."""
+    tz = snap.account.timezone
+    since = day_of(now - HORIZON_DAYS * DAY, tz)
+    user_of = {lead.id: lead.responsible_user_id for lead in snap.leads.values()}
+    pipe_of = {s.id: p.id for p in snap.pipelines for s in p.stages if s.id not in CLOSED_STATUSES}
+    return {"entries": _entries(snap, spells, user_of, pipe_of, since, tz),
             **_stays(snap, spells, user_of, now, since, tz),
             "deals": _deals(snap, since, tz),
             "open": _open(snap, now),
             "calls": _calls(snap, user_of, pipe_of, since, tz),
-            "incoming": _incoming(snap, since, tz),
-            "contacts": _contacts(snap, since, tz),
-            "recent": _recent(snap, spells, user_of, now)}
+            "recent": sorted(_recent(snap, spells, user_of, now))}
 
 
 def _contacts(snap, since, tz) -> list:
