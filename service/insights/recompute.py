@@ -1,13 +1,13 @@
 """Whole-account and single-deal recomputation: the two entry points the jobs call."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from service.model import Hint, Lead
 from service.insights import cards
 from service.insights.cards import deal_hints
-from service.insights.cube import build_cube
+from service.insights.cube_shards import full_parts
 from service.insights.forecast import Forecast, forecast
 from service.insights.funnel import first_entries
 from service.insights.managers import manager_summaries, team_baseline
@@ -39,7 +39,7 @@ class AccountInsights:
     managers: dict  # user_id -> ManagerSummary
     team: TeamInsights
     forecast: Forecast
-    cube: dict = field(default_factory=dict)  # per-day aggregates the filtered panel adds up
+    cube: tuple = ({}, {})  # per-day aggregates the filtered panel adds up: (account part, {shard: lead tables})
 
 
 def build_models(snap: Snapshot, spells: list, plans: list[Plan], now: int, settings: InsightSettings) -> Models:
@@ -82,4 +82,4 @@ def recompute_account(snap: Snapshot, plans: list[Plan], now: int, settings: Ins
     team = team_insights(snap, spells, models.stage_stats, *period, now, entries)
     base = team_baseline(snap, spells, hints, team, entries, now, snap.account.timezone)
     managers = manager_summaries(snap, base, outlook.deals, plans, now, period, settings)
-    return AccountInsights(now, models, hints, managers, team, outlook, build_cube(snap, spells, now))
+    return AccountInsights(now, models, hints, managers, team, outlook, full_parts(snap, spells, now))

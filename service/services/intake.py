@@ -134,7 +134,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     """Apply every stored webhook of the account; recompute each touched card once per batch."""
     deps.store.clear_drain_pending(account_id)
     account = deps.store.get_account(account_id)
-    totals = Counter()
+    totals, changed = Counter(), set()
     # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds (then the
     # clock's sweeper queues a drain). A drain that finds the lease taken leaves at once instead of occupying a
     # worker: the holder looks at the inbox again after letting go.
@@ -148,6 +148,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
             touched: set[int] = set()
             batch = _apply_batch(deps, account, entries, touched)
             _recompute_or_hand_over(deps, account_id, touched)
+            changed |= touched
             deps.store.mark_applied(account_id, entries[-1][0], batch)
             totals.update(batch)
             if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found the drain flag cleared and
@@ -157,7 +158,7 @@ def drain_inbox(deps: Deps, account_id: int) -> dict:
     if deps.store.inbox_length(account_id) and deps.store.claim_drain(account_id):
         queue_drain(deps, account_id)  # events that came in after our last read
     if totals:
-        fresh_panel.request_recompute(deps, account_id)  # the panel's figures follow within a minute
+        fresh_panel.request_recompute(deps, account_id, changed)  # the panel's figures follow within a minute
     return dict(totals)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import gc
 import json
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Iterable, Optional
+
+from redis.exceptions import LockError
 
 from service.services import first_contacts
 from service.deps import Deps
@@ -91,9 +92,36 @@ def _collector_paused():
             gc.enable()
 
 
-@_collector_paused()
+RECOMPUTE_LOCK = 1800  # seconds: the longest a whole-account recompute may hold the account's insights
+
+
+def recompute_lock(deps: Deps, account_id: int, wait: Optional[float] = None):
+    """The account's insights are being written: a full recompute and a fresh-panel update of the cube never
+    interleave (an older snapshot's shards would overwrite a newer update's)."""
+    return deps.store.lock(account_id, "recompute", timeout=RECOMPUTE_LOCK, blocking_timeout=wait)
+
+
 def recompute_account(deps: Deps, account_id: int) -> dict:
-    """Recompute every insight of the account and store it; return what it took."""
+    """Recompute every insight of the account and store it, after a running fresh-panel update (seconds)."""
+    lock = recompute_lock(deps, account_id, wait=600)
+    held = lock.acquire(blocking=True)  # not taken in ten minutes: its holder died; recompute all the same
+    try:
+        return recompute_held(deps, account_id)
+    finally:
+        if held:
+            _release(lock)
+
+
+def _release(lock) -> None:
+    try:
+        lock.release()
+    except LockError:  # ran past the lock's timeout: nothing left to release
+        pass
+
+
+@_collector_paused()
+def recompute_held(deps: Deps, account_id: int) -> dict:
+    """Recompute every insight of the account and store it; return what it took (the caller holds the lock)."""
     started = time.perf_counter()
     now = int(deps.clock())
     seq = deps.store.cards_seq(account_id)  # before the snapshot: a card marked later saw a newer mirror
@@ -111,8 +139,7 @@ def recompute_account(deps: Deps, account_id: int) -> dict:
     deps.store.save_cards(account_id, cards_json)
     deps.store.save_models(account_id, encode_models(result.models))
     deps.store.save_insight(account_id, "team", jsonable(result.team))
-    cube_version = uuid.uuid4().hex  # readers keep a parsed cube until this changes
-    deps.store.save_insight(account_id, "cube", {**result.cube, "version": cube_version})
+    cube_version = deps.store.save_cube(account_id, *result.cube, full=True)["full"]  # readers key on versions
     deps.store.save_insight(account_id, "forecast", jsonable(replace(result.forecast, deals={})))  # not per deal
     deps.store.save_managers(account_id, {u: jsonable(m) for u, m in result.managers.items()})
     done = time.perf_counter()

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Iterable, Mapping, Optional, Iterator
+
+import orjson
 
 from service.store.codec import batches, scan_buckets, write_buckets
 from service.store.compact import decode_card, decode_document, encode_card, encode_document
@@ -113,3 +116,49 @@ class Insights:
     def clear_fresh_recompute(self, account_id: int) -> None:
         """The job started: changes from now on ask for the next run."""
         self.redis.delete(self.recompute_pending_key(account_id))
+
+    # --- the cube in shards of leads (insights/cube_shards.py): the fresh panel rewrites only the changed ones
+    def save_cube(self, account_id: int, account_part: dict, shards: Mapping[int, dict], full: bool = False) -> dict:
+        """Write the account part and these shards, each under a new version, and the index naming the versions,
+        in one transaction (a reader sees the old cube or the new one). `full`: a full recompute wrote every shard."""
+        versions, pipe = {}, self.redis.pipeline(transaction=True)
+        for shard, tables in shards.items():
+            versions[str(shard)] = version = uuid.uuid4().hex
+            pipe.set(account_key(account_id, "cube", "shard", shard), orjson.dumps({"version": version,
+                                                                                    "tables": tables}))
+        versions["account"] = version = uuid.uuid4().hex
+        pipe.set(account_key(account_id, "cube", "account"), orjson.dumps({**account_part, "version": version}))
+        if full:
+            versions["full"] = version
+            pipe.delete(account_key(account_id, "insight", "cube"))  # the whole-cube document shards replaced
+        pipe.hset(account_key(account_id, "cube", "index"), mapping=versions)
+        pipe.execute()
+        return versions
+
+    def cube_index(self, account_id: int) -> dict[str, str]:
+        """{"account" | "full" | shard number: version} of the stored cube; empty before the first full recompute."""
+        return {k.decode(): v.decode() for k, v in self.redis.hgetall(account_key(account_id, "cube", "index")).items()}
+
+    def read_cube_parts(self, account_id: int, names: Iterable[str]) -> dict[str, Optional[bytes]]:
+        """The stored JSON of the account part ("account") and of shards (their numbers), as bytes."""
+        names = list(names)
+        keys = [account_key(account_id, "cube", *(("account",) if n == "account" else ("shard", n))) for n in names]
+        return dict(zip(names, self.redis.mget(keys))) if keys else {}
+
+    def mark_cube_dirty(self, account_id: int, shards: Iterable[int]) -> None:
+        """Shards whose leads changed since they were built (the drain, before asking for a fresh panel)."""
+        shards = list(shards)
+        if shards:
+            self.redis.sadd(account_key(account_id, "cube", "dirty"), *shards)
+
+    def take_cube_dirty(self, account_id: int) -> set[int]:
+        """The marked shards, unmarked in the same step: marks made afterwards ask for the next run."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.smembers(account_key(account_id, "cube", "dirty"))
+        pipe.delete(account_key(account_id, "cube", "dirty"))
+        marked, _ = pipe.execute()
+        return {int(x) for x in marked}
+
+    def lead_ids(self, account_id: int) -> list[int]:
+        """Every lead id of the account's mirror (which leads a shard holds)."""
+        return [int(i) for ids, _ in scan_buckets(self.redis, account_id, "leads") for i in ids]

@@ -1,7 +1,7 @@
 """A burst of webhooks schedules one recompute of the panel's figures; one waits and one runs at most."""
 from rq.registry import ScheduledJobRegistry
 
-from service.services import fresh_panel
+from service.services import cube_cache, fresh_panel
 from service import jobs
 from service.store.keys import account_key
 from tests.integration.test_intake_processing import lead_pairs, post
@@ -32,10 +32,12 @@ def test_the_recompute_refreshes_the_panel_and_lets_the_next_burst_ask_again(cli
     run_worker()
     monkeypatch.setattr("service.bootstrap.worker_deps", lambda: deps)
     answer = jobs.recompute_fresh(account.id)
-    assert answer["state"] == "done" and answer["leads"] == 1
-    assert deps.store.read_insight(account.id, "cube")["as_of"] == answer["as_of"]
+    assert (answer["state"], answer["mode"], answer["leads"]) == ("done", "full", 1)  # no cube yet: the whole one
+    assert cube_cache.cube_parts(deps, account.id)["cube"]["as_of"] == answer["as_of"]
     assert not deps.redis.exists(deps.store.recompute_pending_key(account.id))
-    assert fresh_panel.request_recompute(deps, account.id) is True  # the next change asks again
+    assert fresh_panel.request_recompute(deps, account.id, [1]) is True  # the next change asks again
+    answer = jobs.recompute_fresh(account.id)
+    assert (answer["mode"], answer["shards"], answer["leads"]) == ("shards", [1], 1)  # then only its shard
 
 
 def test_while_a_recompute_runs_the_waiting_one_looks_again_later(client, settings, account, deps, monkeypatch):

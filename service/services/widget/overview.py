@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Optional
 from urllib.parse import parse_qsl
 
 from service import errors
 from service.services import first_contacts
+from service.services.cube_cache import cube_parts
 from service.deps import Deps
 from service.insights.cube import HORIZON_DAYS, day_of
 from service.insights.manager_report import manager_report
 from service.insights.panel_rights import Rights, stage_rule, visible_part
-from service.insights.panel_query import (PanelFilter, days_back, main_pipeline, midnight, periods,
-                                          split_by_pipeline, team_view)
+from service.insights.panel_query import PanelFilter, days_back, main_pipeline, midnight, periods, team_view
 from service.insights.plans import month_key
-from service.insights.speed_to_lead import Fact, speed_of_facts
+from service.insights.speed_to_lead import speed_of_facts
 from service.insights.settings import DAY
 from service.services.recompute import jsonable
 from service.services.sync import sync_status
@@ -76,7 +75,7 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
     account_id = caller.account.id
     users, summaries = deps.store.get_users(account_id), deps.store.widget.all_managers(account_id)
     rights = rights_of(caller, users)
-    cube = cube_parts(deps, account_id, (recompute or {}).get("cube_version"))
+    cube = cube_parts(deps, account_id)
     view = filtered_view(cube, caller.now, from_, to, pipeline_id, user_id, group_id, history_since(deps, caller),
                          rights)
     if view and (view["filters"]["history"] == "before" or view.get("hidden_by_rights")):
@@ -149,30 +148,6 @@ def _request_id(headers) -> Optional[str]:
 
 
 DEFAULT_DAYS = 30
-CUBES_HELD = 32  # accounts whose parsed cube a web process keeps
-_cubes: "OrderedDict[int, tuple[str, dict]]" = OrderedDict()
-
-
-def cube_parts(deps: Deps, account_id: int, version: Optional[str]) -> Optional[dict]:
-    """The account's cube split by pipeline, parsed once per recompute: parsing a large account's cube costs more
-    than answering a filtered request from it. Keyed by the version the recompute stored beside it."""
-    held = _cubes.get(account_id)
-    if held is not None and version is not None and held[0] == version:
-        _cubes.move_to_end(account_id)
-        return held[1]
-    cube = deps.store.read_insight(account_id, "cube")
-    if not cube:
-        return None
-    facts = deps.store.read_insight(account_id, "speed_facts")  # saved before the cube: same recompute or newer
-    parsed = {"cube": cube, "parts": split_by_pipeline(cube),
-              "speed_facts": None if facts is None else [Fact(*row) for row in facts]}
-    if cube.get("version"):
-        _cubes[account_id] = (cube["version"], parsed)
-        while len(_cubes) > CUBES_HELD:
-            _cubes.popitem(last=False)
-    return parsed
-
-
 def filtered_speed(deps: Deps, caller, parsed: Optional[dict], view: Optional[dict], users: dict,
                    rights: Optional[Rights] = None) -> Optional[dict]:
     """speed_to_lead for the panel's filters, from the deals' facts the recompute stored beside the cube, without
