@@ -125,3 +125,15 @@ def test_an_update_rewrites_only_the_changed_leads_shards(client, settings, acco
     after = deps.store.cube_index(account.id)
     changed = {name for name in after if after[name] != before.get(name)}
     assert changed == {str(lead.id % 16), "account"}  # the full recompute's version stays: its speed facts too
+
+
+def test_a_failed_update_leaves_its_shards_marked_for_the_next_run(account, deps, seeded, monkeypatch):
+    fresh_panel.request_recompute(deps, account.id, [3, 20])
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(deps.store, "save_cube", broken)
+    with pytest.raises(ConnectionError):
+        fresh_panel.run_recompute(deps, account.id)
+    assert deps.store.take_cube_dirty(account.id) == {3, 4}
