@@ -23,9 +23,10 @@ from service.services import queueing
 from service.services.recompute import load_cards_snapshot, recompute_held, recompute_lock
 
 DEBOUNCE = 10  # seconds: a burst of webhooks (a manager's bulk edit, an import) becomes one update
-# seconds from one recompute of an account to the next: under a steady stream of webhooks every account would
-# otherwise be recomputed every DEBOUNCE seconds, which at 200 tenants cost more CPU than their webhooks (issue 22)
-MIN_INTERVAL = 60
+# seconds from one update of an account's panel to the next: under a steady stream of webhooks every account would
+# otherwise be updated every DEBOUNCE seconds, which at 200 tenants cost more CPU than their webhooks (issue 22);
+# short enough that a change waits at most this plus one update (seconds on the large account) within 60 s (issue 20)
+MIN_INTERVAL = 30
 # a lost job (worker killed) stops coalescing after this, and the next webhook queues anew
 PENDING_TTL = queueing.FRESH_RECOMPUTE_TTL
 
@@ -36,8 +37,7 @@ def request_recompute(deps: Deps, account_id: int, lead_ids: Iterable[int] = ())
     deps.store.mark_cube_dirty(account_id, shards_of(lead_ids))  # before the claim: the waiting job sees the mark
     if not deps.store.claim_fresh_recompute(account_id, PENDING_TTL):
         return False
-    last = (deps.store.read_insight(account_id, "recompute") or {}).get("as_of") or 0
-    _schedule(deps, account_id, max(DEBOUNCE, last + MIN_INTERVAL - deps.clock()))
+    _schedule(deps, account_id, max(DEBOUNCE, deps.store.fresh_recompute_rest(account_id)))
     return True
 
 
@@ -53,6 +53,7 @@ def run_recompute(deps: Deps, account_id: int) -> dict:
         return {"state": "busy"}
     try:
         deps.store.clear_fresh_recompute(account_id)
+        deps.store.rest_fresh_recompute(account_id, MIN_INTERVAL)
         if not deps.store.cube_index(account_id):  # no shards yet: the first recompute, or a cube stored whole
             deps.store.take_cube_dirty(account_id)
             return {"state": "done", "mode": "full", **recompute_held(deps, account_id)}

@@ -117,6 +117,14 @@ class Insights:
         """The job started: changes from now on ask for the next run."""
         self.redis.delete(self.recompute_pending_key(account_id))
 
+    def rest_fresh_recompute(self, account_id: int, seconds: int) -> None:
+        """The job ran: the account's next one waits `seconds` from now."""
+        self.redis.set(account_key(account_id, "recompute", "resting"), 1, ex=seconds)
+
+    def fresh_recompute_rest(self, account_id: int) -> float:
+        """Seconds until the account's next fresh-panel job may run (0 when it may run now)."""
+        return max(0, self.redis.pttl(account_key(account_id, "recompute", "resting"))) / 1000
+
     # --- the cube in shards of leads (insights/cube_shards.py): the fresh panel rewrites only the changed ones
     def save_cube(self, account_id: int, account_part: dict, shards: Mapping[int, dict], full: bool = False) -> dict:
         """Write the account part and these shards, each under a new version, and the index naming the versions,
