@@ -47,7 +47,8 @@ def stage_rule(views: dict, general: str, user_id: int, group: frozenset) -> Rig
 def visible_part(part: dict, rights: Rights) -> dict:
     """`part` (one pipeline's cube) without the rows the caller may not see and without the stages hidden from them.
 
-    A won or lost deal stands in amoCRM's closed stage 142 or 143, so its right there decides; a deal's creation,
+    A won or lost deal stands in amoCRM's closed stage 142 or 143, so its right there decides (a loss also needs the
+    stage it was lost from); a deal's creation,
     calls, contacts and stage moves name no stage in the cube and follow the general right (G their group, M their
     own), which also drops the users it hides; incoming requests have no manager and count only under A. A stage
     followed by a hidden one loses its conversion rows too: how many went on would count deals of the hidden stage,
@@ -59,6 +60,8 @@ def visible_part(part: dict, rights: Rights) -> dict:
     out = dict(part)
     for table in STAGED:
         out[table] = [r for r in part[table] if may_see(r[1], r[2], r[3])]
+    for table in ("losses", "loss_reasons"):  # the lost deal stands in 143 now: that stage's right hides it too
+        out[table] = [r for r in out[table] if may_see(r[1], LOST, r[3])]
     out["entries"] = [r for r in out["entries"] if (r[1], r[2]) not in before_hidden]
     for table in CURRENT:
         out[table] = [r for r in part[table] if may_see(r[0], r[1], r[2])]

@@ -54,3 +54,14 @@ def test_the_general_right_cuts_managers_calls_contacts_and_the_accounts_request
     rights = stage_rule({}, "G", ME, frozenset({MATE}))
     assert rights.sees_all_of(MATE) and not rights.sees_all_of(STRANGER) and not rights.whole
     assert not stage_rule({(7, 71): "A"}, "M", ME, frozenset()).sees_all_of(STRANGER)  # one stage A is not all
+
+
+def test_losses_follow_the_lost_stage_right_as_lost_deals_do():
+    """A lost deal stands in 143: a caller amoCRM hides 143 from sees neither it in `deals` nor its loss (count,
+    sum, reason) in the stage it was lost from."""
+    part = visible_part({**PART, "loss_reasons": [[1, 7, 72, STRANGER, "price"]]},
+                        stage_rule({(7, 143): "D"}, "A", ME, frozenset({MATE})))
+    assert [r for r in part["deals"] if r[3] == "lost"] == []
+    assert part["losses"] == [] and part["loss_reasons"] == []
+    shown = visible_part(PART, stage_rule({(7, 143): "G"}, "A", ME, frozenset({MATE})))
+    assert shown["losses"] == [] and cut({})["losses"] == PART["losses"]  # STRANGER's loss: outside the group
