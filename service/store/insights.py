@@ -7,9 +7,9 @@ from typing import Iterable, Mapping, Optional, Iterator
 
 import orjson
 
-from service.store.codec import batches, scan_buckets, write_buckets
+from service.store.codec import BUCKETS_PER_CALL, batches, scan_buckets, write_buckets
 from service.store.compact import decode_card, decode_document, encode_card, encode_document
-from service.store.keys import account_key, bucket_key
+from service.store.keys import account_key, bucket_key, bucket_keys
 
 
 _MARK_TOUCHED = """
@@ -168,5 +168,12 @@ class Insights:
         return {int(x) for x in marked}
 
     def lead_ids(self, account_id: int) -> list[int]:
-        """Every lead id of the account's mirror (which leads a shard holds)."""
-        return [int(i) for ids, _ in scan_buckets(self.redis, account_id, "leads") for i in ids]
+        """Every lead id of the account's mirror (which leads a shard holds): the buckets' field names only, not
+        every lead's row (a fresh-panel update reads just its shards' leads after this)."""
+        ids = []
+        for keys in batches(bucket_keys(account_id, "leads"), BUCKETS_PER_CALL):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.hkeys(key)
+            ids.extend(int(i) for held in pipe.execute() for i in held)
+        return ids

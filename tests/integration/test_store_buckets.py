@@ -86,3 +86,11 @@ def test_incoming_requests_by_text_id_round_trip_across_buckets(deps, account):
     assert deps.store.all_records(account.id, "incoming") == requests
     assert deps.store.get_records(account.id, "incoming", ["12345", "nope"]) == {"12345": asdict(requests["12345"])}
     assert len({bucket_key(account.id, "incoming", uid) for uid in requests}) > 1
+
+
+def test_lead_ids_reads_the_buckets_field_names_not_every_lead(deps, account):
+    """A fresh-panel update asks which leads its shards hold: the ids only, not every lead's row (HGETALL)."""
+    deps.store.save_leads(account.id, [Lead(i, 1, 2, 3, name=f"Сделка {i}") for i in IDS])
+    before = deps.store.redis.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0)
+    assert sorted(deps.store.lead_ids(account.id)) == sorted(IDS)
+    assert deps.store.redis.info("commandstats").get("cmdstat_hgetall", {}).get("calls", 0) == before
