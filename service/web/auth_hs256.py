@@ -26,7 +26,7 @@ from jwt import exceptions as errors
 from jwt.algorithms import HMACAlgorithm
 
 SEGMENT = re.compile(rb"[A-Za-z0-9_-]+")
-VETTED: dict[bytes, bool] = {}  # header segments PyJWT's header checks pass for HS256
+VETTED: dict[bytes, bool] = {}  # header segments PyJWT's header checks pass for HS256, seen on a well-signed token
 MAX_VETTED = 64  # amoCRM sends one header; a flood of made-up ones is checked by PyJWT, not remembered
 
 
@@ -52,6 +52,8 @@ def _decode_plain(token, secret: str, audience: list[str], leeway: float, requir
     expected = hmac.new(_key(secret), parts[0] + b"." + parts[1], hashlib.sha256).digest()
     if not hmac.compare_digest(signature, expected):
         raise errors.InvalidSignatureError("Signature verification failed")
+    if len(VETTED) < MAX_VETTED:  # remembered once signed with our secret: forged headers cannot fill the table
+        VETTED[parts[0]] = True
     claims = _claims(payload)
     validate(claims, audience, leeway, require)
     return claims
@@ -79,11 +81,8 @@ def _vetted(segment: bytes) -> bool:
         header = json.loads(raw) if raw is not None else None
     except (ValueError, RecursionError):
         return False
-    plain = isinstance(header, dict) and header.get("alg") == "HS256" and "crit" not in header \
+    return isinstance(header, dict) and header.get("alg") == "HS256" and "crit" not in header \
         and "b64" not in header and isinstance(header.get("kid", ""), str)
-    if plain and len(VETTED) < MAX_VETTED:
-        VETTED[segment] = True
-    return plain
 
 
 @lru_cache(maxsize=4)

@@ -123,3 +123,14 @@ def test_a_pem_key_as_the_secret_is_refused_as_pyjwt_refuses_it():
     pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n"
     with pytest.raises(jwt.InvalidKeyError):
         auth_hs256.decode(token(good()), pem, AUDIENCE, LEEWAY, REQUIRED_CLAIMS)
+
+
+def test_forged_headers_cannot_fill_the_vetted_table(monkeypatch):
+    """Headers are remembered only from tokens signed with our secret: a flood of made-up ones with any signature
+    must not push amoCRM's own header onto PyJWT's slow path for the life of the process."""
+    monkeypatch.setattr(auth_hs256, "VETTED", {})
+    for n in range(auth_hs256.MAX_VETTED):
+        with pytest.raises(jwt.InvalidSignatureError):
+            ours(token(good(), header={**HEADER, "kid": str(n)}, secret="not ours"))
+    assert ours(token(good()))["user_id"] == 7
+    assert list(auth_hs256.VETTED) == [token(good()).split(".")[0].encode()]
