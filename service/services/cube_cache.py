@@ -70,8 +70,8 @@ def _refresh(deps: Deps, account_id: int, held: _Held, index: dict) -> None:
         facts = deps.store.read_insight(account_id, "speed_facts")  # saved by the full recompute, with the cube
         held.speed_facts = None if facts is None else [Fact(*row) for row in facts]
     cube = assemble(orjson.loads(raw["account"]), held.total)
-    held.index = index
     held.parsed = {"cube": cube, "parts": split_by_pipeline(cube), "speed_facts": held.speed_facts}
+    held.index = index  # last: a thread reading without the lock sees the new index only beside the new cube
 
 
 def _whole(deps: Deps, account_id: int) -> Optional[dict]:
