@@ -62,9 +62,7 @@ def _same(value, default) -> bool:
 
 def unpack(cls, key: int, row: list):
     """A record back from its hash field (`key`) and positional row: fields the row lacks take their defaults."""
-    doc = dict(zip(ORDER[cls], row))
-    doc[KEY_FIELD[cls]] = key
-    return record_builder(cls)(doc)
+    return unpack_many(cls, [key], [row])[0]
 
 
 def unpack_many(cls, keys: Iterable[int], rows: Iterable[list]) -> list:

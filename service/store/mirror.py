@@ -67,8 +67,7 @@ class Mirror:
 
     def get_leads(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, Lead]:
         """The mirrored leads among `lead_ids`."""
-        held = read_buckets(self.redis, account_id, "leads", dict.fromkeys(map(int, lead_ids)))
-        return dict(zip(held, unpack_many(Lead, held, decode_many(held.values()))))
+        return self._read_rows(account_id, "leads", Lead, dict.fromkeys(map(int, lead_ids)))
 
     def save_leads(self, account_id: int, leads: Iterable[Lead]) -> None:
         """Write mirrored leads."""
@@ -104,8 +103,7 @@ class Mirror:
 
     def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
         """The mirrored tasks among `task_ids`."""
-        held = read_buckets(self.redis, account_id, "tasks", dict.fromkeys(map(int, task_ids)))
-        return dict(zip(held, unpack_many(Task, held, decode_many(held.values()))))
+        return self._read_rows(account_id, "tasks", Task, dict.fromkeys(map(int, task_ids)))
 
     def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
         """Each lead's tasks."""
@@ -154,8 +152,7 @@ class Mirror:
         """Every record of a kind, decoded."""
         cls = RECORDS[kind]
         if kind in BUCKETED_RECORDS:
-            return {record.id: record for ids, values in scan_buckets(self.redis, account_id, kind)
-                    for record in unpack_many(cls, ids, decode_many(values))}
+            return {record.id: record for record in self._scan_rows(account_id, kind, cls)}
         raw = self.redis.hgetall(account_key(account_id, kind))
         docs = decode_many(raw.values())
         return {field_key(k): d for k, d in zip(raw, map(record_builder(cls), docs) if cls else docs)}
@@ -180,9 +177,7 @@ class Mirror:
     def get_records(self, account_id: int, kind: str, ids: Iterable) -> dict:
         """The records of a kind among `ids` (raw JSON documents)."""
         if kind in BUCKETED_RECORDS:
-            held = read_buckets(self.redis, account_id, kind, ids)
-            return {i: asdict(record) for i, record in zip(held, unpack_many(RECORDS[kind], held,
-                                                                           decode_many(held.values())))}
+            return {i: asdict(record) for i, record in self._read_rows(account_id, kind, RECORDS[kind], ids).items()}
         ids = list(ids)
         raw = self.redis.hmget(account_key(account_id, kind), ids) if ids else []
         return {i: json.loads(r) for i, r in zip(ids, raw) if r}
@@ -194,10 +189,18 @@ class Mirror:
 
     def all_leads(self, account_id: int) -> Iterator[Lead]:
         """Every mirrored lead, streamed."""
-        for ids, values in scan_buckets(self.redis, account_id, "leads"):
-            yield from unpack_many(Lead, ids, decode_many(values))
+        return self._scan_rows(account_id, "leads", Lead)
 
     def all_tasks(self, account_id: int) -> Iterator[Task]:
         """Every mirrored task, streamed."""
-        for ids, values in scan_buckets(self.redis, account_id, "tasks"):
-            yield from unpack_many(Task, ids, decode_many(values))
+        return self._scan_rows(account_id, "tasks", Task)
+
+    def _read_rows(self, account_id: int, family: str, cls, ids: Iterable) -> dict:
+        """{id: record} of the ids present in a family of positional rows (store/compact.py)."""
+        held = read_buckets(self.redis, account_id, family, ids)
+        return dict(zip(held, unpack_many(cls, held, decode_many(held.values()))))
+
+    def _scan_rows(self, account_id: int, family: str, cls) -> Iterator:
+        """Every record of a family of positional rows, a few dozen buckets at a time."""
+        for ids, values in scan_buckets(self.redis, account_id, family):
+            yield from unpack_many(cls, ids, decode_many(values))
