@@ -41,25 +41,29 @@ def manager_summary(deps: Deps, claims, user_id: Optional[int] = None) -> dict:
     """A manager's summary: one's own always, anyone's for supervisors."""
     target = claims.user_id if user_id is None else user_id
     caller, (summary, user) = authorize(deps, claims, ("manager", target), ("user", target))
+    users = None
     if target != caller.user_id:
         require_supervisor(caller, "another manager's summary")
         if summary is None and user is None:
             raise errors.NotFound(f"user {target} is not a user of this account")
-        rights = rights_of(caller, deps.store.get_users(caller.account.id))
+        users = deps.store.get_users(caller.account.id)
+        rights = rights_of(caller, users)
         if rights is not None and not rights.sees_all_of(target):  # its figures sum deals hidden from the caller
             return {"user_id": target, "name": user.name if user else "", "as_of": (summary or {}).get("as_of"),
                     "summary": None, "hidden_by_rights": True}
     return {"user_id": target, "name": user.name if user else "", "as_of": (summary or {}).get("as_of"),
-            "summary": visible_deals(deps, caller, summary)}
+            "summary": visible_deals(deps, caller, summary, users)}
 
 
-def visible_deals(deps: Deps, caller, summary: Optional[dict]) -> Optional[dict]:
-    """The summary with its listed deals cut to those the caller may see (amoCRM's general and per-stage rights)."""
+def visible_deals(deps: Deps, caller, summary: Optional[dict], users: Optional[dict] = None) -> Optional[dict]:
+    """The summary with its listed deals cut to those the caller may see (amoCRM's general and per-stage rights);
+    `users`: the account's users when the caller already read them."""
     listed = (summary or {}).get("gap_deals")
     if not listed or caller.is_admin or (caller.leads_view == "A" and not (caller.user and caller.user.stage_views)):
         return summary
     leads = deps.store.get_leads(caller.account.id, {row["lead_id"] for row in listed})
-    groups = {u.id: u.group_id for u in deps.store.get_users(caller.account.id).values()}
+    users = deps.store.get_users(caller.account.id) if users is None else users
+    groups = {u.id: u.group_id for u in users.values()}
     return {**summary, "gap_deals": [row for row in listed if row["lead_id"] in leads and caller.may_view(
         leads[row["lead_id"]], groups.get(leads[row["lead_id"]].responsible_user_id))]}
 
@@ -94,7 +98,8 @@ def panel(deps: Deps, claims, from_: Optional[int] = None, to: Optional[int] = N
         team = forecast = backtest = None
         managers = [row if rights.sees_all_of(row["user_id"]) else
                     {**row, **dict.fromkeys(MANAGER_ROW_KEYS), "hidden_by_rights": True} for row in managers]
-    return {"restricted": rights is not None, "as_of": (recompute or {}).get("as_of"), "timezone": caller.account.timezone, "recompute": recompute, "team": team, "forecast": forecast,
+    return {"restricted": rights is not None, "as_of": (recompute or {}).get("as_of"),
+            "timezone": caller.account.timezone, "recompute": recompute, "team": team, "forecast": forecast,
             "backtest": backtest, "managers": managers, "sync": sync_status(deps, account_id),
             "usefulness": usefulness(deps, account_id), "plans": {"month": month, "items": name_plans(plans, users)},
             "speed_to_lead": speed, **(view or {"filters": None, "options": None, "report": None})}
