@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator
 
 import redis
 import requests
@@ -24,3 +25,10 @@ class Deps:
     clock: Callable[[], float] = field(default=time.time)
     http: requests.Session = field(default_factory=requests.Session)  # amoCRM calls from jobs (pooled, cookie-less)
     click_http: requests.Session = field(default_factory=requests.Session)  # calls a person waits for (short timeouts)
+
+    @contextmanager
+    def for_account(self, account_id: int) -> Iterator[Deps]:
+        """These deps for work on one account's data: on a cluster, its store talks straight to the account's node
+        (Store.on_account_node)."""
+        with self.store.on_account_node(account_id) as store:
+            yield self if store is self.store else replace(self, store=store)

@@ -1,4 +1,5 @@
-"""Thin RQ entrypoints: ids in, one service call, exceptions reach RQ."""
+"""Thin RQ entrypoints: ids in, one service call, exceptions reach RQ. Jobs on one account's data take the deps
+`for_account` (on a cluster, straight to the account's node)."""
 from service import bootstrap
 from service.services import intake, recompute
 
@@ -17,12 +18,14 @@ def drain_inbox(account_id: int) -> dict:
 
 def recheck_leads(account_id: int, lead_ids: list[int]) -> None:
     """Recompute cards whose facts changed with time alone (a task fell due)."""
-    recompute.recompute_cards(bootstrap.worker_deps(), account_id, lead_ids)
+    with bootstrap.worker_deps().for_account(account_id) as deps:
+        recompute.recompute_cards(deps, account_id, lead_ids)
 
 
 def recheck_first_contacts(account_id: int, until: float | None = None) -> list[int]:
     """Recompute the cards whose first-contact limit passed by `until` (new deals nobody has answered)."""
-    return recompute.recheck_due(bootstrap.worker_deps(), account_id, until)
+    with bootstrap.worker_deps().for_account(account_id) as deps:
+        return recompute.recheck_due(deps, account_id, until)
 
 
 def sweep_inboxes() -> list[int]:
@@ -88,7 +91,8 @@ def check_webhooks_all() -> int:
 
 def recompute_account(account_id: int) -> dict:
     """Recompute every insight of the account (after a sync, and on the clock)."""
-    return recompute.recompute_account(bootstrap.worker_deps(), account_id)
+    with bootstrap.worker_deps().for_account(account_id) as deps:
+        return recompute.recompute_account(deps, account_id)
 
 
 def recompute_all() -> int:
@@ -98,7 +102,8 @@ def recompute_all() -> int:
 
 def score_forecast(account_id: int) -> dict:
     """Backtest the account's forecast on the last six months."""
-    return recompute.score_forecast(bootstrap.worker_deps(), account_id)
+    with bootstrap.worker_deps().for_account(account_id) as deps:
+        return recompute.score_forecast(deps, account_id)
 
 
 def score_all() -> int:
@@ -128,4 +133,5 @@ def recompute_fresh(account_id: int) -> dict:
     """The debounced recompute after a burst of the account's webhooks (one waiting, one running at most)."""
     from service.services import fresh_panel
 
-    return fresh_panel.run_recompute(bootstrap.worker_deps(), account_id)
+    with bootstrap.worker_deps().for_account(account_id) as deps:
+        return fresh_panel.run_recompute(deps, account_id)

@@ -27,8 +27,10 @@ def drain_ready(deps: Deps, budget: float = BUDGET) -> dict:
     of the others (its inbox stays, the sweeper brings it back), and the first failure is raised at the end."""
     board = DrainBoard(deps.redis)
     board.job_started()
-    deadline, totals, failure = time.monotonic() + budget, Counter(), None
-    while time.monotonic() < deadline and (accounts := board.take(TAKE)):
+    deadline, totals, failure, emptied = time.monotonic() + budget, Counter(), None, False
+    while not emptied and time.monotonic() < deadline:
+        accounts = board.take(TAKE)
+        emptied = len(accounts) < TAKE  # accounts put on the board from now on queue the next job themselves
         for account_id in accounts:
             try:
                 totals.update(intake.drain_inbox(deps, account_id))
@@ -36,7 +38,7 @@ def drain_ready(deps: Deps, budget: float = BUDGET) -> dict:
             except Exception as exc:  # noqa: BLE001 — re-raised below, once the other accounts are drained
                 log.warning("drain of account %s failed: %s", account_id, type(exc).__name__)
                 failure = failure or exc
-    if board.waiting():
+    if not emptied and board.waiting():
         queueing.queue_drain_job(deps)  # the budget ran out: the next job (perhaps on another worker) goes on
     if failure is not None:
         raise failure

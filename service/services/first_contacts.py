@@ -125,11 +125,12 @@ def waiting_of(lead: Lead, snap, touches: dict, request: Optional[dict], limit: 
     return fc.Waiting(started, touch, hours, limit, request.get("source") or lead.source, limit_is_default)
 
 
-def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Optional[dict] = None) -> dict:
-    """{lead: [first_contact_overdue]} for the snapshot's open leads; schedules each lead's next re-check."""
+def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Optional[dict] = None,
+               facts: Optional[tuple] = None) -> dict:
+    """{lead: [first_contact_overdue]} for the snapshot's open leads; schedules each lead's next re-check. `facts`:
+    card_facts already read for these leads (or more)."""
     ids = [lead.id for lead in snap.leads.values() if lead.is_open]
-    facts = store(deps)
-    touches, requests, doc, raw_model = facts.card_facts(account_id, ids)
+    touches, requests, doc, raw_model = facts or store(deps).card_facts(account_id, ids)
     doc = settings_doc if settings_doc is not None else doc
     limit, hours = limits(doc, snap.account.timezone)
     model = decode_model(raw_model)
@@ -147,7 +148,7 @@ def card_hints(deps: Deps, account_id: int, snap, now: int, settings_doc: Option
         elif fc.is_new(waiting.started_at, now):  # touched or escalated: its pending re-check is not needed
             done.append(lead_id)
     schedule_checks(deps, account_id, due)
-    facts.unschedule(account_id, done)
+    store(deps).unschedule(account_id, done)
     return out
 
 

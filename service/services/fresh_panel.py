@@ -34,10 +34,10 @@ PENDING_TTL = queueing.FRESH_RECOMPUTE_TTL
 def request_recompute(deps: Deps, account_id: int, lead_ids: Iterable[int] = ()) -> bool:
     """Mark the shards of the changed leads and schedule one update unless one is already waiting; True when
     scheduled."""
-    deps.store.mark_cube_dirty(account_id, shards_of(lead_ids))  # before the claim: the waiting job sees the mark
-    if not deps.store.claim_fresh_recompute(account_id, PENDING_TTL):
+    rest = deps.store.ask_fresh_recompute(account_id, shards_of(lead_ids), PENDING_TTL)
+    if rest is None:
         return False
-    _schedule(deps, account_id, max(DEBOUNCE, deps.store.fresh_recompute_rest(account_id)))
+    _schedule(deps, account_id, max(DEBOUNCE, rest))
     return True
 
 

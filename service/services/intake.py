@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Mapping
 
 import redis
-from redis.exceptions import LockError
 
 from service import errors, mirror
 from service.amocrm import events as ev
@@ -132,34 +131,45 @@ def queue_drain(deps: Deps, account_id: int) -> None:
 
 def drain_inbox(deps: Deps, account_id: int) -> dict:
     """Apply every stored webhook of the account; recompute each touched card once per batch."""
-    deps.store.clear_drain_pending(account_id)
-    account = deps.store.get_account(account_id)
+    with deps.for_account(account_id) as account_deps:
+        return _drain(account_deps, account_id)
+
+
+def _drain(deps: Deps, account_id: int) -> dict:
+    """drain_inbox on the account's own deps. A short lease, renewed per batch: a worker killed mid-drain blocks
+    the account for seconds (then the clock's sweeper queues a drain). A drain that finds the lease taken leaves at
+    once instead of occupying a worker: the holder looks at the inbox again as it lets go."""
+    started = deps.store.begin_drain(account_id, deps.settings.drain_lease_seconds)
+    if started is None:
+        return {}
+    token, account, entries = started
     totals, changed = Counter(), set()
-    # A short lease, renewed per batch: a worker killed mid-drain blocks the account for seconds (then the
-    # clock's sweeper queues a drain). A drain that finds the lease taken leaves at once instead of occupying a
-    # worker: the holder looks at the inbox again after letting go.
-    lock = deps.store.lock(account_id, "drain", timeout=deps.settings.drain_lease_seconds)
-    if account is None or not lock.acquire(blocking=False):
-        return dict(totals)
     try:
-        while entries := deps.store.read_inbox(account_id):
-            if totals:  # the lease was taken just before the first batch
-                lock.reacquire()
-            touched: set[int] = set()
-            batch = _apply_batch(deps, account, entries, touched)
-            _recompute_or_hand_over(deps, account_id, touched)
-            changed |= touched
-            deps.store.mark_applied(account_id, entries[-1][0], batch)
-            totals.update(batch)
-            if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found the drain flag cleared and
-                break  # asked for the next drain (no second read of an empty inbox: two round trips per drain)
-    finally:
-        _release(lock)
-    if deps.store.inbox_length(account_id) and deps.store.claim_drain(account_id):
+        more = _apply_inbox(deps, account, token, entries, totals, changed)
+    except BaseException:
+        _release(deps, account_id, token)
+        raise
+    if more:
         queue_drain(deps, account_id)  # events that came in after our last read
     if totals:
         fresh_panel.request_recompute(deps, account_id, changed)  # the panel's figures follow within a minute
     return dict(totals)
+
+
+def _apply_inbox(deps: Deps, account: Account, token: str, entries: list, totals: Counter, changed: set) -> bool:
+    """Apply batch after batch until the inbox is read to the end, the last write ending the lease; True when
+    deliveries came in meanwhile that no queued drain covers."""
+    while entries:
+        touched: set[int] = set()
+        batch = _apply_batch(deps, account, entries, touched)
+        _recompute_or_hand_over(deps, account.id, touched)
+        changed |= touched
+        totals.update(batch)
+        if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found "queued" cleared and asked anew
+            return deps.store.mark_applied(account.id, entries[-1][0], batch, end_lease=token)
+        deps.store.mark_applied(account.id, entries[-1][0], batch)
+        entries = deps.store.next_batch(account.id, token, deps.settings.drain_lease_seconds)
+    return deps.store.end_drain(account.id, token)
 
 
 def _recompute_or_hand_over(deps: Deps, account_id: int, touched: set[int]) -> None:
@@ -177,11 +187,11 @@ def _recompute_or_hand_over(deps: Deps, account_id: int, touched: set[int]) -> N
         queueing.enqueue(deps, "recheck_leads", account_id, sorted(touched))
 
 
-def _release(lock) -> None:
-    """Let go of the inbox; a lease that already ran out is nothing to report."""
+def _release(deps: Deps, account_id: int, token: str) -> None:
+    """Let go of the inbox after a failure; Redis trouble here is not the failure to report (the lease runs out)."""
     try:
-        lock.release()
-    except LockError:
+        deps.store.release_drain(account_id, token)
+    except redis.RedisError:
         pass
 
 

@@ -20,6 +20,7 @@ from service.insights.stages import StageStats, TimeStats
 from service.insights.winrate import WinModel
 from service.insights.plans import Plan
 from service.model import Hint, Lead, Threshold
+from service.store.codec import Read
 
 def load_snapshot(deps: Deps, account_id: int) -> Snapshot:
     """The account's whole mirror as the insight core takes it."""
@@ -36,9 +37,24 @@ def load_snapshot(deps: Deps, account_id: int) -> Snapshot:
 
 def load_cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int]) -> Snapshot:
     """Only what the cards of `lead_ids` need: account-wide records (users, requests, contacts) stay unread."""
-    leads = list(deps.store.get_leads(account_id, lead_ids).values())
-    tasks = [t for group in deps.store.tasks_of(account_id, [lead.id for lead in leads]).values() for t in group]
-    return _snapshot(deps, account_id, leads, tasks)
+    return cards_snapshot(deps, account_id, lead_ids)[0]
+
+
+def cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int], *also: Read) -> tuple[Snapshot, list]:
+    """load_cards_snapshot in two round trips (the leads with everything keyed by lead, then their tasks), and the
+    values of `also`, read in the first."""
+    store, ids = deps.store, list(lead_ids)
+    leads, task_ids, history, calls, close_dates, account, pipelines, notes, *more = store.read(
+        store.leads_read(account_id, ids), store.task_ids_read(account_id, ids),
+        *(store.timelines_read(account_id, kind, ids) for kind in ("history", "calls", "close_dates")),
+        store.account_read(account_id), store.pipelines_read(account_id), store.last_note_at_read(account_id, ids),
+        *also)
+    tasks = store.tasks_by_lead(account_id, list(leads), task_ids)
+    snap = build_snapshot(account, pipelines, leads=leads.values(), tasks=[t for group in tasks.values() for t in group],
+                          last_note_at={i: at for i, at in notes.items() if i in leads})
+    return replace(snap, **{name: {lead: got for lead, got in held.items() if got and lead in leads} for name, held in
+                            (("history_by_lead", history), ("calls_by_lead", calls),
+                             ("close_dates_by_lead", close_dates))}), more
 
 
 def _snapshot(deps: Deps, account_id: int, leads: list[Lead], tasks: list, **account_wide) -> Snapshot:
@@ -165,11 +181,11 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
     lead_ids = list(lead_ids)
     if not lead_ids:
         return
-    now = int(deps.clock())
-    deps.store.mark_cards_touched(account_id, lead_ids)  # before reading: a full recompute saving later skips them
-    raw_models = deps.store.read_models(account_id)
-    snap = load_cards_snapshot(deps, account_id, lead_ids)
-    waiting = first_contacts.card_hints(deps, account_id, snap, now)
+    now, store = int(deps.clock()), deps.store
+    # marked before reading, in the same round trip (a full recompute saving later leaves these cards alone)
+    snap, (_, raw_models, facts) = cards_snapshot(deps, account_id, lead_ids, store.cards_touched_mark(
+        account_id, lead_ids), store.models_read(account_id), store.first_contact.card_facts_read(account_id, lead_ids))
+    waiting = first_contacts.card_hints(deps, account_id, snap, now, facts=facts)
     if raw_models is None:
         fresh = {lead.id: card_json(lead.id, first_contacts.with_first_contact(
             waiting, lead.id, webhook_only_hints(snap, lead, now, deps.settings.stuck_default_days)), now)
@@ -180,7 +196,6 @@ def recompute_cards(deps: Deps, account_id: int, lead_ids) -> None:
             waiting, lead_id, deal_hints_for(lead_id, snap, models, now, settings)), now)
                  for lead_id in snap.leads}
     deps.store.save_cards(account_id, fresh)
-
 
 
 def recheck_due(deps: Deps, account_id: int, until: Optional[float] = None) -> list[int]:

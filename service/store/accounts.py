@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Optional
 
 from service.model import Account
-from service.store.codec import batches, decode_account
+from service.store.codec import Read, batches, decode_account, key_read
 from service.store.keys import ACCOUNTS, INSTALL_STATE, ORIGINS, SUBDOMAINS, account_key
 
 
@@ -26,6 +26,11 @@ class AccountRecords:
     def get_account(self, account_id: int) -> Optional[Account]:
         """The installed account, or None."""
         return decode_account(self.redis.get(account_key(account_id, "account")))
+
+    @staticmethod
+    def account_read(account_id: int) -> Read:
+        """get_account, to read together with others (Store.read)."""
+        return key_read(account_key(account_id, "account"), decode_account)
 
     def account_id_for(self, subdomain: str) -> Optional[int]:
         """The id of the installed account on `subdomain`, or None."""

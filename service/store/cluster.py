@@ -10,6 +10,11 @@ import redis
 from redis.cluster import RedisCluster
 
 
+# What a plain client of a cluster node meets when the account's slot has moved or its node is gone.
+TOPOLOGY_CHANGED = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.AskError,
+                    redis.exceptions.ClusterDownError, redis.exceptions.TryAgainError, redis.exceptions.ReadOnlyError)
+
+
 class NotReplicated(redis.RedisError):
     """A write reached its primary but no replica confirmed it in time: the caller must not acknowledge it."""
 

@@ -12,7 +12,8 @@ from typing import Iterable, Mapping
 
 import redis
 
-from service.store.codec import batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets, scan_buckets
+from service.store.codec import (Read, batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets, read_together,
+                                 scan_buckets)
 from service.store.compact import decode_document
 from service.store.keys import account_key, bucket_key
 
@@ -73,16 +74,27 @@ class FirstContactStore:
 
     def card_facts(self, account_id: int, lead_ids: Iterable[int]) -> tuple[dict, dict, dict, dict]:
         """(touches, requests, settings document, stake model) for some cards, in one round trip."""
+        return read_together(self.redis, [self.card_facts_read(account_id, lead_ids)])[0]
+
+    @staticmethod
+    def card_facts_read(account_id: int, lead_ids: Iterable[int]) -> Read:
+        """card_facts, to read together with other reads of the account (Store.read)."""
         ids = list(lead_ids)
         touches, requests = by_bucket(account_id, "touches", ids), by_bucket(account_id, "lead_requests", ids)
-        pipe = self.redis.pipeline(transaction=False)  # one account's keys: one slot on a cluster
-        queue_bucket_reads(pipe, touches)
-        queue_bucket_reads(pipe, requests)
-        for name in ("settings", "first_contact_model"):
-            pipe.get(account_key(account_id, "insight", name))  # documents the Store writes (save_insight)
-        *held, settings, model = pipe.execute()
-        return (_docs(bucket_values(touches, held[:len(touches)])), _docs(bucket_values(requests, held[len(touches):])),
-                decode_document(settings) or {}, decode_document(model) or {})
+
+        def queue(pipe) -> None:
+            queue_bucket_reads(pipe, touches)
+            queue_bucket_reads(pipe, requests)
+            for name in ("settings", "first_contact_model"):
+                pipe.get(account_key(account_id, "insight", name))  # documents the Store writes (save_insight)
+
+        def decode(answers: list) -> tuple[dict, dict, dict, dict]:
+            *held, settings, model = answers
+            return (_docs(bucket_values(touches, held[:len(touches)])),
+                    _docs(bucket_values(requests, held[len(touches):])),
+                    decode_document(settings) or {}, decode_document(model) or {})
+
+        return Read(queue, decode)
 
     def add_requests(self, account_id: int, requests: Mapping[int, dict]) -> None:
         """Remember which request each lead came from ({lead: {"at", "source"}}), keeping the earliest."""

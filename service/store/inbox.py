@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cached_property
+import uuid
 from typing import Optional
 
 import redis
+from redis.exceptions import LockNotOwnedError
 
+from service.model import Account
 from service.store import cluster
+from service.store.codec import decode_account
 from service.store.keys import account_key
 
 
@@ -70,6 +73,54 @@ return held
 """
 
 
+# A drain's first round trip (issue 22: a drain was 34 round trips): let the next delivery queue a drain, read the
+# account, take the drain lease (KEYS[2], token ARGV[1], ARGV[2] ms) and read the first batch after the cursor.
+# Answers {0} (not installed), {1} (another drain holds the lease) or {2, account, entries}.
+BEGIN_DRAIN = """
+redis.call('DEL', KEYS[1])
+local account = redis.call('GET', KEYS[3])
+if not account then return {0} end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
+local cursor = redis.call('GET', KEYS[4]) or '0-0'
+return {2, account, redis.call('XRANGE', KEYS[5], '(' .. cursor, '+', 'COUNT', ARGV[3])}
+"""
+
+# The next batch, the lease renewed first; nil when the lease is no longer ours (it ran out: another drain may run).
+NEXT_BATCH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local cursor = redis.call('GET', KEYS[2]) or '0-0'
+return redis.call('XRANGE', KEYS[3], '(' .. cursor, '+', 'COUNT', ARGV[3])
+"""
+
+# A batch applied: advance the cursor to ARGV[1] and drop the applied entries, add the counts (ARGV[4..]: name, n)
+# in the same step (a batch is counted once, whatever process dies). With a lease token (ARGV[2]) the drain ends
+# here too: the lease is let go, and 1 is answered when deliveries came in meanwhile and no drain is queued for
+# them yet (the caller queues one; "queued" is set for ARGV[3] seconds, as by claim_drain).
+FINISH_BATCH = """
+if ARGV[1] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
+  redis.call('XDEL', KEYS[2], ARGV[1])
+  for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
+end
+if ARGV[2] == '' then return 0 end
+if redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
+if redis.call('XLEN', KEYS[2]) > 0 and redis.call('SET', KEYS[5], 1, 'NX', 'EX', ARGV[3]) then return 1 end
+return 0
+"""
+
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _entries(rows: list) -> list[tuple[str, dict]]:
+    """Stream entries as a script returns them ([id, [field, value, ...]]): (id, {field: value})."""
+    return [(rid.decode(), {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}) for rid, flat in rows]
+
+
 class Inbox:
     """The inbox stream, its drain flags, delivery ids, counters and dead letters."""
 
@@ -86,7 +137,8 @@ class Inbox:
         if self.cluster:
             entry_id, first = cluster.append_durably(self, APPEND_INBOX, account_id, keys, args)
         else:
-            entry_id, first = self._append_inbox(keys=keys, args=args, client=self._thread_client())
+            # One command, not a pipeline of three: half the client's work per webhook, and the writes are atomic.
+            entry_id, first = self._script(APPEND_INBOX)(keys=keys, args=args, client=self._thread_client())
         if first < 0:
             raise InboxRefused(INBOX_REFUSALS[first])
         return entry_id.decode(), bool(first)
@@ -99,11 +151,6 @@ class Inbox:
             client = redis.Redis(connection_pool=self.redis.connection_pool, single_connection_client=True)
             self._local.held = (os.getpid(), client)
         return client
-
-    @cached_property
-    def _append_inbox(self):
-        # One command, not a pipeline of three: half the client's work per webhook, and the three writes are atomic.
-        return self.redis.register_script(APPEND_INBOX)
 
     def webhooks_received(self, account_id: int) -> int:
         """Deliveries stored since the account was installed."""
@@ -124,17 +171,56 @@ class Inbox:
                                  min=b"(" + cursor, count=INBOX_BATCH)
         return [(rid.decode(), {k.decode(): v for k, v in fields.items()}) for rid, fields in rows]
 
-    def mark_applied(self, account_id: int, entry_id: str, counts: Optional[dict] = None) -> None:
-        """Advance the cursor and drop applied entries; add `counts` to the intake counters in the same transaction
-        (a batch is counted once, whatever process dies)."""
-        pipe = self.redis.pipeline()
-        pipe.set(account_key(account_id, "inbox_cursor"), entry_id)
-        pipe.xtrim(account_key(account_id, "inbox"), minid=entry_id, approximate=False)
-        pipe.xdel(account_key(account_id, "inbox"), entry_id)
-        for name, n in (counts or {}).items():
-            if n:
-                pipe.hincrby(account_key(account_id, "intake"), name, n)
-        pipe.execute()
+    # a drain: its lease (one drain per account at a time) and its batches, in as few round trips as it can
+    def begin_drain(self, account_id: int, lease_seconds: float) -> Optional[tuple[str, Account, list]]:
+        """Start a drain: (lease token, account, first batch), or None when the account is not installed or another
+        drain holds its lease. Deliveries from now on queue the next drain."""
+        token = uuid.uuid4().hex
+        keys = [account_key(account_id, "drain_pending"), self._lease_key(account_id),
+                account_key(account_id, "account"), account_key(account_id, "inbox_cursor"),
+                account_key(account_id, "inbox")]
+        answer = self._script(BEGIN_DRAIN)(keys=keys, args=[token, int(lease_seconds * 1000), INBOX_BATCH])
+        if answer[0] != 2:
+            return None
+        return token, decode_account(answer[1]), _entries(answer[2])
+
+    def next_batch(self, account_id: int, token: str, lease_seconds: float) -> list[tuple[str, dict]]:
+        """The drain's next batch, its lease renewed; LockNotOwnedError when the lease ran out."""
+        keys = [self._lease_key(account_id), account_key(account_id, "inbox_cursor"), account_key(account_id, "inbox")]
+        rows = self._script(NEXT_BATCH)(keys=keys, args=[token, int(lease_seconds * 1000), INBOX_BATCH])
+        if rows is None:
+            raise LockNotOwnedError(f"account {account_id}: the drain lease ran out")
+        return _entries(rows)
+
+    def mark_applied(self, account_id: int, entry_id: str, counts: Optional[dict] = None,
+                     end_lease: Optional[str] = None) -> bool:
+        """Advance the cursor past `entry_id` and drop applied entries, adding `counts` to the intake counters in
+        the same step. With `end_lease` (the drain's token), also end the drain: True when deliveries wait that no
+        queued drain covers (the caller queues one)."""
+        keys = [account_key(account_id, "inbox_cursor"), account_key(account_id, "inbox"),
+                account_key(account_id, "intake"), self._lease_key(account_id), account_key(account_id, "drain_pending")]
+        args = [entry_id, end_lease or "", DRAIN_PENDING_SECONDS,
+                *(x for name, n in (counts or {}).items() if n for x in (name, n))]
+        return bool(self._script(FINISH_BATCH)(keys=keys, args=args))
+
+    def end_drain(self, account_id: int, token: str) -> bool:
+        """End a drain that applied nothing more: mark_applied's lease ending alone."""
+        return self.mark_applied(account_id, "", end_lease=token)
+
+    def release_drain(self, account_id: int, token: str) -> None:
+        """Let go of the drain lease if it is still ours (a drain that failed)."""
+        self._script(RELEASE_LEASE)(keys=[self._lease_key(account_id)], args=[token])
+
+    @staticmethod
+    def _lease_key(account_id: int) -> str:
+        return account_key(account_id, "lock", "drain")
+
+    def _script(self, text: str):
+        """The registered script (its SHA computed once per store)."""
+        scripts = self.__dict__.setdefault("_scripts", {})
+        if text not in scripts:
+            scripts[text] = self.redis.register_script(text)
+        return scripts[text]
 
     def oldest_pending_at(self, account_id: int) -> Optional[float]:
         """When the oldest delivery not yet applied was stored (its stream id is its arrival in ms), or None."""
@@ -153,13 +239,9 @@ class Inbox:
         read again after a crash is not (True): it is re-applied, so no crash between mark and apply loses it.
         A None mark (no request id sent) is always True. One round trip."""
         keyed = [(mark, entry_id) for mark, entry_id in marks if mark]
-        held = iter(self._claim_deliveries(keys=[account_key(account_id, "request", m) for m, _ in keyed],
+        held = iter(self._script(CLAIM_DELIVERIES)(keys=[account_key(account_id, "request", m) for m, _ in keyed],
                                            args=[ttl, *(entry_id for _, entry_id in keyed)]) if keyed else [])
         return [True if not mark else next(held).decode() == entry_id for mark, entry_id in marks]
-
-    @cached_property
-    def _claim_deliveries(self):
-        return self.redis.register_script(CLAIM_DELIVERIES)
 
     def forget_request(self, account_id: int, mark: str) -> None:
         """Let a delivery be applied again (its first try failed)."""

@@ -7,7 +7,7 @@ from typing import Iterable, Mapping, Optional, Iterator
 
 import orjson
 
-from service.store.codec import BUCKETS_PER_CALL, batches, scan_buckets, write_buckets
+from service.store.codec import BUCKETS_PER_CALL, Read, batches, key_read, scan_buckets, write_buckets
 from service.store.compact import decode_card, decode_document, encode_card, encode_document
 from service.store.keys import account_key, bucket_key, bucket_keys
 
@@ -40,10 +40,14 @@ class Insights:
     def mark_cards_touched(self, account_id: int, lead_ids: Iterable[int]) -> None:
         """Note that these cards are being recomputed from the current mirror (before computing them): a full
         recompute whose snapshot is older leaves them alone."""
+        self.read(self.cards_touched_mark(account_id, lead_ids))
+
+    @staticmethod
+    def cards_touched_mark(account_id: int, lead_ids: Iterable[int]) -> Read:
+        """mark_cards_touched as the first of reads that follow it in one round trip (Store.read)."""
         ids = list(lead_ids)
-        if ids:
-            self.redis.eval(_MARK_TOUCHED, 2, account_key(account_id, "cards_seq"),
-                            account_key(account_id, "cards_touched"), *ids)
+        keys = account_key(account_id, "cards_seq"), account_key(account_id, "cards_touched")
+        return Read(lambda pipe: pipe.eval(_MARK_TOUCHED, 2, *keys, *ids) if ids else None, lambda answers: None)
 
     def cards_seq(self, account_id: int) -> int:
         """The latest card mark (read before a full recompute's snapshot)."""
@@ -72,8 +76,12 @@ class Insights:
 
     def read_models(self, account_id: int) -> Optional[str]:
         """The encoded models, or None before the first full recompute."""
-        raw = self.redis.get(account_key(account_id, "models"))
-        return raw.decode() if raw else None
+        return self.read(self.models_read(account_id))[0]
+
+    @staticmethod
+    def models_read(account_id: int) -> Read:
+        """read_models, to read together with others (Store.read)."""
+        return key_read(account_key(account_id, "models"), lambda raw: raw.decode() if raw else None)
 
     def save_managers(self, account_id: int, summaries: Mapping[int, dict]) -> None:
         """Per-manager summaries, replaced as a whole."""
@@ -109,9 +117,17 @@ class Insights:
         """The key that says a fresh-panel recompute of the account waits."""
         return account_key(account_id, "recompute", "pending")
 
-    def claim_fresh_recompute(self, account_id: int, ttl: int) -> bool:
-        """True for the first request of a burst: none waits (until the job starts, or `ttl` passes)."""
-        return bool(self.redis.set(self.recompute_pending_key(account_id), 1, nx=True, ex=ttl))
+    def ask_fresh_recompute(self, account_id: int, shards: Iterable[int], ttl: int) -> Optional[float]:
+        """Mark cube shards dirty, then claim the account's next fresh-panel job, in one round trip: None when one
+        already waits (it sees the marks), else the seconds until it may run (0: now). The claim holds until the job
+        starts, or `ttl` passes."""
+        pipe = self.redis.pipeline(transaction=False)
+        if shards := list(shards):
+            pipe.sadd(account_key(account_id, "cube", "dirty"), *shards)
+        pipe.set(self.recompute_pending_key(account_id), 1, nx=True, ex=ttl)
+        pipe.pttl(account_key(account_id, "recompute", "resting"))
+        *_, claimed, rest = pipe.execute()
+        return max(0, rest) / 1000 if claimed else None
 
     def clear_fresh_recompute(self, account_id: int) -> None:
         """The job started: changes from now on ask for the next run."""
@@ -120,10 +136,6 @@ class Insights:
     def rest_fresh_recompute(self, account_id: int, seconds: int) -> None:
         """The job ran: the account's next one waits `seconds` from now."""
         self.redis.set(account_key(account_id, "recompute", "resting"), 1, ex=seconds)
-
-    def fresh_recompute_rest(self, account_id: int) -> float:
-        """Seconds until the account's next fresh-panel job may run (0 when it may run now)."""
-        return max(0, self.redis.pttl(account_key(account_id, "recompute", "resting"))) / 1000
 
     # --- the cube in shards of leads (insights/cube_shards.py): the fresh panel rewrites only the changed ones
     def save_cube(self, account_id: int, account_part: dict, shards: Mapping[int, dict], full: bool = False) -> dict:

@@ -7,8 +7,8 @@ from typing import Iterable, Iterator, Mapping
 
 from service.model import Call, CloseDateChange, DateField, IncomingLead, Lead, Pipeline, Stage, StageChange, Task, User
 from service.store import timelines
-from service.store.codec import (batches, by_bucket, decode_many, encode, field_key, read_buckets, scan_buckets,
-                                 write_buckets)
+from service.store.codec import (Read, batches, buckets_read, by_bucket, decode_many, encode, field_key, key_read,
+                                 scan_buckets, write_buckets)
 from service.store.compact import pack, unpack_many
 from service.store.keys import BUCKETS, account_key, bucket_key
 from service.store.records import record_builder
@@ -69,6 +69,11 @@ class Mirror:
         """The mirrored leads among `lead_ids`."""
         return self._read_rows(account_id, "leads", Lead, dict.fromkeys(map(int, lead_ids)))
 
+    @staticmethod
+    def leads_read(account_id: int, lead_ids: Iterable[int]) -> Read:
+        """get_leads, to read together with others (Store.read)."""
+        return _rows_read(account_id, "leads", Lead, dict.fromkeys(map(int, lead_ids)))
+
     def save_leads(self, account_id: int, leads: Iterable[Lead]) -> None:
         """Write mirrored leads."""
         write_buckets(self.redis, account_id, "leads", {lead.id: pack(lead) for lead in leads})
@@ -108,10 +113,18 @@ class Mirror:
     def tasks_of(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, list[Task]]:
         """Each lead's tasks."""
         lead_ids = list(lead_ids)
-        held = read_buckets(self.redis, account_id, "lead_tasks", lead_ids)
-        id_lists = {lead: sorted(map(int, raw.split(b","))) for lead, raw in held.items()}
-        tasks = self.get_tasks(account_id, {i for ids in id_lists.values() for i in ids})
-        return {lead: [tasks[i] for i in id_lists.get(lead, ()) if i in tasks] for lead in lead_ids}
+        return self.tasks_by_lead(account_id, lead_ids, self.read(self.task_ids_read(account_id, lead_ids))[0])
+
+    @staticmethod
+    def task_ids_read(account_id: int, lead_ids: Iterable[int]) -> Read:
+        """{lead: its task ids, ascending} of the leads that have tasks (Store.read; tasks_by_lead reads the tasks)."""
+        return buckets_read(account_id, "lead_tasks", lead_ids, then=lambda held: {
+            lead: sorted(map(int, raw.split(b","))) for lead, raw in held.items()})
+
+    def tasks_by_lead(self, account_id: int, lead_ids: list[int], task_ids: dict[int, list[int]]) -> dict[int, list]:
+        """Each lead's tasks, from task_ids_read's answer."""
+        tasks = self.get_tasks(account_id, {i for ids in task_ids.values() for i in ids})
+        return {lead: [tasks[i] for i in task_ids.get(lead, ()) if i in tasks] for lead in lead_ids}
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
         """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
@@ -119,9 +132,14 @@ class Mirror:
 
     def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
         """Each lead's facts of one kind, oldest first."""
+        return self.read(self.timelines_read(account_id, kind, lead_ids))[0]
+
+    @staticmethod
+    def timelines_read(account_id: int, kind: str, lead_ids: Iterable[int]) -> Read:
+        """timelines, to read together with others (Store.read)."""
         lead_ids = list(lead_ids)
-        held = read_buckets(self.redis, account_id, "timeline", lead_ids, kind)
-        return timelines.decode(TIMELINES[kind], lead_ids, held)
+        return buckets_read(account_id, "timeline", lead_ids, kind,
+                            then=lambda held: timelines.decode(TIMELINES[kind], lead_ids, held))
 
     def timeline_leads(self, account_id: int, kind: str) -> list[int]:
         """The leads that have facts of one kind."""
@@ -139,7 +157,13 @@ class Mirror:
 
     def last_note_at(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, int]:
         """The latest note time of each lead that has one."""
-        return {i: int(r) for i, r in read_buckets(self.redis, account_id, "last_note_at", lead_ids).items()}
+        return self.read(self.last_note_at_read(account_id, lead_ids))[0]
+
+    @staticmethod
+    def last_note_at_read(account_id: int, lead_ids: Iterable[int]) -> Read:
+        """last_note_at, to read together with others (Store.read)."""
+        return buckets_read(account_id, "last_note_at", lead_ids,
+                            then=lambda held: {i: int(r) for i, r in held.items()})
 
     def save_records(self, account_id: int, kind: str, records: Mapping) -> None:
         """Write flat records by id (contacts, incoming leads, users, loss reasons)."""
@@ -164,9 +188,12 @@ class Mirror:
 
     def get_pipelines(self, account_id: int) -> list[Pipeline]:
         """The account's pipelines, stages in funnel order."""
-        raw = self.redis.get(account_key(account_id, "pipelines"))
-        return [Pipeline(p["id"], p["name"], tuple(Stage(**s) for s in p["stages"]))
-                for p in json.loads(raw or "[]")]
+        return _pipelines(self.redis.get(account_key(account_id, "pipelines")))
+
+    @staticmethod
+    def pipelines_read(account_id: int) -> Read:
+        """get_pipelines, to read together with others (Store.read)."""
+        return key_read(account_key(account_id, "pipelines"), _pipelines)
 
     def save_users(self, account_id: int, users: Iterable[User]) -> None:
         """Write the account's users (a page at a time)."""
@@ -197,10 +224,20 @@ class Mirror:
 
     def _read_rows(self, account_id: int, family: str, cls, ids: Iterable) -> dict:
         """{id: record} of the ids present in a family of positional rows (store/compact.py)."""
-        held = read_buckets(self.redis, account_id, family, ids)
-        return dict(zip(held, unpack_many(cls, held, decode_many(held.values()))))
+        return self.read(_rows_read(account_id, family, cls, ids))[0]
 
     def _scan_rows(self, account_id: int, family: str, cls) -> Iterator:
         """Every record of a family of positional rows, a few dozen buckets at a time."""
         for ids, values in scan_buckets(self.redis, account_id, family):
             yield from unpack_many(cls, ids, decode_many(values))
+
+
+def _rows_read(account_id: int, family: str, cls, ids: Iterable) -> Read:
+    """{id: record} of the ids present in a family of positional rows (store/compact.py)."""
+    return buckets_read(account_id, family, ids,
+                        then=lambda held: dict(zip(held, unpack_many(cls, held, decode_many(held.values())))))
+
+
+def _pipelines(raw) -> list[Pipeline]:
+    """The stored pipelines, stages in funnel order."""
+    return [Pipeline(p["id"], p["name"], tuple(Stage(**s) for s in p["stages"])) for p in json.loads(raw or "[]")]
