@@ -44,28 +44,38 @@ def cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int], *also: 
     """load_cards_snapshot in two round trips (the leads with everything keyed by lead, then their tasks), and the
     values of `also`, read in the first."""
     store, ids = deps.store, list(lead_ids)
-    leads, task_ids, history, calls, close_dates, account, pipelines, notes, *more = store.read(
-        store.leads_read(account_id, ids), store.task_ids_read(account_id, ids),
-        *(store.timelines_read(account_id, kind, ids) for kind in ("history", "calls", "close_dates")),
-        store.account_read(account_id), store.pipelines_read(account_id), store.last_note_at_read(account_id, ids),
-        *also)
-    tasks = store.tasks_by_lead(account_id, list(leads), task_ids)
-    snap = build_snapshot(account, pipelines, leads=leads.values(), tasks=[t for group in tasks.values() for t in group],
-                          last_note_at={i: at for i, at in notes.items() if i in leads})
-    return replace(snap, **{name: {lead: got for lead, got in held.items() if got and lead in leads} for name, held in
-                            (("history_by_lead", history), ("calls_by_lead", calls),
-                             ("close_dates_by_lead", close_dates))}), more
+    around = _around_leads(store, account_id, ids)
+    leads, task_ids, *held = store.read(store.leads_read(account_id, ids), store.task_ids_read(account_id, ids),
+                                        *around, *also)
+    tasks = [t for group in store.tasks_by_lead(account_id, list(leads), task_ids).values() for t in group]
+    return _assembled(leads, tasks, held[:len(around)]), held[len(around):]
 
 
 def _snapshot(deps: Deps, account_id: int, leads: list[Lead], tasks: list, **account_wide) -> Snapshot:
     """The leads with their timelines and latest notes, plus the pipelines (stage names)."""
-    store, ids = deps.store, [lead.id for lead in leads]
-    history, calls, close_dates = ({lead: got for lead, got in store.timelines(account_id, kind, ids).items() if got}
-                                   for kind in ("history", "calls", "close_dates"))
-    snap = build_snapshot(store.get_account(account_id), store.get_pipelines(account_id), leads=leads, tasks=tasks,
-                          last_note_at=store.last_note_at(account_id, ids), **account_wide)
+    store = deps.store
+    return _assembled({lead.id: lead for lead in leads}, tasks,
+                      store.read(*_around_leads(store, account_id, [lead.id for lead in leads])), **account_wide)
+
+
+TIMELINES = ("history", "calls", "close_dates")
+
+
+def _around_leads(store, account_id: int, ids: list[int]) -> list[Read]:
+    """What a snapshot holds beside leads and tasks: the leads' timelines and latest notes, the account, its
+    pipelines (stage names)."""
+    return [*(store.timelines_read(account_id, kind, ids) for kind in TIMELINES),
+            store.last_note_at_read(account_id, ids), store.account_read(account_id), store.pipelines_read(account_id)]
+
+
+def _assembled(leads: dict, tasks: list, held: list, **account_wide) -> Snapshot:
+    """The snapshot from the leads, their tasks and _around_leads' values."""
+    *timelines, notes, account, pipelines = held
+    snap = build_snapshot(account, pipelines, leads=leads.values(), tasks=tasks,
+                          last_note_at={i: at for i, at in notes.items() if i in leads}, **account_wide)
     # The store hands timelines grouped by lead and in time order: flattening them to regroup would cost seconds.
-    return replace(snap, history_by_lead=history, calls_by_lead=calls, close_dates_by_lead=close_dates)
+    return replace(snap, **{f"{kind}_by_lead": {lead: got for lead, got in facts.items() if got and lead in leads}
+                            for kind, facts in zip(TIMELINES, timelines)})
 
 
 def _contacts_by_user(contacts: dict) -> dict[int, int]:

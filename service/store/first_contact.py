@@ -12,8 +12,8 @@ from typing import Iterable, Mapping
 
 import redis
 
-from service.store.codec import (Read, batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets, read_together,
-                                 scan_buckets)
+from service.store.codec import (Read, batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets,
+                                 read_together, scan_buckets)
 from service.store.compact import decode_document
 from service.store.keys import account_key, bucket_key
 

@@ -198,7 +198,8 @@ class Inbox:
         the same step. With `end_lease` (the drain's token), also end the drain: True when deliveries wait that no
         queued drain covers (the caller queues one)."""
         keys = [account_key(account_id, "inbox_cursor"), account_key(account_id, "inbox"),
-                account_key(account_id, "intake"), self._lease_key(account_id), account_key(account_id, "drain_pending")]
+                account_key(account_id, "intake"), self._lease_key(account_id),
+                account_key(account_id, "drain_pending")]
         args = [entry_id, end_lease or "", DRAIN_PENDING_SECONDS,
                 *(x for name, n in (counts or {}).items() if n for x in (name, n))]
         return bool(self._script(FINISH_BATCH)(keys=keys, args=args))
