@@ -40,7 +40,7 @@ from service.model import Account  # noqa: E402
 from service.ops.redis_cluster import EmbeddedCluster  # noqa: E402
 from service.ops.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from service.services.hook_urls import hook_secret  # noqa: E402
-from service.store.keys import account_key  # noqa: E402
+from service.store.keys import bucket_key  # noqa: E402
 from tests.support.samples import webhook_bodies  # noqa: E402
 
 TEMPLATE = webhook_bodies("status_lead_modern.txt")[0]
@@ -194,17 +194,14 @@ def watch(store, sent: dict, carded: dict, lock, stop) -> None:
     while not stop.is_set():
         with lock:
             pending = [key for key in sent if key not in carded]
-        by_account: dict = {}
-        for account_id, lead_id in pending:
-            by_account.setdefault(account_id, []).append(lead_id)
         pipe = store.redis.pipeline(transaction=False)
-        for account_id, leads in by_account.items():
-            pipe.hmget(account_key(account_id, "cards"), leads)
+        for account_id, lead_id in pending:  # a card lives in its bucket hash (store/keys.py)
+            pipe.hexists(bucket_key(account_id, "cards", lead_id), lead_id)
+        found = pipe.execute() if pending else []
         now = time.monotonic()
-        for (account_id, leads), found in zip(by_account.items(), pipe.execute() if by_account else []):
-            for lead_id, card in zip(leads, found):
-                if card:
-                    carded[(account_id, lead_id)] = now
+        for key, held in zip(pending, found):
+            if held:
+                carded[key] = now
         time.sleep(0.05)
 
 
