@@ -53,7 +53,8 @@ class Store(AccountRecords, Inbox, Mirror, Insights, SyncDocuments, Limits):
 
         Every key of an account is on that node, and the cluster client's routing of each command cost a third of a
         drain's CPU (issue 22, BENCHMARKS.md). For work on the account's own keys only: a global key (dp:...) lives
-        in another slot. A moved slot or a dead node fails the work (it is retried) and refreshes the slot map."""
+        in another slot, and a webhook's append must WAIT for a replica (append_inbox on this store). A moved slot or
+        a dead node fails the work (the sweeper queues it again) and refreshes the slot map."""
         if not self.cluster:
             yield self
             return
