@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from service.services import intake
+from service.store.cluster import TOPOLOGY_CHANGED
 from service.store.keys import account_key
 from tests.cluster.test_cluster_spine import ACCOUNTS, post
 
@@ -82,3 +84,24 @@ def test_a_primary_without_a_live_replica_answers_503(cluster, app, settings, de
         cluster.start_node(port)
     cluster.wait_healthy()
     assert post(client, settings, account, 7, "no-replica").status_code == 204
+
+
+def test_a_drain_after_a_failover_fails_once_then_asks_the_promoted_primary(cluster, app, settings, deps, tenants):
+    """A drain talks straight to the account's node (Store.on_account_node): after a failover its first try meets
+    the old node, refreshes the slot map and fails (the sweeper queues it again); the next one applies everything."""
+    account = tenants[2]
+    assert post(app.test_client(), settings, account, 11, "before-the-failover").status_code == 204
+    inbox = account_key(account.id, "inbox")
+    dead = cluster.primary_of(inbox)
+    assert deps.store.node_client(account.id).connection_pool.connection_kwargs["port"] == dead
+    cluster.kill(dead)
+    promoted = cluster.wait_promoted(inbox, dead)
+    cluster.start_node(dead)  # back as a replica: it answers MOVED for the account's keys
+    cluster.wait_healthy()
+
+    with pytest.raises(TOPOLOGY_CHANGED):
+        intake.drain_inbox(deps, account.id)
+    assert intake.drain_inbox(deps, account.id) == {"applied": 1}
+    assert deps.store.node_client(account.id).connection_pool.connection_kwargs["port"] == promoted
+    assert list(deps.store.get_leads(account.id, [11])) == [11]
+    assert deps.store.inbox_length(account.id) == 0
