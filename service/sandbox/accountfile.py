@@ -30,7 +30,7 @@ from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
 ACCOUNT_WITH = frozenset(render_account.ACCOUNT_WITH)
-RAW_SECTIONS = frozenset({"leads", "contacts", "tasks", "notes", "events"})  # chunks of JSON text from eventjson / itemjson
+RAW_SECTIONS = frozenset({"leads", "contacts", "tasks", "notes", "events"})  # chunks of JSON bytes from eventjson / itemjson
 
 
 def dump(world) -> dict:
@@ -42,7 +42,7 @@ def dump(world) -> dict:
 def write(world, out) -> None:
     """The account file as UTF-8 JSON into a binary stream, a thousand items at a time through orjson: the large
     account's text is over a gigabyte, and building it whole with json.dumps took most of `generate`'s time.
-    Leads, contacts, tasks, notes and events are written as text from their records (itemjson, eventjson), without a dict each."""
+    Leads, contacts, tasks, notes and events are written as bytes from their records (itemjson, eventjson), without a dict each."""
     with world.lock, gc_paused():
         out.write(b"{")
         for n, (name, value) in enumerate(_sections(world, raw_events=True)):
@@ -51,11 +51,11 @@ def write(world, out) -> None:
                 out.write(_json(value))
                 continue
             out.write(b"[")
-            if name in RAW_SECTIONS:  # already JSON text, a thousand items to a chunk
+            if name in RAW_SECTIONS:  # already JSON bytes, a thousand items to a chunk
                 for k, chunk in enumerate(value):
                     if k:
                         out.write(b",")  # apart: joined, the chunk's bytes were copied once more
-                    out.write(chunk.encode())
+                    out.write(chunk)
             else:
                 for k, chunk in enumerate(_chunks(value, 1000)):
                     out.write(b"," * bool(k) + b",".join(map(_json, chunk)))
@@ -78,7 +78,7 @@ def gc_paused():
 
 def _sections(world, raw_events: bool = False):
     """(name, object or iterable of items) in file order; items are rendered as they are iterated (leads, contacts,
-    tasks, notes and events as JSON text when raw_events)."""
+    tasks, notes and events as JSON bytes when raw_events)."""
     base = f"https://{world.account['subdomain']}.amocrm.ru"
     lead_with = frozenset({"contacts", "loss_reason"})
     yield "format", FORMAT
