@@ -30,7 +30,8 @@ from .accountload import load_document
 
 FORMAT = "deal-pulse-sandbox/1"
 ACCOUNT_WITH = frozenset(render_account.ACCOUNT_WITH)
-RAW_SECTIONS = frozenset({"leads", "contacts", "tasks", "notes", "events"})  # chunks of JSON bytes from eventjson / itemjson
+# sections given as chunks of JSON bytes (eventjson, itemjson)
+RAW_SECTIONS = frozenset({"leads", "contacts", "tasks", "notes", "events", "unsorted"})
 
 
 def dump(world) -> dict:
@@ -42,7 +43,8 @@ def dump(world) -> dict:
 def write(world, out) -> None:
     """The account file as UTF-8 JSON into a binary stream, a thousand items at a time through orjson: the large
     account's text is over a gigabyte, and building it whole with json.dumps took most of `generate`'s time.
-    Leads, contacts, tasks, notes and events are written as bytes from their records (itemjson, eventjson), without a dict each."""
+    Leads, contacts, tasks, notes, events and unsorted are written as bytes from their records (itemjson, eventjson),
+    without a dict each."""
     with world.lock, gc_paused():
         out.write(b"{")
         for n, (name, value) in enumerate(_sections(world, raw_events=True)):
@@ -78,7 +80,7 @@ def gc_paused():
 
 def _sections(world, raw_events: bool = False):
     """(name, object or iterable of items) in file order; items are rendered as they are iterated (leads, contacts,
-    tasks, notes and events as JSON bytes when raw_events)."""
+    tasks, notes, events and unsorted as JSON bytes when raw_events)."""
     base = f"https://{world.account['subdomain']}.amocrm.ru"
     lead_with = frozenset({"contacts", "loss_reason"})
     yield "format", FORMAT
@@ -92,13 +94,15 @@ def _sections(world, raw_events: bool = False):
         yield "contacts", itemjson.chunks(itemjson.contacts_text(world, world.contacts.values(), base))
         yield "tasks", itemjson.chunks(itemjson.tasks_text(world, world.tasks.values(), base))
         yield "notes", itemjson.chunks(itemjson.notes_text(world, world.notes.values(), base))
+        yield "events", eventjson.events_chunks(world, world.events, base)
+        yield "unsorted", itemjson.chunks(itemjson.unsorted_text(world, world.unsorted.values(), base))
     else:
         yield "leads", (render.lead(world, x, base, lead_with) for x in world.leads.values())
         yield "contacts", (render.contact(world, x, base, frozenset({"leads"})) for x in world.contacts.values())
         yield "tasks", (render.task(world, x, base) for x in world.tasks.values())
         yield "notes", (render.note(world, x, base) for x in world.notes.values())
-    yield "events", (eventjson.events_chunks if raw_events else render.events)(world, world.events, base)
-    yield "unsorted", (render_account.unsorted(world, x, base) for x in world.unsorted.values())
+        yield "events", render.events(world, world.events, base)
+        yield "unsorted", (render_account.unsorted(world, x, base) for x in world.unsorted.values())
     yield "webhooks", (render_account.hook(world, h) for h in world.hooks.values())
     yield "sandbox", sandbox_section(world)
 

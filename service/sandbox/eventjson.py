@@ -3,8 +3,9 @@
 The large account has 1.6 M events: rendering each as a dict (render.event) and then serialising it was most of
 `generate`'s CPU. Here each event type gets one %-template with the account-wide parts baked in, and a row fills it
 (bytes % with an itemgetter is about twice as fast as str.format, and a third faster than str %). The bytes are byte
-for byte what orjson makes of render.event(world, row, base) (tests/sandbox/test_accountfile.py checks it). A row holding anything but plain ints
-(a value the control API passed through; World.record_event notes that it happened) falls back to that dict.
+for byte what orjson makes of render.event(world, row, base) (tests/sandbox/test_accountfile.py checks it). A row
+holding anything but plain ints (a value the control API passed through; World.record_event notes that it happened)
+falls back to that dict.
 """
 from __future__ import annotations
 

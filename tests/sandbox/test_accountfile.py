@@ -72,6 +72,9 @@ def test_the_written_file_is_the_dump_byte_for_byte(world):
     world.log_call(lead.id, "in", 30, by=world.account["current_user_id"], at=lead.updated_at + 6)
     world.log_call(lead.id, "in", 0, by=999, at=lead.updated_at + 7)  # no such user: call_responsible is ""
     world.add_contact('Иван "Q" 100%', lead_ids=[lead.id], at=lead.updated_at + 8)  # no phone, two leads
+    world.add_incoming("sip", 'Телефония "1" %d', phone="+7 (999) 000-00-01", at=lead.updated_at + 9)
+    world.add_incoming("vk", "ВКонтакте", phone='+7 "999"', at=lead.updated_at + 10)  # no such category: chats' shape
+    assert {u.category for u in world.unsorted.values()} >= {"sip", "forms", "mail", "chats", "vk"}
     rendered = {row[2] for row in world.events}
     assert len(rendered) == 11 and not world.loose_events
     assert accountfile.dumps(world) == orjson.dumps(accountfile.dump(world), option=orjson.OPT_NON_STR_KEYS).decode()
@@ -86,6 +89,8 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     world.add_contact("Без телефона", lead_ids=[lead.id], responsible_user_id=7_000_002.0, at=lead.updated_at + 5)
     world.add_lead("Дробная цена", lead.pipeline_id, price=10.5, at=lead.updated_at + 6)
     lead.tags = ((1, "VIP"),)
+    call = next(u for u in world.unsorted.values() if u.category == "sip")
+    call.duration = 2.5
     assert world.loose_events
     document = json.loads(accountfile.dumps(world))
     assert document == json.loads(json.dumps(accountfile.dump(world)))
@@ -98,5 +103,6 @@ def test_events_holding_other_values_than_ints_are_written_through_dicts(world):
     assert document["notes"][-1]["params"]["duration"] == 12.5
     assert document["contacts"][-1]["responsible_user_id"] == 7_000_002.0
     assert document["leads"][-1]["price"] == 10.5
+    assert [u["metadata"]["duration"] for u in document["unsorted"] if u["uid"] == call.uid] == ["2.5"]
     assert [x["_embedded"]["tags"] for x in document["leads"] if x["id"] == lead.id] == [[{"id": 1, "name": "VIP",
                                                                                            "color": None}]]
