@@ -70,6 +70,17 @@ def serve(args: argparse.Namespace) -> None:
         state.sender.stop()
 
 
+def widen_pipe(stream, size: int = 1 << 20) -> None:
+    """A 1 MB buffer for the stream when it is a pipe (Linux only)."""
+    # Through the default 64 KB the writer and a reader such as sha256sum took turns instead of running side by
+    # side: the large file piped to sha256sum took 21-22 s wall, 13-18 s with 1 MB (BENCHMARKS.md).
+    try:
+        import fcntl
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, size)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass  # not a pipe, not Linux, or above the system's limit: the default buffer serves
+
+
 def write_generated(args: argparse.Namespace, exit_when_done: bool) -> None:
     """Print the account file. From the command line the process then ends at once: freeing the millions of
     records one by one at interpreter exit (and the cyclic GC's first walk over them once re-enabled) only costs
@@ -77,6 +88,7 @@ def write_generated(args: argparse.Namespace, exit_when_done: bool) -> None:
     with accountfile.gc_paused():
         world = generate(args.size, seed=args.seed, now=args.now)
         sys.stdout.flush()
+        widen_pipe(sys.stdout)
         accountfile.write(world, sys.stdout.buffer)
         sys.stdout.buffer.write(b"\n")
         if exit_when_done:
