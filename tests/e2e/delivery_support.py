@@ -41,7 +41,7 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, lambda env, start: self.app(env, start), threaded=True,
                                   request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
