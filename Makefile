@@ -22,8 +22,13 @@ $(DEV): requirements.txt requirements-dev.txt | $(PY)
 run: $(RUNTIME)  ## everything on its embedded default; without AMOCRM_CLIENT_ID, the demo on a sandbox account
 	$(PY) -m service run
 
+# Test files run on TEST_WORKERS processes (pytest-xdist), each with its own Redis and browser; a file stays on one
+# worker, so its module fixtures are set up once. Much of the suite waits on subprocesses and sockets: 2 pay off on
+# 2 CPUs. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+
 test: $(DEV)  ## the whole suite: unit, integration (real Redis, real RQ), browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 widget: $(RUNTIME)  ## widget.zip for upload in amoCRM (API URL from PUBLIC_URL)
 	$(PY) -m service widget

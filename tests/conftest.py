@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import redis as redis_lib
@@ -15,12 +16,29 @@ ACCOUNT = Account(id=16700680, subdomain="unirock", base_url="https://unirock.am
 OTHER_ACCOUNT = Account(id=777, subdomain="other", base_url="https://other.amocrm.ru")
 
 
+def worker_db(url: str, worker: str) -> str:
+    """The given Redis URL with its db moved by the xdist worker's number (gw0 keeps it): workers flush their own."""
+    number = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    if not number:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # unix:///path?db=N (urlunsplit would drop the empty host's //)
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str(int(query.get("db", 0)) + number)
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + number}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """REDIS_URL when given (a disposable server: tests flush it), else an embedded redis-server."""
     given = os.environ.get("REDIS_URL")
     if given:
-        yield given
+        url = worker_db(given, os.environ.get("PYTEST_XDIST_WORKER", ""))
+        os.environ["REDIS_URL"] = url  # RQ workers build their deps from the environment
+        bootstrap.worker_deps.cache_clear()
+        yield url
+        os.environ["REDIS_URL"] = given
         return
     with EmbeddedRedis() as server:
         os.environ["REDIS_URL"] = server.url  # RQ workers build their deps from the environment
