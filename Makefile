@@ -24,11 +24,12 @@ run: $(RUNTIME)  ## everything on its embedded default; without AMOCRM_CLIENT_ID
 
 # Test files run on TEST_WORKERS processes (pytest-xdist), each with its own Redis and browser; a file stays on one
 # worker, so its module fixtures are set up once. Much of the suite waits on subprocesses and sockets: 2 pay off on
-# 2 CPUs. TEST_WORKERS=0 runs everything in this process.
+# 2 CPUs. Files are handed out in collection order (tests/conftest.py puts the minute-long chaos run first), not by
+# their number of tests. TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
 
 test: $(DEV)  ## the whole suite: unit, integration (real Redis, real RQ), browser
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 widget: $(RUNTIME)  ## widget.zip for upload in amoCRM (API URL from PUBLIC_URL)
 	$(PY) -m service widget

@@ -29,6 +29,12 @@ def worker_db(url: str, worker: str) -> str:
     return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + number}"))
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked `long` first, the rest in their order: `make test`'s workers take whole files in collection order,
+    and the minute-long chaos file started last would finish alone after the others."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """REDIS_URL when given (a disposable server: tests flush it), else an embedded redis-server."""

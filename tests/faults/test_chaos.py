@@ -24,6 +24,7 @@ def server(tmp_path):
     redis.stop()
 
 
+@pytest.mark.long
 def test_chaos_then_one_reconcile_leaves_no_mismatch(server, tmp_path, capsys):
     world = generate("small", seed=17, leads=120, managers=4, months=3)
     report = chaos.run(world, server.url, other_db(server.url), chaos.Plan(seconds=60, rate=8), tmp_path,
