@@ -7,6 +7,7 @@ import time
 
 from .accountfile import gc_paused
 from .history import HistoryBuilder
+from .names import surname
 from .records import LOST, WON, LossReason, Pipeline, Status, User
 from .world import World
 
@@ -77,7 +78,8 @@ def add_users(world: World, rng: random.Random, n_managers: int, start: int) -> 
     world.profiles = {}
     for i in range(n_managers):
         uid = 7_000_002 + i
-        name = f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]}"
+        first = FIRST[i % len(FIRST)]
+        name = f"{first} {surname(LAST[(i * 7) % len(LAST)], first)}"
         group = world.groups[i % len(world.groups)][0]
         view = "A" if i % 5 == 0 else ("G" if i % 5 in (1, 2) else "M")
         world.users[uid] = User(uid, name, f"manager{i + 1}@sandbox.example", group_id=group or None,

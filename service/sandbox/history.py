@@ -13,6 +13,7 @@ from bisect import bisect
 from math import log
 
 from .draws import lognormal, randbelow, reseed
+from .names import surname
 from .records import (ENTITY_CODE, EVENT_CODE, LOST, WON, Contact, Lead, Note, Task, Unsorted)
 
 DAY = 86400
@@ -124,7 +125,7 @@ class HistoryBuilder:
         pid, manager = self.pick(self.pipes, self.pipe_cdf), self.pick(self.managers, self.manager_cdf)
         skill = w.profiles[manager][0]
         lead_id, contact_id = next(self.ids["lead"]), next(self.ids["contact"])
-        name = f"{LAST_NAMES[contact_id % len(LAST_NAMES)]} {FIRST_NAMES[lead_id % len(FIRST_NAMES)]}"
+        name = CONTACT_NAMES[contact_id % len(LAST_NAMES)][lead_id % len(FIRST_NAMES)]
         phone = f"+79{(lead_id * 7919) % 1_000_000_000:09d}"
         price = int(self.prices[pid] * lognormal(random_, 0, 0.6)) // 100 * 100
         group = self.groups[manager]
@@ -320,3 +321,4 @@ class HistoryBuilder:
 
 FIRST_NAMES = ["Анна", "Иван", "Мария", "Сергей", "Ольга", "Дмитрий", "Елена", "Алексей", "Наталья", "Павел"]
 LAST_NAMES = ["Орлов", "Зайцев", "Белов", "Громов", "Титов", "Киселёв", "Марков", "Никитин", "Соболев"]
+CONTACT_NAMES = [[f"{surname(last, first)} {first}" for first in FIRST_NAMES] for last in LAST_NAMES]  # [last][first]

@@ -16,11 +16,12 @@ from service.sandbox.generator import generate
 
 NOW = 1767225600  # 2026-01-01 00:00 UTC
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# sha256 and length of accountfile.write's output, recorded from the generator of main at e938598.
+# sha256 and length of accountfile.write's output, recorded from the generator of main at e938598, then once more when
+# surnames took the first name's gender (sandbox/names.py): turning «Орлова» and the like back gave the old digests.
 GOLDEN = {
-    ("small", 7, None, None): ("ff1f6b463c1ece18e7fe8d1ff1c3fcb75f2fac32b551a8717dceafd503c6bf54", 6285684),
-    ("small", 3, 40, 3): ("76e89e9aa0e38723544b8cdbad05edf1f676f91f82ca7e120a106bb40e7c5786", 550598),
-    ("small", 4, 300, 4): ("2c1c11c38577ee0fc7a1a2e7dc33d89c9e650c5e7b047549703bd9ad877f77f8", 3848950),
+    ("small", 7, None, None): ("02cc8dacf1fcd92c30ad489053b9b9eb36f62243d9ce1a1494964f4e9bd5024b", 6287624),
+    ("small", 3, 40, 3): ("9646247359986cbf3d2bc95c5f94bc80c7dfbc4b1e40528c11546218a0fcfbb6", 550756),
+    ("small", 4, 300, 4): ("66f078ffb5a3fa082d243e823617bf7ebd86bddca62681a808029c3b2ab675ad", 3850190),
 }
 
 
