@@ -164,13 +164,6 @@ class Inbox:
         """Let the next webhook queue a drain (called when a drain starts)."""
         self.redis.delete(account_key(account_id, "drain_pending"))
 
-    def read_inbox(self, account_id: int) -> list[tuple[str, dict]]:
-        """Entries after the applied cursor, oldest first."""
-        cursor = self.redis.get(account_key(account_id, "inbox_cursor")) or b"0-0"
-        rows = self.redis.xrange(account_key(account_id, "inbox"),
-                                 min=b"(" + cursor, count=INBOX_BATCH)
-        return [(rid.decode(), {k.decode(): v for k, v in fields.items()}) for rid, fields in rows]
-
     # a drain: its lease (one drain per account at a time) and its batches, in as few round trips as it can
     def begin_drain(self, account_id: int, lease_seconds: float) -> Optional[tuple[str, Account, list]]:
         """Start a drain: (lease token, account, first batch), or None when the account is not installed or another
