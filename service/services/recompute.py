@@ -42,13 +42,13 @@ def load_cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int]) ->
 
 def cards_snapshot(deps: Deps, account_id: int, lead_ids: Iterable[int], *also: Read) -> tuple[Snapshot, list]:
     """load_cards_snapshot in two round trips (the leads with everything keyed by lead, then their tasks), and the
-    values of `also`, read in the first."""
+    values of `also`, queued first in the first (a mark among them precedes the reads)."""
     store, ids = deps.store, list(lead_ids)
-    around = _around_leads(store, account_id, ids)
-    leads, task_ids, *held = store.read(store.leads_read(account_id, ids), store.task_ids_read(account_id, ids),
-                                        *around, *also)
+    values = store.read(*also, store.leads_read(account_id, ids), store.task_ids_read(account_id, ids),
+                        *_around_leads(store, account_id, ids))
+    more, (leads, task_ids, *held) = values[:len(also)], values[len(also):]
     tasks = [t for group in store.tasks_by_lead(account_id, list(leads), task_ids).values() for t in group]
-    return _assembled(leads, tasks, held[:len(around)]), held[len(around):]
+    return _assembled(leads, tasks, held), more
 
 
 def _snapshot(deps: Deps, account_id: int, leads: list[Lead], tasks: list, **account_wide) -> Snapshot:
