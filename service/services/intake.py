@@ -142,10 +142,10 @@ def _drain(deps: Deps, account_id: int) -> dict:
     started = deps.store.begin_drain(account_id, deps.settings.drain_lease_seconds)
     if started is None:
         return {}
-    token, account, entries = started
+    token, account, after, entries = started
     totals, changed = Counter(), set()
     try:
-        more = _apply_inbox(deps, account, token, entries, totals, changed)
+        more = _apply_inbox(deps, account, token, (after, entries), totals, changed)
     except BaseException:
         _release(deps, account_id, token)
         raise
@@ -156,9 +156,10 @@ def _drain(deps: Deps, account_id: int) -> dict:
     return dict(totals)
 
 
-def _apply_inbox(deps: Deps, account: Account, token: str, entries: list, totals: Counter, changed: set) -> bool:
-    """Apply batch after batch until the inbox is read to the end, the last write ending the lease; True when
-    deliveries came in meanwhile that no queued drain covers."""
+def _apply_inbox(deps: Deps, account: Account, token: str, first: tuple, totals: Counter, changed: set) -> bool:
+    """Apply batch after batch (each the cursor it was read after and its entries) until the inbox is read to the
+    end, the last write ending the lease; True when deliveries came in meanwhile that no queued drain covers."""
+    after, entries = first
     while entries:
         touched: set[int] = set()
         batch = _apply_batch(deps, account, entries, touched)
@@ -166,9 +167,9 @@ def _apply_inbox(deps: Deps, account: Account, token: str, entries: list, totals
         changed |= touched
         totals.update(batch)
         if len(entries) < INBOX_BATCH:  # read to the end: later arrivals found "queued" cleared and asked anew
-            return deps.store.mark_applied(account.id, entries[-1][0], batch, end_lease=token)
-        deps.store.mark_applied(account.id, entries[-1][0], batch)
-        entries = deps.store.next_batch(account.id, token, deps.settings.drain_lease_seconds)
+            return deps.store.mark_applied(account.id, entries[-1][0], batch, end_lease=token, after=after)
+        deps.store.mark_applied(account.id, entries[-1][0], batch, after=after)
+        after, entries = deps.store.next_batch(account.id, token, deps.settings.drain_lease_seconds)
     return deps.store.end_drain(account.id, token)
 
 

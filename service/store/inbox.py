@@ -75,34 +75,37 @@ return held
 
 # A drain's first round trip (issue 22: a drain was 34 round trips): let the next delivery queue a drain, read the
 # account, take the drain lease (KEYS[2], token ARGV[1], ARGV[2] ms) and read the first batch after the cursor.
-# Answers {0} (not installed), {1} (another drain holds the lease) or {2, account, entries}.
+# Answers {0} (not installed), {1} (another drain holds the lease) or {2, account, entries, cursor read after}.
 BEGIN_DRAIN = """
 redis.call('DEL', KEYS[1])
 local account = redis.call('GET', KEYS[3])
 if not account then return {0} end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
 local cursor = redis.call('GET', KEYS[4]) or '0-0'
-return {2, account, redis.call('XRANGE', KEYS[5], '(' .. cursor, '+', 'COUNT', ARGV[3])}
+return {2, account, redis.call('XRANGE', KEYS[5], '(' .. cursor, '+', 'COUNT', ARGV[3]), cursor}
 """
 
-# The next batch, the lease renewed first; nil when the lease is no longer ours (it ran out: another drain may run).
+# The next batch and the cursor it was read after, the lease renewed first; nil when the lease is no longer ours
+# (it ran out: another drain may run).
 NEXT_BATCH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local cursor = redis.call('GET', KEYS[2]) or '0-0'
-return redis.call('XRANGE', KEYS[3], '(' .. cursor, '+', 'COUNT', ARGV[3])
+return {cursor, redis.call('XRANGE', KEYS[3], '(' .. cursor, '+', 'COUNT', ARGV[3])}
 """
 
-# A batch applied: advance the cursor to ARGV[1] and drop the applied entries, add the counts (ARGV[4..]: name, n)
-# in the same step (a batch is counted once, whatever process dies). With a lease token (ARGV[2]) the drain ends
-# here too: the lease is let go, and 1 is answered when deliveries came in meanwhile and no drain is queued for
-# them yet (the caller queues one; "queued" is set for ARGV[3] seconds, as by claim_drain).
+# A batch applied: advance the cursor to ARGV[1] and drop the applied entries, add the counts (ARGV[5..]: name, n)
+# in the same step (a batch is counted once, whatever process dies), unless the cursor moved since the batch was
+# read after ARGV[4] (a drain that outlived its lease: the drain that took over applied and counted the batch).
+# With a lease token (ARGV[2]) the drain ends here too: the lease is let go, and 1 is answered when deliveries came
+# in meanwhile and no drain is queued for them yet (the caller queues one; "queued" is set for ARGV[3] seconds, as
+# by claim_drain).
 FINISH_BATCH = """
-if ARGV[1] ~= '' then
+if ARGV[1] ~= '' and (ARGV[4] == '' or (redis.call('GET', KEYS[1]) or '0-0') == ARGV[4]) then
   redis.call('SET', KEYS[1], ARGV[1])
   redis.call('XTRIM', KEYS[2], 'MINID', ARGV[1])
   redis.call('XDEL', KEYS[2], ARGV[1])
-  for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
+  for i = 5, #ARGV, 2 do redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1]) end
 end
 if ARGV[2] == '' then return 0 end
 if redis.call('GET', KEYS[4]) == ARGV[2] then redis.call('DEL', KEYS[4]) end
@@ -165,9 +168,10 @@ class Inbox:
         self.redis.delete(account_key(account_id, "drain_pending"))
 
     # a drain: its lease (one drain per account at a time) and its batches, in as few round trips as it can
-    def begin_drain(self, account_id: int, lease_seconds: float) -> Optional[tuple[str, Account, list]]:
-        """Start a drain: (lease token, account, first batch), or None when the account is not installed or another
-        drain holds its lease. Deliveries from now on queue the next drain."""
+    def begin_drain(self, account_id: int, lease_seconds: float) -> Optional[tuple[str, Account, str, list]]:
+        """Start a drain: (lease token, account, the cursor the first batch was read after, first batch), or None
+        when the account is not installed or another drain holds its lease. Deliveries from now on queue the next
+        drain."""
         token = uuid.uuid4().hex
         keys = [account_key(account_id, "drain_pending"), self._lease_key(account_id),
                 account_key(account_id, "account"), account_key(account_id, "inbox_cursor"),
@@ -175,25 +179,27 @@ class Inbox:
         answer = self._script(BEGIN_DRAIN)(keys=keys, args=[token, int(lease_seconds * 1000), INBOX_BATCH])
         if answer[0] != 2:
             return None
-        return token, decode_account(answer[1]), _entries(answer[2])
+        return token, decode_account(answer[1]), answer[3].decode(), _entries(answer[2])
 
-    def next_batch(self, account_id: int, token: str, lease_seconds: float) -> list[tuple[str, dict]]:
-        """The drain's next batch, its lease renewed; LockNotOwnedError when the lease ran out."""
+    def next_batch(self, account_id: int, token: str, lease_seconds: float) -> tuple[str, list[tuple[str, dict]]]:
+        """The drain's next batch and the cursor it was read after, its lease renewed; LockNotOwnedError when the
+        lease ran out."""
         keys = [self._lease_key(account_id), account_key(account_id, "inbox_cursor"), account_key(account_id, "inbox")]
         rows = self._script(NEXT_BATCH)(keys=keys, args=[token, int(lease_seconds * 1000), INBOX_BATCH])
         if rows is None:
             raise LockNotOwnedError(f"account {account_id}: the drain lease ran out")
-        return _entries(rows)
+        return rows[0].decode(), _entries(rows[1])
 
     def mark_applied(self, account_id: int, entry_id: str, counts: Optional[dict] = None,
-                     end_lease: Optional[str] = None) -> bool:
+                     end_lease: Optional[str] = None, after: str = "") -> bool:
         """Advance the cursor past `entry_id` and drop applied entries, adding `counts` to the intake counters in
-        the same step. With `end_lease` (the drain's token), also end the drain: True when deliveries wait that no
-        queued drain covers (the caller queues one)."""
+        the same step; with `after` (the cursor the batch was read after), only while the cursor is still there.
+        With `end_lease` (the drain's token), also end the drain: True when deliveries wait that no queued drain
+        covers (the caller queues one)."""
         keys = [account_key(account_id, "inbox_cursor"), account_key(account_id, "inbox"),
                 account_key(account_id, "intake"), self._lease_key(account_id),
                 account_key(account_id, "drain_pending")]
-        args = [entry_id, end_lease or "", DRAIN_PENDING_SECONDS,
+        args = [entry_id, end_lease or "", DRAIN_PENDING_SECONDS, after,
                 *(x for name, n in (counts or {}).items() if n for x in (name, n))]
         return bool(self._script(FINISH_BATCH)(keys=keys, args=args))
 

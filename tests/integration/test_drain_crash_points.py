@@ -123,3 +123,41 @@ def test_a_reused_request_id_with_another_body_is_another_delivery(client, setti
     assert lead.status_id == 102
     assert deps.store.counters(account.id) == {"applied": 2}
 
+
+
+def test_a_drain_that_outlived_its_lease_counts_nothing_the_drain_after_it_counted(client, settings, account, deps,
+                                                                                   monkeypatch):
+    deliver_moves(client, settings)
+    real, stalled = intake.apply_events, []
+
+    def stalling(*args):
+        touched = real(*args)
+        if not stalled:  # the first drain stalls past its lease; the sweeper's drain takes the account over
+            stalled.append(1)
+            deps.redis.delete(account_key(account.id, "lock", "drain"))
+            intake.drain_inbox(deps, account.id)
+        return touched
+
+    monkeypatch.setattr(intake, "apply_events", stalling)
+    try:
+        intake.drain_inbox(deps, account.id)
+    except redis.exceptions.LockNotOwnedError:
+        pass  # told that its lease ran out: nothing it wrote after that counts
+    assert_every_move_applied_once(deps, account)
+    assert deps.store.counters(account.id) == {"applied": 2 * LEADS, "duplicates": 1}
+
+
+def test_a_drain_that_outlived_its_lease_unnoticed_still_moves_the_cursor(client, settings, account, deps,
+                                                                         monkeypatch):
+    deliver_moves(client, settings)
+    real, stalled = intake.apply_events, []
+
+    def stalling(*args):
+        stalled.append(1)
+        deps.redis.delete(account_key(account.id, "lock", "drain"))  # stalled past its lease; nobody took over
+        return real(*args)
+
+    monkeypatch.setattr(intake, "apply_events", stalling)
+    intake.drain_inbox(deps, account.id)
+    assert_every_move_applied_once(deps, account)
+    assert deps.store.counters(account.id) == {"applied": 2 * LEADS, "duplicates": 1}
