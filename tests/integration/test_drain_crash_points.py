@@ -161,3 +161,15 @@ def test_a_drain_that_outlived_its_lease_unnoticed_still_moves_the_cursor(client
     intake.drain_inbox(deps, account.id)
     assert_every_move_applied_once(deps, account)
     assert deps.store.counters(account.id) == {"applied": 2 * LEADS, "duplicates": 1}
+
+
+@pytest.mark.parametrize("batch", [4, 7])  # 7 deliveries: two batches, the last one short; one batch exactly full
+def test_batches_of_any_length_apply_every_delivery_once_and_let_go_of_the_lease(client, settings, account, deps,
+                                                                                 monkeypatch, batch):
+    monkeypatch.setattr("service.store.inbox.INBOX_BATCH", batch)
+    monkeypatch.setattr(intake, "INBOX_BATCH", batch)
+    deliver_moves(client, settings)
+    intake.drain_inbox(deps, account.id)
+    assert_every_move_applied_once(deps, account)
+    assert deps.store.counters(account.id) == {"applied": 2 * LEADS, "duplicates": 1}
+    assert not deps.redis.exists(account_key(account.id, "lock", "drain"))
