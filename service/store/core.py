@@ -65,7 +65,10 @@ class Store(AccountRecords, Inbox, Mirror, Insights, SyncDocuments, Limits):
         try:
             yield scoped
         except cluster.TOPOLOGY_CHANGED:
-            self.redis.nodes_manager.initialize()  # the next try asks the slot's new owner
+            try:
+                self.redis.nodes_manager.initialize()  # the next try asks the slot's new owner
+            except Exception:  # noqa: BLE001 — still electing: the next try learns the map; the first error is the one
+                pass
             raise
 
     # --- widget API (issue 7): its keys and encodings live in service/store/widget.py (this file passed 450 lines)
