@@ -67,7 +67,7 @@ class Store(AccountRecords, Inbox, Mirror, Insights, SyncDocuments, Limits):
         except cluster.TOPOLOGY_CHANGED:
             try:
                 self.redis.nodes_manager.initialize()  # the next try asks the slot's new owner
-            except Exception:  # noqa: BLE001 — still electing: the next try learns the map; the first error is the one
+            except Exception:  # noqa: BLE001 — still electing: the next try learns the map; the first error stands
                 pass
             raise
 
