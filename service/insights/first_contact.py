@@ -74,17 +74,31 @@ def touch_key(kind: str, user_id: int) -> str:
 def first_touch(lead: Lead, touches: Mapping[str, int], tasks: Iterable[Task] = (), calls: Iterable[Call] = (),
                 since: int = 0) -> Optional[FirstTouch]:
     """The earliest touch by a person at or after `since`; None while nobody has touched the deal."""
-    found = []
+    # Kept as (at, kind's rank, kind, user) and built once: a full recompute asks this of every lead.
+    best = None
     for key, at in (touches or {}).items():
         kind, _, user = key.partition(":")
+        rank = _RANK.get(kind)
         user_id = int(user) if user.isdecimal() else UNKNOWN_PERSON if user == PERSON else 0
-        if kind in KINDS and user_id and (kind != "note" or user_id == lead.responsible_user_id):
-            found.append(FirstTouch(int(at), kind, user_id))
-    found += [FirstTouch(t.completed_at, "task", t.responsible_user_id) for t in tasks
-              if t.is_completed and t.completed_at and t.responsible_user_id]
-    found += [FirstTouch(c.at, "call", c.user_id) for c in calls if c.direction == "out" and c.user_id]
-    found = [t for t in found if t.at >= since]
-    return min(found, key=lambda t: (t.at, KINDS.index(t.kind))) if found else None
+        if rank is not None and user_id and (kind != "note" or user_id == lead.responsible_user_id):
+            best = _earlier(best, int(at), rank, kind, user_id, since)
+    for t in tasks:
+        if t.is_completed and t.completed_at and t.responsible_user_id:
+            best = _earlier(best, t.completed_at, _RANK["task"], "task", t.responsible_user_id, since)
+    for c in calls:
+        if c.direction == "out" and c.user_id:
+            best = _earlier(best, c.at, _RANK["call"], "call", c.user_id, since)
+    return FirstTouch(best[0], best[2], best[3]) if best else None
+
+
+_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
+def _earlier(best: Optional[tuple], at: int, rank: int, kind: str, user_id: int, since: int) -> Optional[tuple]:
+    """The touch that comes first by (time, kind's rank); the one seen first on a tie, as min() keeps."""
+    if at < since or (best is not None and (at, rank) >= (best[0], best[1])):
+        return best
+    return at, rank, kind, user_id
 
 
 def wait_started_at(lead: Lead, request_at: Optional[int] = None) -> int:

@@ -186,9 +186,10 @@ def decode_model(doc: Optional[dict]) -> Optional[fc.StakeModel]:
                          {s: tuple(c) for s, c in doc["sources"].items()})
 
 
-def panel_rows(deps: Deps, account_id: int, snap) -> list[Row]:
-    """Every lead's wait start, first touch and source."""
-    touches, requests = store(deps).all_touches(account_id), store(deps).all_requests(account_id)
+def panel_rows(deps: Deps, account_id: int, snap, requests: Optional[dict] = None) -> list[Row]:
+    """Every lead's wait start, first touch and source (`requests`: all_requests already read)."""
+    touches = store(deps).all_touches(account_id)
+    requests = store(deps).all_requests(account_id) if requests is None else requests
     rows = []
     for lead in snap.leads.values():
         if lead.is_deleted:
@@ -206,7 +207,7 @@ def refresh_account(deps: Deps, account_id: int, snap, now: int, period: tuple[i
                            now - window_days * 86400)
     deps.store.save_insight(account_id, "first_contact_model", encode_model(model))
     limit, hours = limits(deps.store.read_insight(account_id, "settings"), snap.account.timezone)
-    facts = facts_of(panel_rows(deps, account_id, snap), hours)
+    facts = facts_of(panel_rows(deps, account_id, snap, requests), hours)
     deps.store.save_insight(account_id, "speed_facts", [list(vars(f).values()) for f in facts])
     section = speed_of_facts(facts, hours, limit, now, *period, names={u.id: u.name for u in snap.users})
     deps.store.save_insight(account_id, "speed_to_lead", section)
