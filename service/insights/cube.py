@@ -49,7 +49,8 @@ def quantize_days(seconds: float) -> float:
 
 def _rows(counter: dict) -> list:
     """{key tuple: [values]} -> [[*key, *values]] in key order: dated rows come by day, so a period is a slice."""
-    return [[*key, *(values if isinstance(values, list) else [values])] for key, values in sorted(counter.items())]
+    # Keys alone are sorted (unique, so the order is the same): sorting (key, values) pairs took a third longer.
+    return [[*key, *values] if isinstance(values := counter[key], list) else [*key, values] for key in sorted(counter)]
 
 
 def build_cube(snap: Snapshot, spells: list[Spell], now: int) -> dict:
