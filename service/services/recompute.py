@@ -232,8 +232,8 @@ HINT_FIELDS, THRESHOLD_FIELDS = (tuple(f.name for f in fields(cls)) for cls in (
 
 def jsonable(value):
     """Dataclasses, tuples and numeric keys turned into plain JSON values."""
-    if is_dataclass(value):
-        return jsonable(asdict(value))
+    if is_dataclass(value):  # field by field: asdict would deep-copy the whole tree only for it to be walked again
+        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, tuple) else str(k)): jsonable(v)
                 for k, v in value.items()}
