@@ -1,12 +1,11 @@
 """Compact encodings of the mirror (issue 22): positional rows, deflated cards, bucket keys."""
 import json
-import zlib
 from dataclasses import fields
 
 import pytest
 
 from service.model import Call, CloseDateChange, Lead, StageChange, Task
-from service.store.compact import _CARD_DICTS, KEY_FIELD, ORDER, decode_card, encode_card, pack, unpack
+from service.store.compact import KEY_FIELD, ORDER, decode_card, encode_card, pack, unpack
 from service.store.keys import BUCKETS, bucket_key, bucket_keys
 
 LEAD = Lead(id=20000205, pipeline_id=8000002, status_id=60000011, responsible_user_id=7000002, price=25800.5,
@@ -65,14 +64,6 @@ def test_a_card_comes_back_as_the_same_document_and_is_small():
     assert len(stored) < len(json.dumps(card, ensure_ascii=False).encode()) / 2
     assert decode_card(encode_card({"lead_id": 1, "as_of": None, "hints": []})) == \
         {"lead_id": 1, "as_of": None, "hints": []}
-
-
-def test_a_card_deflated_with_memlevel_9_as_before_still_reads():
-    """Cards stored before the compressor's memLevel went from 9 to 8 inflate with the same dictionary."""
-    card = {"lead_id": 5, "as_of": 1796646179, "hints": [{"code": "stuck", "text": {"ru": "Сделка 40 дней на этапе"}}]}
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _CARD_DICTS[1])
-    body = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode()
-    assert decode_card(b"\x01" + packer.compress(body) + packer.flush()) == card
 
 
 def test_a_card_stored_as_plain_json_still_reads_and_none_is_none():
