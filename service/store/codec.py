@@ -117,6 +117,21 @@ def write_buckets(client: redis.Redis, account_id: int, family: str, mapping: di
     pipe.execute()
 
 
+def eval_in_buckets(client: redis.Redis, script: str, account_id: int, family: str, rows: Iterable[tuple], *kind,
+                    head: tuple = (), size: int = 5000) -> None:
+    """Run a script over rows (id, *values) of a bucketed family: KEYS are the rows' bucket hashes, ARGV is `head`
+    then, per row, its bucket's index in KEYS (from 1), its id and its values. One call per `size` rows, every key
+    in the account's slot."""
+    run = client.register_script(script)
+    for batch in batches(rows, size):
+        keys: dict[str, int] = {}
+        args = list(head)
+        for record_id, *values in batch:
+            args += (keys.setdefault(bucket_key(account_id, family, record_id, *kind), len(keys) + 1), record_id,
+                     *values)
+        run(keys=list(keys), args=args)
+
+
 def scan_buckets(client: redis.Redis, account_id: int, family: str, *kind) -> Iterator[tuple[list, list]]:
     """(ids, values) of a whole bucketed family, a few dozen buckets per round trip (each bucket is small)."""
     field = (lambda raw: raw.decode()) if family in TEXT_IDS else int

@@ -12,10 +12,10 @@ from typing import Iterable, Mapping
 
 import redis
 
-from service.store.codec import (Read, batches, bucket_values, by_bucket, queue_bucket_reads, read_buckets,
-                                 read_together, scan_buckets)
+from service.store.codec import (Read, bucket_values, by_bucket, eval_in_buckets, queue_bucket_reads,
+                                 read_buckets, read_together, scan_buckets)
 from service.store.compact import decode_document
-from service.store.keys import account_key, bucket_key
+from service.store.keys import account_key
 
 # Keep the earliest time per field: replays, retries and out-of-order deliveries change nothing.
 # KEYS: bucket hashes; ARGV: key index, lead, document, ...
@@ -108,12 +108,8 @@ class FirstContactStore:
         return self._all(account_id, "lead_requests")
 
     def _merge(self, script: str, account_id: int, family: str, docs: Mapping[int, str]) -> None:
-        """Run a merge script over {lead: JSON} in the family's buckets (one call per 5,000 leads, one slot)."""
-        for batch in batches(list(docs.items()), 5000):
-            keys: dict[str, int] = {}
-            args = [a for lead, doc in batch
-                    for a in (keys.setdefault(bucket_key(account_id, family, lead), len(keys) + 1), lead, doc)]
-            self.redis.eval(script, len(keys), *keys, *args)
+        """Run a merge script over {lead: JSON} in the family's buckets."""
+        eval_in_buckets(self.redis, script, account_id, family, list(docs.items()))
 
     def _all(self, account_id: int, family: str) -> dict[int, dict]:
         return {lead: json.loads(raw) for ids, values in scan_buckets(self.redis, account_id, family)

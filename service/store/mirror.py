@@ -7,7 +7,7 @@ from typing import Iterable, Iterator, Mapping
 
 from service.model import Call, CloseDateChange, DateField, IncomingLead, Lead, Pipeline, Stage, StageChange, Task, User
 from service.store import timelines
-from service.store.codec import (Read, batches, buckets_read, by_bucket, decode_many, encode, field_key, key_read,
+from service.store.codec import (Read, buckets_read, decode_many, encode, eval_in_buckets, field_key, key_read,
                                  scan_buckets, write_buckets)
 from service.store.compact import pack, unpack_many
 from service.store.keys import BUCKETS, account_key, bucket_key
@@ -98,13 +98,8 @@ class Mirror:
     def index_tasks(self, account_id: int, op: str, pairs: list) -> None:
         """Add ("+") or remove ("-") (lead, task) pairs in the per-lead task index (`lead_tasks` buckets: lead ->
         "id,id,..."; a set per lead cost a key each, 100 bytes a deal)."""
-        for batch in batches(pairs, 5000):
-            keys: dict[str, int] = {}
-            args = [op]
-            for lead_id, task_id in batch:
-                args += (keys.setdefault(bucket_key(account_id, "lead_tasks", lead_id), len(keys) + 1), lead_id,
-                         int(task_id))
-            self.redis.eval(_INDEX_TASKS, len(keys), *keys, *args)
+        eval_in_buckets(self.redis, _INDEX_TASKS, account_id, "lead_tasks",
+                        [(lead_id, int(task_id)) for lead_id, task_id in pairs], head=(op,))
 
     def get_tasks(self, account_id: int, task_ids: Iterable[int]) -> dict[int, Task]:
         """The mirrored tasks among `task_ids`."""
@@ -128,7 +123,7 @@ class Mirror:
 
     def add_timeline(self, account_id: int, kind: str, items: Iterable) -> None:
         """Add time-stamped facts (StageChange, Call, CloseDateChange, ...) to their lead's timeline (sets)."""
-        timelines.add(self.redis, lambda lead_id: bucket_key(account_id, "timeline", lead_id, kind), items)
+        timelines.add(self.redis, account_id, kind, items)
 
     def timelines(self, account_id: int, kind: str, lead_ids: Iterable[int]) -> dict[int, list]:
         """Each lead's facts of one kind, oldest first."""
@@ -148,12 +143,7 @@ class Mirror:
     def touch_activity(self, account_id: int, times: Mapping[int, int]) -> None:
         """Remember the latest note time per lead (older times never overwrite newer): one script call per 5,000
         leads, its keys all in the account's slot."""
-        for batch in batches(list(times.items()), 5000):
-            groups = by_bucket(account_id, "last_note_at", [lead_id for lead_id, _ in batch])
-            index = {key: n for n, key in enumerate(groups, 1)}
-            args = [a for lead_id, at in batch
-                    for a in (index[bucket_key(account_id, "last_note_at", lead_id)], lead_id, at)]
-            self.redis.eval(_MAX_HSET, len(index), *index, *args)
+        eval_in_buckets(self.redis, _MAX_HSET, account_id, "last_note_at", list(times.items()))
 
     def last_note_at(self, account_id: int, lead_ids: Iterable[int]) -> dict[int, int]:
         """The latest note time of each lead that has one."""

@@ -7,11 +7,12 @@ few HMGETs instead of one ZRANGE per lead; small hashes stay listpacks.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable
 
 import orjson
 import redis
 
+from service.store.codec import eval_in_buckets
 from service.store.compact import pack, unpack_many
 
 CHUNK = 5000  # leads per HMGET, facts per merge call: big enough to amortise, small enough not to stall Redis
@@ -61,18 +62,10 @@ return 1
 """
 
 
-def add(client: redis.Redis, key_of: Callable[[int], str], facts: Iterable) -> None:
-    """Merge facts into their leads' timelines (`key_of(lead_id)`: the bucket hash; atomic per call of the script;
-    idempotent)."""
-    facts = list(facts)
-    merge = client.register_script(_MERGE)
-    for start in range(0, len(facts), CHUNK):
-        keys: dict[str, int] = {}
-        args = []
-        for fact in facts[start:start + CHUNK]:
-            index = keys.setdefault(key_of(fact.lead_id), len(keys) + 1)
-            args += (index, fact.lead_id, fact.at, pack(fact))
-        merge(keys=list(keys), args=args)
+def add(client: redis.Redis, account_id: int, kind: str, facts: Iterable) -> None:
+    """Merge facts into their leads' timelines of one kind (atomic per call of the script; idempotent)."""
+    eval_in_buckets(client, _MERGE, account_id, "timeline", [(f.lead_id, f.at, pack(f)) for f in facts], kind,
+                    size=CHUNK)
 
 
 def decode(cls, lead_ids: list, held: dict) -> dict[int, list]:
